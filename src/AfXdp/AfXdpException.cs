@@ -1,0 +1,114 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using AfXdp.Interop;
+
+namespace AfXdp;
+
+/// <summary>
+/// A failed kernel call or a rejected configuration: says which call, the errno (0 when the
+/// library refused before any syscall), the likely cause and the fix.
+/// </summary>
+public class AfXdpException : Exception
+{
+    public AfXdpException(string call, int errno, string cause, string fix, Exception? inner = null)
+        : base(Format(call, errno, cause, fix), inner)
+    {
+        Call = call;
+        Errno = errno;
+        Cause = cause;
+        Fix = fix;
+    }
+
+    /// <summary>The call that failed, with its arguments, e.g. "bind(veth0, queue 0)".</summary>
+    public string Call { get; }
+
+    /// <summary>The errno the kernel returned; 0 when the library refused the input itself.</summary>
+    public int Errno { get; }
+
+    /// <summary>The symbolic errno, e.g. "EBUSY".</summary>
+    public string ErrnoName => Errno == 0 ? "" : Interop.Errno.Name(Errno);
+
+    public string Cause { get; }
+
+    public string Fix { get; }
+
+    static string Format(string call, int errno, string cause, string fix)
+    {
+        string what = errno == 0
+            ? $"{call}: invalid argument"
+            : $"{call} failed: {Interop.Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)})";
+        return $"{what}. Cause: {cause} Fix: {fix}";
+    }
+}
+
+/// <summary>The verifier rejected a program; <see cref="Log"/> is what to paste into a bug report.</summary>
+public sealed class VerifierException(string call, int errno, string log, string disassembly)
+    : AfXdpException(call, errno,
+        "the kernel verifier rejected the program. Verifier log (last lines):\n" + Tail(log, 30) + "\nProgram:\n" + disassembly,
+        "correct the instruction the log points at; the full log is in VerifierException.Log.")
+{
+    public string Log { get; } = log;
+
+    public string Disassembly { get; } = disassembly;
+
+    static string Tail(string log, int lines)
+    {
+        string[] all = log.TrimEnd().Split('\n');
+        return string.Join('\n', all.Length <= lines ? all : all[^lines..]);
+    }
+}
+
+/// <summary>Another XDP program is attached to the interface; we refuse to replace it silently.</summary>
+public sealed class XdpProgramConflictException(string call, int errno, string ifName, uint programId, string programName, string mode)
+    : AfXdpException(call, errno,
+        $"{ifName} already has XDP program id {programId} '{programName}' attached in {mode} mode, and replacing it silently could break whoever loaded it.",
+        $"detach it on purpose (`afxdp detach -i {ifName}` or `ip link set dev {ifName} xdp off`), or pass ReplaceExisting = true.")
+{
+    public uint ProgramId { get; } = programId;
+
+    public string ProgramName { get; } = programName;
+}
+
+/// <summary>Throw helpers: keep the throwing code out of hot methods.</summary>
+internal static class Throw
+{
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Kernel(string call, int errno, string cause, string fix) =>
+        throw new AfXdpException(call, errno, cause, fix);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Config(string what, string cause, string fix) =>
+        throw new AfXdpException(what, 0, cause, fix);
+
+    /// <summary>
+    /// A generic explanation for an errno that a call site did not explain better;
+    /// the common ones (privilege, memlock, missing device) are worded once here.
+    /// </summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Errno(string call, int errno)
+    {
+        (string cause, string fix) = errno switch
+        {
+            Interop.Errno.EPERM or Interop.Errno.EACCES =>
+                ("the process lacks a capability: AF_XDP sockets need CAP_NET_RAW, XDP programs and maps need CAP_BPF and CAP_NET_ADMIN (or CAP_SYS_ADMIN).",
+                 "run as root, or grant those capabilities (e.g. setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep)."),
+            Interop.Errno.ENOBUFS or Interop.Errno.ENOMEM =>
+                ("the locked-memory limit (RLIMIT_MEMLOCK) is too small for the UMEM or the rings, and the process lacks CAP_IPC_LOCK.",
+                 "use fewer or smaller frames, raise `ulimit -l`, or grant CAP_IPC_LOCK."),
+            Interop.Errno.ENODEV or Interop.Errno.ENXIO =>
+                ("no such network interface in this network namespace.",
+                 "check the name with `ip -br link` (in the right namespace: `ip netns exec NS ...`)."),
+            Interop.Errno.EAFNOSUPPORT =>
+                ("the kernel was built without AF_XDP (CONFIG_XDP_SOCKETS).",
+                 "use a kernel with CONFIG_XDP_SOCKETS=y (any distribution kernel since 4.18)."),
+            Interop.Errno.ENOSYS =>
+                ("the kernel lacks this system call (built without CONFIG_BPF_SYSCALL?).",
+                 "use a kernel with BPF enabled."),
+            Interop.Errno.EMFILE =>
+                ("the process ran out of file descriptors.", "raise `ulimit -n`, or dispose sockets you no longer use."),
+            _ => ("the kernel refused the call.", "check the arguments against the kernel documentation (Documentation/networking/af_xdp.rst)."),
+        };
+        throw new AfXdpException(call, errno, cause, fix);
+    }
+}

@@ -1,0 +1,18 @@
+using System.Runtime.InteropServices;
+
+namespace AfXdp.Interop;
+
+/// <summary>An owned file descriptor: closed on Dispose, or by the finalizer if the owner is lost.</summary>
+public sealed class SafeFd : SafeHandle
+{
+    public SafeFd() : base(-1, ownsHandle: true) { }
+
+    public SafeFd(int fd, bool ownsHandle = true) : base(-1, ownsHandle) => SetHandle(fd);
+
+    public override bool IsInvalid => (int)handle < 0;
+
+    /// <summary>The raw descriptor number (valid while this handle is open).</summary>
+    public int Fd => (int)handle;
+
+    protected override bool ReleaseHandle() => Sys.Close((int)handle) == 0;
+}
