@@ -1,0 +1,96 @@
+namespace AfXdp.Bpf;
+
+/// <summary>
+/// Builds a program: instructions as values, jumps to symbolic labels (resolved by
+/// <see cref="Build"/>), and map references by object (resolved to fds at load).
+/// </summary>
+public sealed class Asm
+{
+    readonly List<Insn> _insns = [];
+    readonly Dictionary<string, int> _labels = [];
+    readonly List<(int Index, string Label)> _jumps = [];
+    readonly List<MapReference> _maps = [];
+
+    /// <summary>Instructions so far (an lddw counts two).</summary>
+    public int Count => _insns.Count;
+
+    public Asm Emit(Insn insn)
+    {
+        _insns.Add(insn);
+        return this;
+    }
+
+    /// <summary>Marks the position of the next instruction.</summary>
+    public Asm Label(string name)
+    {
+        if (!_labels.TryAdd(name, _insns.Count))
+            throw new ArgumentException($"label '{name}' is defined twice", nameof(name));
+        return this;
+    }
+
+    public Asm Mov64(Reg dst, int imm) => Emit(Insn.Mov64(dst, imm));
+    public Asm Mov64(Reg dst, Reg src) => Emit(Insn.Mov64(dst, src));
+    public Asm Alu64(AluOp op, Reg dst, int imm) => Emit(Insn.Alu64(op, dst, imm));
+    public Asm Alu64(AluOp op, Reg dst, Reg src) => Emit(Insn.Alu64(op, dst, src));
+    public Asm Load(Size size, Reg dst, Reg src, short offset) => Emit(Insn.Load(size, dst, src, offset));
+    public Asm Store(Size size, Reg dst, short offset, Reg src) => Emit(Insn.Store(size, dst, offset, src));
+    public Asm Store(Size size, Reg dst, short offset, int imm) => Emit(Insn.Store(size, dst, offset, imm));
+    public Asm Call(Helper helper) => Emit(Insn.Call(helper));
+    public Asm Exit() => Emit(Insn.Exit());
+
+    /// <summary>dst = imm64 (two instructions).</summary>
+    public Asm LoadImm64(Reg dst, long imm)
+    {
+        (Insn lo, Insn hi) = Insn.LoadImm64(dst, imm);
+        return Emit(lo).Emit(hi);
+    }
+
+    /// <summary>dst = the map's fd, patched when the program loads (lddw with BPF_PSEUDO_MAP_FD).</summary>
+    public Asm LoadMap(Reg dst, IBpfMapReference map)
+    {
+        _maps.Add(new MapReference(_insns.Count, map));
+        (Insn lo, Insn hi) = Insn.LoadImm64(dst, 0, Insn.PSEUDO_MAP_FD);
+        return Emit(lo).Emit(hi);
+    }
+
+    /// <summary>goto label</summary>
+    public Asm Jump(string label) => JumpTo(Insn.Jump(0), label);
+
+    /// <summary>if dst OP imm goto label</summary>
+    public Asm JumpIf(JumpOp op, Reg dst, int imm, string label) => JumpTo(Insn.Jump(op, dst, imm, 0), label);
+
+    /// <summary>if dst OP src goto label</summary>
+    public Asm JumpIf(JumpOp op, Reg dst, Reg src, string label) => JumpTo(Insn.Jump(op, dst, src, 0), label);
+
+    Asm JumpTo(Insn jump, string label)
+    {
+        _jumps.Add((_insns.Count, label));
+        return Emit(jump);
+    }
+
+    /// <summary>Resolves labels; throws naming an undefined label or an out-of-range jump.</summary>
+    public (Insn[] Instructions, MapReference[] Maps) Build()
+    {
+        Insn[] result = [.. _insns];
+        foreach ((int index, string label) in _jumps)
+        {
+            if (!_labels.TryGetValue(label, out int target))
+                throw new InvalidOperationException($"jump at instruction {index} to undefined label '{label}'");
+            int offset = target - index - 1;
+            if (offset is < short.MinValue or > short.MaxValue)
+                throw new InvalidOperationException($"jump at instruction {index} to '{label}' is out of range ({offset})");
+            result[index] = result[index].WithOffset((short)offset);
+        }
+        return (result, [.. _maps]);
+    }
+}
+
+/// <summary>Something that has a map fd at load time (a loaded map).</summary>
+public interface IBpfMapReference
+{
+    int Fd { get; }
+    string Name { get; }
+}
+
+/// <summary>An lddw at <see cref="Index"/> that must carry <see cref="Map"/>'s fd.</summary>
+public readonly record struct MapReference(int Index, IBpfMapReference Map);

@@ -1,0 +1,89 @@
+using System.Buffers.Binary;
+using System.Text;
+using AfXdp.Interop;
+
+namespace AfXdp.Xsk;
+
+/// <summary>Where an XDP program runs on a device.</summary>
+public enum XdpAttachMode
+{
+    /// <summary>Native (driver) mode when the driver supports it, else generic.</summary>
+    Auto = 0,
+    /// <summary>Generic XDP (xdpgeneric) on the skb path: works on every device, slower.</summary>
+    Skb = 2,
+    /// <summary>Native XDP in the driver (xdpdrv).</summary>
+    Drv = 4,
+    /// <summary>Offloaded to the NIC.</summary>
+    Hw = 8,
+}
+
+/// <summary>The XDP program(s) the kernel reports on a device (IFLA_XDP); ids are 0 where none.</summary>
+public readonly record struct XdpAttachment(uint DrvProgramId, uint SkbProgramId, uint HwProgramId)
+{
+    public bool Any => DrvProgramId != 0 || SkbProgramId != 0 || HwProgramId != 0;
+
+    /// <summary>The first attached program and its mode, for messages.</summary>
+    public (uint Id, XdpAttachMode Mode) First =>
+        DrvProgramId != 0 ? (DrvProgramId, XdpAttachMode.Drv)
+        : SkbProgramId != 0 ? (SkbProgramId, XdpAttachMode.Skb)
+        : (HwProgramId, XdpAttachMode.Hw);
+
+    public uint ProgramIn(XdpAttachMode mode) => mode switch
+    {
+        XdpAttachMode.Drv => DrvProgramId,
+        XdpAttachMode.Skb => SkbProgramId,
+        XdpAttachMode.Hw => HwProgramId,
+        _ => First.Id,
+    };
+}
+
+/// <summary>A network interface of the calling thread's network namespace, as the kernel reports it.</summary>
+public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQueues, XdpAttachment Xdp)
+{
+    /// <summary>Queues an AF_XDP socket may bind to (the kernel checks against the larger count).</summary>
+    public uint QueueCount => Math.Max(RxQueues, TxQueues);
+
+    /// <summary>if_nametoindex(3), with the error a user can act on.</summary>
+    public static int IndexOf(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (Encoding.UTF8.GetByteCount(name) > 15)
+            Throw.Config($"interface \"{name}\"", "interface names have at most 15 bytes (IFNAMSIZ - 1).", "check the name with `ip -br link`.");
+        uint index = Sys.IfNameToIndex(name);
+        if (index == 0)
+        {
+            int errno = Sys.LastErrno;
+            Throw.Kernel($"if_nametoindex(\"{name}\")", errno == 0 ? Errno.ENODEV : errno,
+                $"there is no interface \"{name}\" in this network namespace.",
+                "check the name with `ip -br link`; for an interface in another namespace, run inside it (`ip netns exec NS ...` or NetworkNamespace.Run).");
+        }
+        return (int)index;
+    }
+
+    /// <summary>Looks the interface up by name (RTM_GETLINK).</summary>
+    public static NetDevice Get(string name) => Get(IndexOf(name));
+
+    /// <summary>Looks the interface up by index (RTM_GETLINK).</summary>
+    public static NetDevice Get(int index)
+    {
+        using var netlink = new NetlinkRoute();
+        Dictionary<ushort, byte[]> link;
+        Dictionary<ushort, byte[]> xdp;
+        try
+        {
+            link = netlink.GetLink(index, out xdp);
+        }
+        catch (NetlinkException e)
+        {
+            Throw.Errno(e.Call, e.Errno);
+            throw;
+        }
+        string name = link.TryGetValue(NetlinkRoute.IFLA_IFNAME, out byte[]? n) ? Encoding.UTF8.GetString(n).TrimEnd('\0') : $"if{index}";
+        return new NetDevice(name, index, U32(link, NetlinkRoute.IFLA_NUM_RX_QUEUES, 1), U32(link, NetlinkRoute.IFLA_NUM_TX_QUEUES, 1),
+            // rtnl_xdp_report_one reports every mode's program id, whether one or several are attached.
+            new XdpAttachment(U32(xdp, NetlinkRoute.IFLA_XDP_DRV_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_SKB_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_HW_PROG_ID, 0)));
+    }
+
+    static uint U32(Dictionary<ushort, byte[]> attributes, ushort type, uint fallback) =>
+        attributes.TryGetValue(type, out byte[]? v) && v.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(v) : fallback;
+}

@@ -1,0 +1,34 @@
+using AfXdp.Interop;
+
+namespace AfXdp.Xsk;
+
+/// <summary>What the process may do: effective capabilities and the locked-memory limit.</summary>
+public static unsafe class Privileges
+{
+    public const int CAP_NET_ADMIN = 12;
+    public const int CAP_NET_RAW = 13;
+    public const int CAP_IPC_LOCK = 14;
+    public const int CAP_SYS_ADMIN = 21;
+    public const int CAP_BPF = 39;
+
+    /// <summary>True if the capability is in the effective set (/proc/self/status CapEff).</summary>
+    public static bool Has(int capability)
+    {
+        foreach (string line in File.ReadLines("/proc/thread-self/status"))
+        {
+            if (line.StartsWith("CapEff:", StringComparison.Ordinal))
+                return ((Convert.ToUInt64(line[7..].Trim(), 16) >> capability) & 1) != 0;
+        }
+        return false;
+    }
+
+    /// <summary>RLIMIT_MEMLOCK soft limit in bytes (ulong.MaxValue when unlimited).</summary>
+    public static ulong MemlockLimit
+    {
+        get
+        {
+            ulong* rlim = stackalloc ulong[2];
+            return Sys.GetRLimit(Sys.RLIMIT_MEMLOCK, rlim) == 0 ? rlim[0] : 0;
+        }
+    }
+}

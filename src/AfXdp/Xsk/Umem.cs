@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using AfXdp.Interop;
+
+namespace AfXdp.Xsk;
+
+/// <summary>
+/// The packet memory shared with the kernel, registered on an AF_XDP socket, with its FILL and
+/// COMPLETION rings. Frames are addressed by their byte offset into the UMEM.
+/// The first <see cref="XskSocket"/> created on a UMEM binds through the UMEM's own descriptor;
+/// later ones share it (XDP_SHARED_UMEM).
+/// </summary>
+public sealed unsafe class Umem : IDisposable
+{
+    readonly SafeMapping _area;
+    readonly SafeMapping _fillMap;
+    readonly SafeMapping _completionMap;
+    readonly byte* _base;
+    int _socketsBound;
+
+    public Umem(UmemConfig? config = null)
+    {
+        Config = config ?? new UmemConfig();
+        Config.Validate();
+        CheckMemlock(Config.Size);
+
+        (_area, UsesHugePages) = MapArea(Config);
+        try
+        {
+            _base = _area.Pointer;
+            Socket = XskFd.Open();
+            Register();
+            XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
+            XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
+            xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(Socket);
+            (_fillMap, Fill) = XskFd.MapFillRing(Socket, offsets, Config.FillRingSize);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(Socket, offsets, Config.CompletionRingSize);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public UmemConfig Config { get; }
+
+    /// <summary>FILL ring of the first socket's (interface, queue); sockets on other queues have their own.</summary>
+    public FillRing Fill { get; } = null!;
+
+    /// <summary>COMPLETION ring of the first socket's (interface, queue).</summary>
+    public CompletionRing Completion { get; } = null!;
+
+    /// <summary>True when the memory is backed by 2 MiB huge pages.</summary>
+    public bool UsesHugePages { get; }
+
+    public uint FrameSize => Config.FrameSize;
+
+    public uint FrameCount => Config.FrameCount;
+
+    /// <summary>The AF_XDP socket the UMEM is registered on (the first bound socket uses it).</summary>
+    internal SafeFd Socket { get; } = null!;
+
+    /// <summary>Start of the packet memory.</summary>
+    public byte* Pointer => _base;
+
+    /// <summary>Address (UMEM offset) of frame number <paramref name="frame"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong FrameAddress(uint frame) => (ulong)frame * Config.FrameSize;
+
+    /// <summary>
+    /// The bytes at a descriptor address. In unaligned mode the top 16 bits of an address carry an
+    /// offset (XSK_UNALIGNED_BUF_OFFSET_SHIFT); they are folded in here.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> GetFrame(ulong address, int length) =>
+        new(_base + (address & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (address >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT), length);
+
+    /// <summary>The bytes of a received or to-be-sent descriptor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> GetFrame(in XdpDescriptor descriptor) => GetFrame(descriptor.Address, (int)descriptor.Length);
+
+    /// <summary>Claims the UMEM's own socket for the first bind; later sockets get false and share.</summary>
+    internal bool TryClaimPrimarySocket() => Interlocked.Exchange(ref _socketsBound, 1) == 0;
+
+    /// <summary>Interface index the UMEM's own rings are bound to (0 before the first bind).</summary>
+    internal int BoundInterface { get; private set; }
+
+    /// <summary>Queue the UMEM's own rings are bound to.</summary>
+    internal uint BoundQueue { get; private set; }
+
+    internal void MarkBound(int interfaceIndex, uint queueId) => (BoundInterface, BoundQueue) = (interfaceIndex, queueId);
+
+    public void Dispose()
+    {
+        _fillMap?.Dispose();
+        _completionMap?.Dispose();
+        Socket?.Dispose();
+        _area?.Dispose();
+    }
+
+    void Register()
+    {
+        var reg = new xdp_umem_reg
+        {
+            addr = (ulong)_base,
+            len = Config.Size,
+            chunk_size = Config.FrameSize,
+            headroom = Config.Headroom,
+            flags = (Config.UnalignedChunks ? IfXdp.XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0)
+                    | (Config.TxMetadataLength != 0 ? IfXdp.XDP_UMEM_TX_METADATA_LEN : 0),
+            tx_metadata_len = Config.TxMetadataLength,
+        };
+        if (Sys.SetSockOpt(Socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_UMEM_REG, &reg, (uint)sizeof(xdp_umem_reg)) != 0)
+        {
+            int errno = Sys.LastErrno;
+            string call = $"setsockopt(XDP_UMEM_REG, {Config.FrameCount} frames x {Config.FrameSize} B)";
+            if (errno == Errno.EINVAL)
+                Throw.Kernel(call, errno, "the kernel rejected the UMEM layout (frame size, headroom or flags); kernels before 6.8 also reject TX metadata.",
+                    "use the defaults (4096-byte frames, no headroom) to check, then change one value at a time.");
+            Throw.Errno(call, errno);
+        }
+    }
+
+    static void CheckMemlock(ulong size)
+    {
+        ulong limit = Privileges.MemlockLimit;
+        if (size > limit && !Privileges.Has(Privileges.CAP_IPC_LOCK))
+            Throw.Config($"Umem({size} bytes)",
+                $"the kernel pins UMEM pages against RLIMIT_MEMLOCK ({limit} bytes) and the process lacks CAP_IPC_LOCK; registration would fail with ENOBUFS.",
+                "use fewer or smaller frames, raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK.");
+    }
+
+    static (SafeMapping, bool) MapArea(UmemConfig config)
+    {
+        const int flags = Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS | Sys.MAP_POPULATE;
+        const int prot = Sys.PROT_READ | Sys.PROT_WRITE;
+        int errno;
+        if (config.HugePages != HugePages.Never)
+        {
+            const ulong hugePage = 2 << 20;
+            nuint rounded = (nuint)((config.Size + hugePage - 1) & ~(hugePage - 1));
+            SafeMapping? huge = SafeMapping.TryMap(rounded, prot, flags | Sys.MAP_HUGETLB | Sys.MAP_HUGE_2MB, -1, 0, out errno);
+            if (huge is not null)
+                return (huge, true);
+            if (config.HugePages == HugePages.Required)
+                Throw.Kernel($"mmap({rounded} bytes, MAP_HUGETLB)", errno,
+                    "not enough free 2 MiB huge pages.",
+                    $"reserve them: `echo {rounded / hugePage} > /proc/sys/vm/nr_hugepages`, or use HugePages.IfAvailable.");
+        }
+        SafeMapping? area = SafeMapping.TryMap((nuint)config.Size, prot, flags, -1, 0, out errno);
+        if (area is null)
+            Throw.Kernel($"mmap({config.Size} bytes)", errno, "the UMEM could not be allocated.", "use fewer or smaller frames.");
+        return (area, false);
+    }
+}

@@ -1,0 +1,75 @@
+using AfXdp.Interop;
+
+namespace AfXdp.Xsk;
+
+/// <summary>The setsockopt/getsockopt/mmap steps shared by <see cref="Umem"/> and <see cref="XskSocket"/>.</summary>
+internal static unsafe class XskFd
+{
+    public static SafeFd Open()
+    {
+        int fd = Sys.Socket(IfXdp.AF_XDP, Sys.SOCK_RAW | Sys.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            Throw.Errno("socket(AF_XDP, SOCK_RAW)", Sys.LastErrno);
+        return new SafeFd(fd);
+    }
+
+    public static void SetRingSize(SafeFd socket, int option, uint size, string name)
+    {
+        if (Sys.SetSockOpt(socket.Fd, IfXdp.SOL_XDP, option, &size, sizeof(uint)) != 0)
+        {
+            int errno = Sys.LastErrno;
+            if (errno == Errno.EINVAL)
+                Throw.Kernel($"setsockopt({name}, {size})", errno,
+                    "the ring size was refused, or this ring was already set on the socket.",
+                    "use a power of two no larger than 2^24, once per socket.");
+            Throw.Errno($"setsockopt({name}, {size})", errno);
+        }
+    }
+
+    public static xdp_mmap_offsets GetMmapOffsets(SafeFd socket)
+    {
+        xdp_mmap_offsets offsets;
+        uint len = (uint)sizeof(xdp_mmap_offsets);
+        if (Sys.GetSockOpt(socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_MMAP_OFFSETS, &offsets, &len) != 0)
+            Throw.Errno("getsockopt(XDP_MMAP_OFFSETS)", Sys.LastErrno);
+        if (len != sizeof(xdp_mmap_offsets))
+            Throw.Kernel("getsockopt(XDP_MMAP_OFFSETS)", Errno.EINVAL,
+                $"the kernel returned {len} bytes of ring offsets, an ABI older than 5.4 (no flags word).",
+                "use a kernel of version 5.4 or later.");
+        return offsets;
+    }
+
+    static SafeMapping MapRing(SafeFd socket, in xdp_ring_offset offsets, uint size, uint entrySize, long pageOffset, string name)
+    {
+        nuint length = (nuint)(offsets.desc + (ulong)size * entrySize);
+        SafeMapping? map = SafeMapping.TryMap(length, Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_SHARED | Sys.MAP_POPULATE, socket.Fd, pageOffset, out int errno);
+        if (map is null)
+            Throw.Kernel($"mmap({name} ring, {length} bytes)", errno, "the ring could not be mapped (was its size set before mmap?).",
+                "report this as a bug of AfXdp with the kernel version.");
+        return map;
+    }
+
+    public static (SafeMapping, FillRing) MapFillRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    {
+        SafeMapping map = MapRing(socket, offsets.fr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_FILL_RING, "FILL");
+        return (map, new FillRing(RingMemory.At(map.Pointer, offsets.fr, size)));
+    }
+
+    public static (SafeMapping, CompletionRing) MapCompletionRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    {
+        SafeMapping map = MapRing(socket, offsets.cr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_COMPLETION_RING, "COMPLETION");
+        return (map, new CompletionRing(RingMemory.At(map.Pointer, offsets.cr, size)));
+    }
+
+    public static (SafeMapping, RxRing) MapRxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    {
+        SafeMapping map = MapRing(socket, offsets.rx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_RX_RING, "RX");
+        return (map, new RxRing(RingMemory.At(map.Pointer, offsets.rx, size)));
+    }
+
+    public static (SafeMapping, TxRing) MapTxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    {
+        SafeMapping map = MapRing(socket, offsets.tx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_TX_RING, "TX");
+        return (map, new TxRing(RingMemory.At(map.Pointer, offsets.tx, size)));
+    }
+}

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using AfXdp.Interop;
+
+namespace AfXdp.Xsk;
+
+/// <summary>
+/// An AF_XDP socket bound to one queue of one interface, with its RX and TX rings. The first
+/// socket on a <see cref="Umem"/> uses the UMEM's descriptor; later ones share the UMEM
+/// (XDP_SHARED_UMEM): on the same queue they share its FILL and COMPLETION rings, on another
+/// queue or interface they get their own (<see cref="Fill"/>, <see cref="Completion"/>).
+/// Nothing receives until an XDP program redirects the queue's frames into the socket
+/// (<see cref="AfXdp.Bpf.XskRedirectProgram"/>).
+/// </summary>
+public sealed unsafe class XskSocket : IDisposable
+{
+    readonly SafeFd _socket;
+    readonly List<SafeMapping> _maps = [];
+    readonly bool _ownsSocket;
+
+    public XskSocket(Umem umem, string interfaceName, uint queueId, XskSocketConfig? config = null)
+        : this(umem, NetDevice.IndexOf(interfaceName), interfaceName, queueId, config) { }
+
+    public XskSocket(Umem umem, int interfaceIndex, uint queueId, XskSocketConfig? config = null)
+        : this(umem, interfaceIndex, null, queueId, config) { }
+
+    XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config)
+    {
+        ArgumentNullException.ThrowIfNull(umem);
+        Config = config ?? new XskSocketConfig();
+        Config.Validate();
+        Umem = umem;
+        InterfaceIndex = interfaceIndex;
+        InterfaceName = interfaceName ?? NetDevice.Get(interfaceIndex).Name;
+        QueueId = queueId;
+
+        bool primary = umem.TryClaimPrimarySocket();
+        _ownsSocket = !primary;
+        _socket = primary ? umem.Socket : XskFd.Open();
+        try
+        {
+            bool sharesRings = primary || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
+            if (Config.RxRingSize != 0)
+                XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Config.RxRingSize, "XDP_RX_RING");
+            if (Config.TxRingSize != 0)
+                XskFd.SetRingSize(_socket, IfXdp.XDP_TX_RING, Config.TxRingSize, "XDP_TX_RING");
+            if (!sharesRings)
+            {
+                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
+            }
+            xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(_socket);
+            if (Config.RxRingSize != 0)
+                Rx = Keep(XskFd.MapRxRing(_socket, offsets, Config.RxRingSize));
+            if (Config.TxRingSize != 0)
+                Tx = Keep(XskFd.MapTxRing(_socket, offsets, Config.TxRingSize));
+            if (sharesRings)
+            {
+                Fill = umem.Fill;
+                Completion = umem.Completion;
+            }
+            else
+            {
+                Fill = Keep(XskFd.MapFillRing(_socket, offsets, Config.FillRingSize));
+                Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize));
+            }
+            Bind(primary);
+            if (primary)
+                umem.MarkBound(interfaceIndex, queueId);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public XskSocketConfig Config { get; }
+
+    public Umem Umem { get; }
+
+    public string InterfaceName { get; }
+
+    public int InterfaceIndex { get; }
+
+    public uint QueueId { get; }
+
+    /// <summary>The socket's descriptor: the value to store in an XSKMAP.</summary>
+    public int Fd => _socket.Fd;
+
+    /// <summary>Received frames; null when <see cref="XskSocketConfig.RxRingSize"/> is 0.</summary>
+    public RxRing? Rx { get; }
+
+    /// <summary>Frames to send; null when <see cref="XskSocketConfig.TxRingSize"/> is 0.</summary>
+    public TxRing? Tx { get; }
+
+    /// <summary>The FILL ring this socket's queue draws from.</summary>
+    public FillRing Fill { get; } = null!;
+
+    /// <summary>The COMPLETION ring this socket's sent frames come back on.</summary>
+    public CompletionRing Completion { get; } = null!;
+
+    /// <summary>XDP_OPTIONS: true when the driver moves frames without copying.</summary>
+    public bool IsZeroCopy
+    {
+        get
+        {
+            xdp_options options;
+            uint len = (uint)sizeof(xdp_options);
+            if (Sys.GetSockOpt(_socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_OPTIONS, &options, &len) != 0)
+                Throw.Errno("getsockopt(XDP_OPTIONS)", Sys.LastErrno);
+            return (options.flags & IfXdp.XDP_OPTIONS_ZEROCOPY) != 0;
+        }
+    }
+
+    /// <summary>XDP_STATISTICS: the kernel's six drop and error counters for this socket.</summary>
+    public XdpStatistics Statistics
+    {
+        get
+        {
+            xdp_statistics s;
+            uint len = (uint)sizeof(xdp_statistics);
+            if (Sys.GetSockOpt(_socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_STATISTICS, &s, &len) != 0)
+                Throw.Errno("getsockopt(XDP_STATISTICS)", Sys.LastErrno);
+            return new XdpStatistics(s.rx_dropped, s.rx_invalid_descs, s.tx_invalid_descs, s.rx_ring_full, s.rx_fill_ring_empty_descs, s.tx_ring_empty_descs);
+        }
+    }
+
+    /// <summary>
+    /// Tells the kernel to process the TX ring: sendto(MSG_DONTWAIT). Needed only when
+    /// <c>Tx.NeedsWakeup</c> (or always, when bound without need_wakeup). Returns false when the
+    /// kernel was busy (EAGAIN, EBUSY, ENOBUFS, ENETDOWN): try again on the next batch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool WakeupTx()
+    {
+        if (Sys.SendTo(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, 0) >= 0)
+            return true;
+        return TxWakeupFailed(Sys.LastErrno);
+    }
+
+    /// <summary>
+    /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN), which
+    /// also wakes the kernel to refill from the FILL ring. Returns true when frames are ready.
+    /// </summary>
+    public bool PollRx(int timeoutMs)
+    {
+        Sys.pollfd pfd = new() { fd = _socket.Fd, events = Sys.POLLIN };
+        int n = Sys.Poll(&pfd, 1, timeoutMs);
+        if (n < 0)
+        {
+            int errno = Sys.LastErrno;
+            if (errno == Errno.EINTR)
+                return false;
+            Throw.Errno("poll(AF_XDP socket, POLLIN)", errno);
+        }
+        return n > 0 && (pfd.revents & Sys.POLLIN) != 0;
+    }
+
+    /// <summary>Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for busy-poll.</summary>
+    public void WakeupRx() => Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null);
+
+    public void Dispose()
+    {
+        foreach (SafeMapping map in _maps)
+            map.Dispose();
+        if (_ownsSocket)
+            _socket?.Dispose();
+        // The primary socket's descriptor belongs to the UMEM and is closed with it.
+    }
+
+    public override string ToString() => $"XskSocket({InterfaceName} queue {QueueId}, fd {Fd})";
+
+    T Keep<T>((SafeMapping Map, T Ring) mapped)
+    {
+        _maps.Add(mapped.Map);
+        return mapped.Ring;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static bool TxWakeupFailed(int errno)
+    {
+        if (errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN)
+            return false;
+        Throw.Errno("sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)", errno);
+        return false;
+    }
+
+    void Bind(bool primary)
+    {
+        ushort flags = Config.BindMode switch
+        {
+            XdpBindMode.Copy => IfXdp.XDP_COPY,
+            XdpBindMode.ZeroCopy => IfXdp.XDP_ZEROCOPY,
+            _ => 0,
+        };
+        if (Config.NeedWakeup)
+            flags |= IfXdp.XDP_USE_NEED_WAKEUP;
+        if (Config.MultiBuffer)
+            flags |= IfXdp.XDP_USE_SG;
+        var address = new sockaddr_xdp
+        {
+            sxdp_family = IfXdp.AF_XDP,
+            sxdp_ifindex = (uint)InterfaceIndex,
+            sxdp_queue_id = QueueId,
+        };
+        if (!primary)
+        {
+            // Mode flags must not be given with XDP_SHARED_UMEM: the socket inherits the UMEM owner's.
+            address.sxdp_flags = IfXdp.XDP_SHARED_UMEM;
+            address.sxdp_shared_umem_fd = (uint)Umem.Socket.Fd;
+        }
+        else
+        {
+            address.sxdp_flags = flags;
+        }
+
+        string call = $"bind({InterfaceName}, queue {QueueId}{(primary ? "" : ", XDP_SHARED_UMEM")})";
+        var clock = Stopwatch.StartNew();
+        while (Sys.Bind(_socket.Fd, &address, (uint)sizeof(sockaddr_xdp)) != 0)
+        {
+            int errno = Sys.LastErrno;
+            if (errno == Errno.EBUSY && clock.Elapsed < Config.BusyRetryTimeout)
+            {
+                Thread.Sleep(100);
+                continue;
+            }
+            ThrowBindError(call, errno, clock.Elapsed);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowBindError(string call, int errno, TimeSpan waited)
+    {
+        switch (errno)
+        {
+            case Errno.EBUSY:
+                Throw.Kernel(call, errno,
+                    $"queue {QueueId} of {InterfaceName} is still held by another AF_XDP socket (a closing socket releases it within about a second; waited {waited.TotalSeconds:0.0} s), or its UMEM is bound elsewhere.",
+                    "retry; if it persists another process has the queue bound (`ss -f xdp -p` lists AF_XDP sockets) — close it or use another queue.");
+                break;
+            case Errno.EINVAL:
+                NetDevice device = NetDevice.Get(InterfaceIndex);
+                if (QueueId >= device.QueueCount)
+                    Throw.Kernel(call, errno,
+                        $"{InterfaceName} has {device.QueueCount} queue(s) (rx {device.RxQueues}, tx {device.TxQueues}), so queue {QueueId} does not exist.",
+                        $"use a queue from 0 to {device.QueueCount - 1}, or add queues (`ethtool -L {InterfaceName} combined N`).");
+                Throw.Kernel(call, errno,
+                    "the kernel rejected the bind arguments: a shared UMEM with different flags, a UMEM already bound to another device, or rings that were not set.",
+                    "bind the first socket of a UMEM before the others, and give shared sockets on other queues their own FILL/COMPLETION sizes.");
+                break;
+            case Errno.EOPNOTSUPP:
+                Throw.Kernel(call, errno,
+                    $"{InterfaceName}'s driver does not support AF_XDP {(Config.BindMode == XdpBindMode.ZeroCopy ? "zero-copy" : Config.MultiBuffer ? "multi-buffer (XDP_USE_SG) in this mode" : "in this mode")} (veth, for one, is copy-mode only).",
+                    Config.BindMode == XdpBindMode.ZeroCopy ? "use XdpBindMode.Copy or XdpBindMode.Auto (falls back to copy)." : "use copy mode, or a driver that supports it.");
+                break;
+            case Errno.ENETDOWN:
+                Throw.Kernel(call, errno, $"{InterfaceName} is down.", $"bring it up: `ip link set dev {InterfaceName} up`.");
+                break;
+            default:
+                Throw.Errno(call, errno);
+                break;
+        }
+    }
+}

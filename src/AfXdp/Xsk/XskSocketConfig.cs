@@ -1,0 +1,63 @@
+namespace AfXdp.Xsk;
+
+/// <summary>How a socket moves frames between the driver and the UMEM.</summary>
+public enum XdpBindMode
+{
+    /// <summary>Zero-copy when the driver supports it, else copy (the kernel decides at bind).</summary>
+    Auto,
+    /// <summary>XDP_COPY: the kernel copies every frame; works on every device.</summary>
+    Copy,
+    /// <summary>XDP_ZEROCOPY: the driver DMAs into the UMEM; fails with EOPNOTSUPP where unsupported (e.g. veth).</summary>
+    ZeroCopy,
+}
+
+/// <summary>Options of one AF_XDP socket; <see cref="Validate"/> runs before any syscall.</summary>
+public sealed record XskSocketConfig
+{
+    /// <summary>RX ring entries (a power of two), or 0 for a send-only socket.</summary>
+    public uint RxRingSize { get; init; } = 2048;
+
+    /// <summary>TX ring entries (a power of two), or 0 for a receive-only socket.</summary>
+    public uint TxRingSize { get; init; } = 2048;
+
+    public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
+
+    /// <summary>XDP_USE_NEED_WAKEUP: the kernel says when it needs a syscall, so none is made otherwise.</summary>
+    public bool NeedWakeup { get; init; } = true;
+
+    /// <summary>XDP_USE_SG: frames larger than one chunk arrive as chains (XDP_PKT_CONTD).</summary>
+    public bool MultiBuffer { get; init; }
+
+    /// <summary>FILL/COMPLETION ring sizes when this socket needs rings of its own (a shared UMEM on another queue).</summary>
+    public uint FillRingSize { get; init; } = 2048;
+
+    /// <inheritdoc cref="FillRingSize"/>
+    public uint CompletionRingSize { get; init; } = 2048;
+
+    /// <summary>
+    /// How long bind retries on EBUSY: a queue stays held for about a second after its previous
+    /// socket closed. Zero to fail at once.
+    /// </summary>
+    public TimeSpan BusyRetryTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    public void Validate()
+    {
+        RingSize.Validate(nameof(RxRingSize), RxRingSize, zeroAllowed: true);
+        RingSize.Validate(nameof(TxRingSize), TxRingSize, zeroAllowed: true);
+        RingSize.Validate(nameof(FillRingSize), FillRingSize);
+        RingSize.Validate(nameof(CompletionRingSize), CompletionRingSize);
+        if (RxRingSize == 0 && TxRingSize == 0)
+            Throw.Config("XskSocketConfig { RxRingSize = 0, TxRingSize = 0 }", "a socket needs an RX ring, a TX ring or both.", "set RxRingSize or TxRingSize, e.g. 2048.");
+        if (BusyRetryTimeout < TimeSpan.Zero)
+            Throw.Config($"XskSocketConfig.BusyRetryTimeout = {BusyRetryTimeout}", "a timeout cannot be negative.", "use TimeSpan.Zero to fail at once.");
+    }
+}
+
+/// <summary>The six XDP_STATISTICS counters of a socket (since boot of the socket).</summary>
+public readonly record struct XdpStatistics(
+    ulong RxDropped,
+    ulong RxInvalidDescriptors,
+    ulong TxInvalidDescriptors,
+    ulong RxRingFull,
+    ulong RxFillRingEmptyDescriptors,
+    ulong TxRingEmptyDescriptors);
