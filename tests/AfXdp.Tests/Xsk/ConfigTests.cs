@@ -1,0 +1,69 @@
+using AfXdp.Xsk;
+
+namespace AfXdp.Tests.Xsk;
+
+public class ConfigTests
+{
+    [Fact]
+    public void DefaultsAreValid()
+    {
+        new UmemConfig().Validate();
+        new XskSocketConfig().Validate();
+    }
+
+    [Theory]
+    [InlineData(3000u, false, "FrameSize = 3000")]
+    [InlineData(1024u, true, "FrameSize = 1024")]
+    [InlineData(8192u, true, "FrameSize = 8192")]
+    public void BadFrameSizesAreRejectedBeforeAnySyscall(uint frameSize, bool unaligned, string named)
+    {
+        var e = Assert.Throws<AfXdpException>(() => new UmemConfig { FrameSize = frameSize, UnalignedChunks = unaligned }.Validate());
+        Assert.Contains(named, e.Message);
+        Assert.Equal(0, e.Errno);
+        Assert.Contains("Fix:", e.Message);
+    }
+
+    [Fact]
+    public void UnalignedModeAcceptsOddFrameSizes() => new UmemConfig { FrameSize = 3000, UnalignedChunks = true }.Validate();
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(1000u)]
+    [InlineData(3u)]
+    [InlineData(1u << 25)]
+    public void RingSizesMustBePowersOfTwo(uint size)
+    {
+        var e = Assert.Throws<AfXdpException>(() => new UmemConfig { FillRingSize = size }.Validate());
+        Assert.Contains($"FillRingSize = {size}", e.Message);
+        Assert.Contains("power of two", e.Message);
+        Assert.Throws<AfXdpException>(() => new XskSocketConfig { CompletionRingSize = size }.Validate());
+    }
+
+    [Fact]
+    public void HeadroomMustLeaveRoomForAPacket()
+    {
+        var e = Assert.Throws<AfXdpException>(() => new UmemConfig { FrameSize = 2048, Headroom = 1792 }.Validate());
+        Assert.Contains("Headroom = 1792", e.Message);
+        new UmemConfig { FrameSize = 2048, Headroom = 1791 }.Validate();
+    }
+
+    [Theory]
+    [InlineData(12u)]
+    [InlineData(256u)]
+    public void TxMetadataLengthMustBeAMultipleOfEightBelow256(uint length) =>
+        Assert.Throws<AfXdpException>(() => new UmemConfig { TxMetadataLength = length }.Validate());
+
+    [Fact]
+    public void ASocketNeedsAtLeastOneRing()
+    {
+        var e = Assert.Throws<AfXdpException>(() => new XskSocketConfig { RxRingSize = 0, TxRingSize = 0 }.Validate());
+        Assert.Contains("RX ring, a TX ring or both", e.Message);
+        new XskSocketConfig { RxRingSize = 0 }.Validate();
+        Assert.Throws<AfXdpException>(() => new XskSocketConfig { RxRingSize = 100 }.Validate());
+        Assert.Throws<AfXdpException>(() => new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromSeconds(-1) }.Validate());
+    }
+
+    [Fact]
+    public void ZeroFramesAreRejected() =>
+        Assert.Contains("FrameCount = 0", Assert.Throws<AfXdpException>(() => new UmemConfig { FrameCount = 0 }.Validate()).Message);
+}

@@ -1,0 +1,127 @@
+using System.Runtime.InteropServices;
+using AfXdp.Interop;
+using AfXdp.Xsk;
+
+namespace AfXdp.Tests.Xsk;
+
+/// <summary>Ring arithmetic on fake memory, playing the kernel's side by hand.</summary>
+public sealed unsafe class RingTests : IDisposable
+{
+    const uint Size = 8;
+    readonly uint* _producer;
+    readonly uint* _consumer;
+    readonly uint* _flags;
+    readonly void* _entries;
+
+    public RingTests()
+    {
+        _producer = (uint*)NativeMemory.AllocZeroed(4);
+        _consumer = (uint*)NativeMemory.AllocZeroed(4);
+        _flags = (uint*)NativeMemory.AllocZeroed(4);
+        _entries = NativeMemory.AllocZeroed(Size * 16);
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.Free(_producer);
+        NativeMemory.Free(_consumer);
+        NativeMemory.Free(_flags);
+        NativeMemory.Free(_entries);
+    }
+
+    RingMemory Memory(uint start)
+    {
+        *_producer = start;
+        *_consumer = start;
+        return new RingMemory(_producer, _consumer, _flags, _entries, Size);
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(uint.MaxValue - 3)] // the indices wrap past 2^32 in the middle of the test
+    public void ProducerReservesOnlyFreeSlotsAndSeesTheKernelConsume(uint start)
+    {
+        var fill = new FillRing(Memory(start));
+        Assert.Equal(Size, fill.FreeCount(1));
+        Assert.Equal(0u, fill.Reserve(Size + 1, out _));
+        Assert.Equal(5u, fill.Reserve(5, out uint index));
+        Assert.Equal(start, index);
+        for (uint i = 0; i < 5; i++)
+            fill[index + i] = 4096UL * i;
+        fill.Submit(5);
+        Assert.Equal(start + 5, *_producer);
+        Assert.Equal(5u, fill.Pending);
+        Assert.Equal(0u, fill.Reserve(4, out _)); // 3 free
+        Assert.Equal(3u, fill.Reserve(3, out index));
+        Assert.Equal(start + 5, index);
+        fill.Cancel(3);
+
+        // the kernel consumes 4 entries: the cached consumer is stale until the ring looks full
+        Assert.Equal(4096UL * 3, ((ulong*)_entries)[(start + 3) & (Size - 1)]);
+        *_consumer = start + 4;
+        Assert.Equal(7u, fill.Reserve(7, out index));
+        Assert.Equal(start + 5, index);
+        fill.Submit(7);
+        Assert.Equal(start + 12, *_producer);
+        Assert.Equal(0u, fill.FreeCount(1));
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(uint.MaxValue - 1)]
+    public void ConsumerPeeksWhatTheKernelProducedAndReleasesIt(uint start)
+    {
+        var rx = new RxRing(Memory(start));
+        Assert.Equal(0u, rx.Peek(16, out _));
+        var descriptors = (XdpDescriptor*)_entries;
+        for (uint i = 0; i < 6; i++)
+            descriptors[(start + i) & (Size - 1)] = new XdpDescriptor { Address = 100 + i, Length = 60 + i };
+        *_producer = start + 6;
+        Assert.Equal(6u, rx.Available);
+
+        Assert.Equal(4u, rx.Peek(4, out uint index));
+        Assert.Equal(start, index);
+        Assert.Equal(100UL, rx[index].Address);
+        Assert.Equal(63u, rx[index + 3].Length);
+        Assert.Equal(2u, rx.Peek(4, out index)); // the rest, from the cache
+        Assert.Equal(start + 4, index);
+        Assert.Equal(105UL, rx[index + 1].Address);
+        rx.Cancel(2);
+        rx.Release(4);
+        Assert.Equal(start + 4, *_consumer);
+        Assert.Equal(2u, rx.Peek(8, out index));
+        Assert.Equal(start + 4, index);
+        rx.Release(2);
+        Assert.Equal(start + 6, *_consumer);
+        Assert.Equal(0u, rx.Available);
+    }
+
+    [Fact]
+    public void NeedWakeupFollowsTheKernelFlag()
+    {
+        var tx = new TxRing(Memory(0));
+        Assert.False(tx.NeedsWakeup);
+        *_flags = IfXdp.XDP_RING_NEED_WAKEUP;
+        Assert.True(tx.NeedsWakeup);
+    }
+
+    [Fact]
+    public void RingOperationsAllocateNothing()
+    {
+        var fill = new FillRing(Memory(0));
+        var completion = new CompletionRing(new RingMemory(_producer, _consumer, _flags, _entries, Size));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100_000; i++)
+        {
+            if (fill.Reserve(1, out uint index) == 1)
+            {
+                fill[index] = (ulong)i;
+                fill.Submit(1);
+            }
+            *_consumer = *_producer; // the kernel takes everything
+            completion.Peek(1, out _);
+            completion.Release(0);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
