@@ -1,1 +1,19 @@
-return 0;
+using System.CommandLine;
+using AfXdp;
+using AfXdp.Cli.Commands;
+
+var root = new RootCommand("AF_XDP for .NET");
+root.Subcommands.Add(LabCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
+
+try
+{
+    // Our own handler below: a kernel or tool failure is a message and exit code 2, not a stack trace.
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (AfXdpException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}

@@ -28,6 +28,7 @@ internal sealed unsafe class NetlinkRoute : IDisposable
     const int NlmsghdrSize = 16;
     const int IfinfomsgSize = 16;
 
+    public const ushort IFLA_ADDRESS = 1;
     public const ushort IFLA_IFNAME = 3;
     public const ushort IFLA_NUM_TX_QUEUES = 31;
     public const ushort IFLA_NUM_RX_QUEUES = 32;

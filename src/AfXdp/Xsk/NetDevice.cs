@@ -40,6 +40,9 @@ public readonly record struct XdpAttachment(uint DrvProgramId, uint SkbProgramId
 /// <summary>A network interface of the calling thread's network namespace, as the kernel reports it.</summary>
 public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQueues, XdpAttachment Xdp)
 {
+    /// <summary>The link-layer address (IFLA_ADDRESS), 6 bytes on Ethernet.</summary>
+    public byte[] HardwareAddress { get; init; } = [];
+
     /// <summary>Queues an AF_XDP socket may bind to (the kernel checks against the larger count).</summary>
     public uint QueueCount => Math.Max(RxQueues, TxQueues);
 
@@ -81,7 +84,10 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
         string name = link.TryGetValue(NetlinkRoute.IFLA_IFNAME, out byte[]? n) ? Encoding.UTF8.GetString(n).TrimEnd('\0') : $"if{index}";
         return new NetDevice(name, index, U32(link, NetlinkRoute.IFLA_NUM_RX_QUEUES, 1), U32(link, NetlinkRoute.IFLA_NUM_TX_QUEUES, 1),
             // rtnl_xdp_report_one reports every mode's program id, whether one or several are attached.
-            new XdpAttachment(U32(xdp, NetlinkRoute.IFLA_XDP_DRV_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_SKB_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_HW_PROG_ID, 0)));
+            new XdpAttachment(U32(xdp, NetlinkRoute.IFLA_XDP_DRV_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_SKB_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_HW_PROG_ID, 0)))
+        {
+            HardwareAddress = link.TryGetValue(NetlinkRoute.IFLA_ADDRESS, out byte[]? mac) ? mac : [],
+        };
     }
 
     static uint U32(Dictionary<ushort, byte[]> attributes, ushort type, uint fallback) =>

@@ -143,22 +143,51 @@ public sealed unsafe class XskSocket : IDisposable
     /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN), which
     /// also wakes the kernel to refill from the FILL ring. Returns true when frames are ready.
     /// </summary>
-    public bool PollRx(int timeoutMs)
+    public bool PollRx(int timeoutMs) => Poll(Sys.POLLIN, timeoutMs);
+
+    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX.</summary>
+    public bool PollTx(int timeoutMs) => Poll(Sys.POLLOUT, timeoutMs);
+
+    bool Poll(short events, int timeoutMs)
     {
-        Sys.pollfd pfd = new() { fd = _socket.Fd, events = Sys.POLLIN };
+        Sys.pollfd pfd = new() { fd = _socket.Fd, events = events };
         int n = Sys.Poll(&pfd, 1, timeoutMs);
         if (n < 0)
         {
             int errno = Sys.LastErrno;
             if (errno == Errno.EINTR)
                 return false;
-            Throw.Errno("poll(AF_XDP socket, POLLIN)", errno);
+            Throw.Errno($"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})", errno);
         }
-        return n > 0 && (pfd.revents & Sys.POLLIN) != 0;
+        return n > 0 && (pfd.revents & events) != 0;
     }
 
     /// <summary>Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for busy-poll.</summary>
     public void WakeupRx() => Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null);
+
+    /// <summary>
+    /// Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, kernel 5.11+):
+    /// the driver's NAPI runs in this thread's wakeup syscalls instead of in softirq, so call
+    /// <see cref="WakeupRx"/>/<see cref="WakeupTx"/> on every loop. Pair with the device's
+    /// napi_defer_hard_irqs and gro_flush_timeout so interrupts stay off while the application polls.
+    /// </summary>
+    public void EnableBusyPoll(int timeoutMicroseconds, int budget)
+    {
+        SetSocketOption(Sys.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
+        SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
+        SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
+    }
+
+    void SetSocketOption(int option, int value, string name)
+    {
+        if (Sys.SetSockOpt(_socket.Fd, Sys.SOL_SOCKET, option, &value, sizeof(int)) != 0)
+        {
+            int errno = Sys.LastErrno;
+            if (errno == Errno.EPERM && option == Sys.SO_BUSY_POLL_BUDGET)
+                Throw.Kernel($"setsockopt({name}, {value})", errno, "a busy-poll budget above net.core.busy_poll_budget needs CAP_NET_ADMIN.", "run with CAP_NET_ADMIN or use a smaller budget.");
+            Throw.Errno($"setsockopt({name}, {value})", errno);
+        }
+    }
 
     public void Dispose()
     {

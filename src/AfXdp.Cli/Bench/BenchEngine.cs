@@ -1,0 +1,337 @@
+using System.Diagnostics;
+using System.Net;
+using System.Runtime.CompilerServices;
+using AfXdp.Bpf;
+using AfXdp.Net;
+using AfXdp.Xsk;
+
+namespace AfXdp.Cli.Bench;
+
+/// <summary>Counters the hot loop writes and the reporter thread reads once a second.</summary>
+public sealed class BenchCounters
+{
+    public long RxPackets;
+    public long TxPackets;
+    public long Kicks;
+    /// <summary>Stopwatch timestamp of the first packet (rx modes) or of the start (txonly); 0 before.</summary>
+    public long StartTimestamp;
+}
+
+/// <summary>
+/// The xdpsock-style benchmark over the library's rings. Setup allocates; the loops do not: one
+/// UMEM of 2 x ring frames (lower half for the FILL ring, upper half for prebuilt TX frames), one
+/// socket, and the default redirect program when the mode receives.
+/// Wakeup policy: a TX syscall only when the kernel asked for it (need_wakeup) and the TX ring
+/// holds descriptors the kernel has not taken yet; a FILL wakeup only when its flag is set.
+/// </summary>
+public sealed class BenchEngine : IDisposable
+{
+    readonly BenchOptions _options;
+    readonly Umem _umem;
+    readonly XskSocket _socket;
+    readonly XskRedirectProgram? _program;
+    readonly FillRing _fill;
+    readonly CompletionRing _completion;
+    readonly RxRing? _rx;
+    readonly TxRing? _tx;
+    readonly uint _batch;
+    readonly uint _ring;
+    readonly bool _alwaysKick;
+    readonly bool _busyPoll;
+    uint _outstanding;
+    ulong _txCursor;
+    volatile bool _stop;
+
+    public BenchEngine(BenchOptions options)
+    {
+        _options = options;
+        _batch = options.Batch;
+        _ring = options.Ring;
+        _alwaysKick = !options.NeedWakeup;
+        _busyPoll = options.BusyPoll;
+        _umem = new Umem(new UmemConfig
+        {
+            FrameCount = 2 * options.Ring,
+            FrameSize = options.FrameSize,
+            FillRingSize = options.Ring,
+            CompletionRingSize = options.Ring,
+            UnalignedChunks = options.Unaligned,
+        });
+        try
+        {
+            _socket = new XskSocket(_umem, options.Interface, options.Queue, new XskSocketConfig
+            {
+                RxRingSize = options.WantsRx ? options.Ring : 0,
+                TxRingSize = options.WantsTx ? options.Ring : 0,
+                BindMode = options.Bind,
+                NeedWakeup = options.NeedWakeup,
+            });
+            if (options.BusyPoll)
+                _socket.EnableBusyPoll(20, (int)options.Batch);
+            _fill = _socket.Fill;
+            _completion = _socket.Completion;
+            _rx = _socket.Rx;
+            _tx = _socket.Tx;
+            if (options.WantsRx)
+            {
+                _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach);
+                _program.Register(_socket);
+                FillLowerHalf();
+            }
+            if (options.Mode == BenchMode.TxOnly)
+                PrebuildTxFrames();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public BenchCounters Counters { get; } = new();
+
+    public XskSocket Socket => _socket;
+
+    public XskRedirectProgram? Program => _program;
+
+    /// <summary>Bytes allocated by the measured loop's thread while it ran.</summary>
+    public long AllocatedBytes { get; private set; }
+
+    /// <summary>Asks the loop to end (Ctrl-C, SIGTERM).</summary>
+    public void Stop() => _stop = true;
+
+    public void Dispose()
+    {
+        _program?.Dispose();
+        _socket?.Dispose();
+        _umem.Dispose();
+    }
+
+    /// <summary>Runs the mode until the duration has passed since the first packet, or Stop.</summary>
+    public void Run()
+    {
+        long ticksPerSecond = Stopwatch.Frequency;
+        long duration = (long)(_options.Duration * ticksPerSecond);
+        long firstPacketTimeout = (long)(_options.FirstPacketTimeout * ticksPerSecond);
+        long setupDone = Stopwatch.GetTimestamp();
+        BenchCounters counters = Counters;
+        if (_options.Mode == BenchMode.TxOnly)
+            Volatile.Write(ref counters.StartTimestamp, setupDone);
+
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        uint iteration = 0;
+        while (!_stop)
+        {
+            switch (_options.Mode)
+            {
+                case BenchMode.RxDrop: RxDrop(); break;
+                case BenchMode.TxOnly: TxOnly(); break;
+                default: L2Fwd(); break;
+            }
+            // The clock is read every 32 iterations: a vDSO call, but still not per batch.
+            if ((++iteration & 31) != 0)
+                continue;
+            long now = Stopwatch.GetTimestamp();
+            long start = counters.StartTimestamp;
+            if (start == 0)
+            {
+                if (counters.RxPackets != 0 || counters.TxPackets != 0)
+                    Volatile.Write(ref counters.StartTimestamp, now);
+                else if (now - setupDone > firstPacketTimeout)
+                    throw new AfXdpException($"bench {_options.ModeName} on {_options.Interface} queue {_options.Queue}", 0,
+                        $"no packet arrived within {_options.FirstPacketTimeout:0} s.",
+                        "send traffic to the interface (`afxdp doctor` checks the setup), and check that it reaches queue " + _options.Queue + ".");
+                continue;
+            }
+            if (now - start >= duration)
+                break;
+        }
+        AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+    }
+
+    void FillLowerHalf()
+    {
+        uint count = Math.Min(_ring, _fill.Size);
+        if (_fill.Reserve(count, out uint index) != count)
+            throw new InvalidOperationException("a new FILL ring has no room");
+        for (uint i = 0; i < count; i++)
+            _fill[index + i] = _umem.FrameAddress(i);
+        _fill.Submit(count);
+    }
+
+    void PrebuildTxFrames()
+    {
+        MacAddress source = _options.SourceMac ?? new MacAddress(NetDevice.Get(_socket.InterfaceIndex).HardwareAddress);
+        var builder = new UdpFrameBuilder(source, _options.DestinationMac,
+            new IPEndPoint(_options.SourceIp, _options.SourcePort), new IPEndPoint(_options.DestinationIp, _options.DestinationPort));
+        for (uint i = 0; i < _ring; i++)
+            builder.WriteOfLength(_umem.GetFrame(_umem.FrameAddress(_ring + i), (int)_umem.FrameSize), _options.PacketSize);
+    }
+
+    void RxDrop()
+    {
+        RxRing rx = _rx!;
+        uint received = rx.Peek(_batch, out uint rxIndex);
+        if (received == 0)
+        {
+            WaitForRx();
+            return;
+        }
+        uint fillIndex = ReserveFill(received);
+        FillRing fill = _fill;
+        for (uint i = 0; i < received; i++)
+            fill[fillIndex + i] = rx[rxIndex + i].Address;
+        fill.Submit(received);
+        rx.Release(received);
+        Counters.RxPackets += received;
+    }
+
+    void TxOnly()
+    {
+        CompleteTx(recycle: false);
+        TxRing tx = _tx!;
+        uint batch = _batch;
+        if (_outstanding + batch <= _ring && tx.Reserve(batch, out uint txIndex) == batch)
+        {
+            ulong frameSize = _umem.FrameSize;
+            uint mask = _ring - 1;
+            uint length = (uint)_options.PacketSize;
+            for (uint i = 0; i < batch; i++)
+            {
+                ref XdpDescriptor descriptor = ref tx[txIndex + i];
+                // TX frames are prebuilt in the upper half of the UMEM and never modified.
+                descriptor.Address = (_ring + (uint)(_txCursor++ & mask)) * frameSize;
+                descriptor.Length = length;
+                descriptor.Options = 0;
+            }
+            tx.Submit(batch);
+            _outstanding += batch;
+        }
+        else if (_options.Poll)
+        {
+            Counters.Kicks++;
+            _socket.PollTx(100);
+        }
+        KickTx();
+        if (_rx is not null)
+            DrainRx();
+    }
+
+    void L2Fwd()
+    {
+        CompleteTx(recycle: true);
+        RxRing rx = _rx!;
+        uint received = rx.Peek(_batch, out uint rxIndex);
+        if (received == 0)
+        {
+            KickTx();
+            WaitForRx();
+            return;
+        }
+        TxRing tx = _tx!;
+        uint txIndex;
+        while (tx.Reserve(received, out txIndex) != received)
+        {
+            if (_stop)
+            {
+                rx.Cancel(received);
+                return;
+            }
+            KickTx();
+            CompleteTx(recycle: true);
+        }
+        for (uint i = 0; i < received; i++)
+        {
+            XdpDescriptor descriptor = rx[rxIndex + i];
+            if (EthernetFrame.TryCreate(_umem.GetFrame(descriptor), out EthernetFrame frame))
+                frame.SwapMacs();
+            tx[txIndex + i] = descriptor;
+        }
+        tx.Submit(received);
+        rx.Release(received);
+        _outstanding += received;
+        Counters.RxPackets += received;
+        KickTx();
+    }
+
+    void DrainRx()
+    {
+        RxRing rx = _rx!;
+        uint received = rx.Peek(_batch, out uint rxIndex);
+        if (received == 0)
+            return;
+        uint fillIndex = ReserveFill(received);
+        for (uint i = 0; i < received; i++)
+            _fill[fillIndex + i] = rx[rxIndex + i].Address;
+        _fill.Submit(received);
+        rx.Release(received);
+        Counters.RxPackets += received;
+    }
+
+    /// <summary>Reaps sent frames; l2fwd hands them back to the FILL ring.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void CompleteTx(bool recycle)
+    {
+        if (_outstanding == 0)
+            return;
+        CompletionRing completion = _completion;
+        uint done = completion.Peek(_ring, out uint index);
+        if (done == 0)
+            return;
+        if (recycle)
+        {
+            uint fillIndex = ReserveFill(done);
+            for (uint i = 0; i < done; i++)
+                _fill[fillIndex + i] = completion[index + i];
+            _fill.Submit(done);
+        }
+        completion.Release(done);
+        _outstanding -= done;
+        Counters.TxPackets += done;
+    }
+
+    /// <summary>
+    /// sendto() only when it can do work: the kernel asked (need_wakeup, always so in copy mode)
+    /// and the TX ring holds descriptors it has not consumed. libxdp's xdpsock also kicks while
+    /// only completions are outstanding, a syscall that sends nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void KickTx()
+    {
+        TxRing tx = _tx!;
+        if ((_alwaysKick || tx.NeedsWakeup) && tx.Pending != 0)
+        {
+            Counters.Kicks++;
+            _socket.WakeupTx();
+        }
+    }
+
+    void WaitForRx()
+    {
+        if (_options.Poll)
+        {
+            Counters.Kicks++;
+            _socket.PollRx(100);
+        }
+        else if (_busyPoll || (_options.NeedWakeup && _fill.NeedsWakeup))
+        {
+            Counters.Kicks++;
+            _socket.WakeupRx();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    uint ReserveFill(uint count)
+    {
+        uint index;
+        while (_fill.Reserve(count, out index) != count)
+        {
+            if (_fill.NeedsWakeup)
+            {
+                Counters.Kicks++;
+                _socket.WakeupRx();
+            }
+        }
+        return index;
+    }
+}

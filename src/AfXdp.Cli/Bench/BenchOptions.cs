@@ -1,0 +1,48 @@
+using System.Net;
+using AfXdp.Net;
+using AfXdp.Xsk;
+
+namespace AfXdp.Cli.Bench;
+
+public enum BenchMode
+{
+    /// <summary>Receive and recycle every frame to the FILL ring.</summary>
+    RxDrop,
+    /// <summary>Send a prebuilt UDP frame as fast as possible (and drain RX unless NoRx).</summary>
+    TxOnly,
+    /// <summary>Swap MACs and send every received frame back on the same socket.</summary>
+    L2Fwd,
+}
+
+/// <summary>Everything `afxdp bench` takes, with the kernel xdpsock sample's defaults.</summary>
+public sealed record BenchOptions
+{
+    public required string Interface { get; init; }
+    public BenchMode Mode { get; init; } = BenchMode.RxDrop;
+    public uint Queue { get; init; }
+    public XdpAttachMode Attach { get; init; } = XdpAttachMode.Auto;
+    public XdpBindMode Bind { get; init; } = XdpBindMode.Auto;
+    public uint Batch { get; init; } = 64;
+    public uint Ring { get; init; } = 2048;
+    public uint FrameSize { get; init; } = 4096;
+    public int PacketSize { get; init; } = 64;
+    public bool NeedWakeup { get; init; } = true;
+    public bool Poll { get; init; }
+    public bool BusyPoll { get; init; }
+    public double Duration { get; init; } = 10;
+    public bool NoRx { get; init; }
+    public bool Unaligned { get; init; }
+    public MacAddress? SourceMac { get; init; }
+    public MacAddress DestinationMac { get; init; } = MacAddress.Broadcast;
+    public IPAddress SourceIp { get; init; } = IPAddress.Parse("10.77.0.1");
+    public IPAddress DestinationIp { get; init; } = IPAddress.Parse("10.77.0.2");
+    public ushort SourcePort { get; init; } = 9;
+    public ushort DestinationPort { get; init; } = 9;
+    /// <summary>Rx modes give up when no packet arrives within this time.</summary>
+    public double FirstPacketTimeout { get; init; } = 30;
+
+    public bool WantsRx => Mode != BenchMode.TxOnly || !NoRx;
+    public bool WantsTx => Mode != BenchMode.RxDrop;
+
+    public string ModeName => Mode.ToString().ToLowerInvariant();
+}

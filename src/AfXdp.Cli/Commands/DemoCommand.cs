@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using AfXdp.Bpf;
+using AfXdp.Lab;
+using AfXdp.Net;
+using AfXdp.Xsk;
+
+namespace AfXdp.Cli.Commands;
+
+/// <summary>
+/// <c>afxdp demo</c>: the whole path on a throwaway lab. Two namespaces joined by a veth pair; the
+/// redirect program and an AF_XDP socket on end B; the kernel of end A sends UDP datagrams from an
+/// ordinary socket; they arrive in the socket's RX ring. Everything is removed again, also on Ctrl-C.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var count = new Option<int>("--count", "-n") { Description = "datagrams to send (1-100000)", DefaultValueFactory = _ => 10 };
+        count.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 100_000) r.AddError("--count must be from 1 to 100000"); });
+        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode on end B: skb | drv | auto", DefaultValueFactory = _ => "auto" };
+        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
+        var port = new Option<ushort>("--port") { Description = "UDP destination port", DefaultValueFactory = _ => 9 };
+        var command = new Command("demo",
+            "Create a throwaway veth lab, receive UDP datagrams sent by the peer's kernel over AF_XDP, print them and the kernel's counters, remove everything.")
+        { count, attach, port };
+        command.SetAction(r => Run(r.GetValue(count), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(port)));
+        return command;
+    }
+
+    sealed record Received(int Length, string Source, string Destination, string Payload);
+
+    static int Run(int count, XdpAttachMode mode, ushort port)
+    {
+        using var cancel = new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+
+        using VethLab lab = VethLab.Create();
+        Console.WriteLine($"lab: {lab.NamespaceA}/{lab.InterfaceA} {lab.AddressA} ({lab.MacA})  <->  {lab.NamespaceB}/{lab.InterfaceB} {lab.AddressB} ({lab.MacB})");
+
+        using var ready = new ManualResetEventSlim();
+        var received = new List<Received>();
+        XdpStatistics statistics = default;
+        Task receiver = lab.RunAsync(VethSide.B, () =>
+        {
+            using var umem = new Umem(new UmemConfig { FrameCount = 4096 });
+            using var socket = new XskSocket(umem, lab.InterfaceB, 0, new XskSocketConfig { TxRingSize = 0 });
+            using XskRedirectProgram program = XskRedirectProgram.Attach(lab.InterfaceB, mode);
+            program.Register(socket);
+            Console.WriteLine($"B: {XskRedirectProgram.ProgramName} (prog id {program.Program.Id}) attached in {program.Link.Mode.ToString().ToLowerInvariant()} mode " +
+                $"by {(program.Link.IsBpfLink ? "bpf_link" : "netlink")}; AF_XDP socket bound to {lab.InterfaceB} queue 0 ({(socket.IsZeroCopy ? "zero-copy" : "copy")} mode)");
+            FillRing fill = socket.Fill;
+            uint frames = fill.Reserve(fill.Size, out uint index);
+            for (uint i = 0; i < frames; i++)
+                fill[index + i] = umem.FrameAddress(i);
+            fill.Submit(frames);
+            ready.Set();
+
+            RxRing rx = socket.Rx!;
+            var deadline = Stopwatch.StartNew();
+            while (received.Count < count && deadline.Elapsed < TimeSpan.FromSeconds(10) && !cancel.IsCancellationRequested)
+            {
+                if (!socket.PollRx(100))
+                    continue;
+                uint n = rx.Peek(64, out uint rxIndex);
+                fill.Reserve(n, out uint fillIndex);
+                for (uint i = 0; i < n; i++)
+                {
+                    XdpDescriptor descriptor = rx[rxIndex + i];
+                    received.Add(Describe(umem.GetFrame(descriptor)));
+                    fill[fillIndex + i] = descriptor.Address;
+                }
+                fill.Submit(n);
+                rx.Release(n);
+            }
+            statistics = socket.Statistics;
+        });
+
+        ready.Wait(cancel.Token);
+        lab.Run(VethSide.A, () =>
+        {
+            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            var destination = new IPEndPoint(lab.AddressB, port);
+            for (int i = 0; i < count && !cancel.IsCancellationRequested; i++)
+                udp.SendTo(Encoding.ASCII.GetBytes($"afxdp demo datagram {i + 1}"), destination);
+        });
+        Console.WriteLine($"A: the kernel sent {count} UDP datagrams to {lab.AddressB}:{port} from an ordinary socket");
+        receiver.GetAwaiter().GetResult();
+
+        foreach (Received r in received)
+            Console.WriteLine($"  {r.Length,5} bytes  {r.Source} -> {r.Destination}  \"{r.Payload}\"");
+        Console.WriteLine($"received {received.Count} of {count} over AF_XDP");
+        Console.WriteLine($"kernel counters (XDP_STATISTICS): rx_dropped={statistics.RxDropped} rx_invalid_descs={statistics.RxInvalidDescriptors} " +
+            $"tx_invalid_descs={statistics.TxInvalidDescriptors} rx_ring_full={statistics.RxRingFull} " +
+            $"rx_fill_ring_empty_descs={statistics.RxFillRingEmptyDescriptors} tx_ring_empty_descs={statistics.TxRingEmptyDescriptors}");
+        Console.WriteLine($"removed {lab.NamespaceA} and {lab.NamespaceB}");
+        return cancel.IsCancellationRequested ? 130 : received.Count == count ? 0 : 1;
+    }
+
+    static Received Describe(Span<byte> bytes)
+    {
+        if (!EthernetFrame.TryCreate(bytes, out EthernetFrame ethernet))
+            return new Received(bytes.Length, "?", "?", "(not Ethernet)");
+        if (ethernet.EtherType != EtherType.Ipv4 || !Ipv4Packet.TryCreate(ethernet.Payload, out Ipv4Packet ip))
+            return new Received(bytes.Length, ethernet.Source.ToString(), ethernet.Destination.ToString(), $"(EtherType 0x{(ushort)ethernet.EtherType:x4})");
+        if (ip.Protocol != IpProtocol.Udp || !UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp))
+            return new Received(bytes.Length, ip.GetSourceIPAddress().ToString(), ip.GetDestinationIPAddress().ToString(), $"(IP protocol {(byte)ip.Protocol})");
+        return new Received(bytes.Length, $"{ip.GetSourceIPAddress()}:{udp.SourcePort}", $"{ip.GetDestinationIPAddress()}:{udp.DestinationPort}",
+            Encoding.ASCII.GetString(udp.Payload));
+    }
+}
