@@ -1,0 +1,52 @@
+using System.Reflection;
+using AfXdp.Lab;
+
+namespace AfXdp.KernelTests;
+
+/// <summary>What every kernel test needs: root, and a look at the namespaces it may leave behind.</summary>
+internal static class KernelTest
+{
+    /// <summary>Fails (not skips) without root: CI runs these tests as root, so a skip would hide a broken setup.</summary>
+    public static void RequireRoot()
+    {
+        if (!Environment.IsPrivilegedProcess)
+            Assert.Fail("kernel tests need root (namespaces, veth, XDP): run `sudo dotnet test tests/AfXdp.KernelTests`.");
+    }
+
+    /// <summary>The names `ip netns list` prints (each line is "NAME" or "NAME (id: N)").</summary>
+    public static HashSet<string> NetworkNamespaces() =>
+        ExternalCommand.RunChecked("ip", "netns", "list")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ')[0])
+            .ToHashSet();
+
+    /// <summary>The identity of the calling thread's network namespace, e.g. "net:[4026531840]".</summary>
+    public static string CurrentNetworkNamespace() =>
+        File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)!.Name;
+
+    /// <summary>The network namespace of every thread of this process (threads that end while being read are left out).</summary>
+    public static List<string> ThreadNetworkNamespaces()
+    {
+        var namespaces = new List<string>();
+        foreach (string task in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                namespaces.Add(File.ResolveLinkTarget(Path.Combine(task, "ns/net"), returnFinalTarget: false)!.Name);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return namespaces;
+    }
+
+    /// <summary>The built CLI (AfXdp.Cli.dll), whose path the project file records at build time.</summary>
+    public static string CliPath()
+    {
+        string path = typeof(KernelTest).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "AfXdpCliPath").Value!;
+        Assert.True(File.Exists(path), $"the CLI is not built at {path}: build src/AfXdp.Cli");
+        return Path.GetFullPath(path);
+    }
+}

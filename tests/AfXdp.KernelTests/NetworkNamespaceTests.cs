@@ -1,0 +1,91 @@
+using AfXdp.Interop;
+using AfXdp.Lab;
+
+namespace AfXdp.KernelTests;
+
+public sealed class NetworkNamespaceTests(LabFixture fixture) : IClassFixture<LabFixture>
+{
+    [Fact]
+    public void Run_enters_the_namespace_on_another_thread_and_leaves_the_caller_where_it_was()
+    {
+        string before = KernelTest.CurrentNetworkNamespace();
+        int caller = Environment.CurrentManagedThreadId;
+
+        (string inside, int thread, bool pooled) = NetworkNamespace.Run(fixture.Lab.NamespaceA,
+            () => (KernelTest.CurrentNetworkNamespace(), Environment.CurrentManagedThreadId, Thread.CurrentThread.IsThreadPoolThread));
+
+        Assert.NotEqual(before, inside);
+        Assert.NotEqual(caller, thread);
+        Assert.False(pooled);
+        Assert.Equal(before, KernelTest.CurrentNetworkNamespace());
+        Assert.Equal(inside, NetworkNamespace.Run(fixture.Lab.NamespaceA, KernelTest.CurrentNetworkNamespace));
+        Assert.NotEqual(inside, NetworkNamespace.Run(fixture.Lab.NamespaceB, KernelTest.CurrentNetworkNamespace));
+    }
+
+    [Fact]
+    public async Task RunAsync_runs_on_a_dedicated_thread_inside_the_namespace()
+    {
+        string before = KernelTest.CurrentNetworkNamespace();
+        string expected = NetworkNamespace.Run(fixture.Lab.NamespaceB, KernelTest.CurrentNetworkNamespace);
+
+        (string inside, bool pooled) = await NetworkNamespace.RunAsync(fixture.Lab.NamespaceB,
+                () => (KernelTest.CurrentNetworkNamespace(), Thread.CurrentThread.IsThreadPoolThread))
+            .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(expected, inside);
+        Assert.False(pooled);
+        Assert.Equal(before, KernelTest.CurrentNetworkNamespace());
+    }
+
+    [Fact]
+    public async Task The_body_exception_is_rethrown_with_its_own_stack()
+    {
+        var thrown = Assert.Throws<InvalidOperationException>(() => NetworkNamespace.Run(fixture.Lab.NamespaceA, () => FailInside()));
+        Assert.Contains(nameof(FailInside), thrown.StackTrace);
+
+        var thrownAsync = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            NetworkNamespace.RunAsync(fixture.Lab.NamespaceA, () => FailInside())
+                .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.Contains(nameof(FailInside), thrownAsync.StackTrace);
+    }
+
+    [Fact]
+    public void A_missing_namespace_is_ENOENT_and_says_how_to_list_them()
+    {
+        var e = Assert.Throws<AfXdpException>(() => NetworkNamespace.Run("afx-no-such-namespace", () => { }));
+
+        Assert.Equal(Errno.ENOENT, e.Errno);
+        Assert.Contains("/run/netns/afx-no-such-namespace", e.Message);
+        Assert.Contains("ip netns list", e.Message);
+    }
+
+    [Fact]
+    public void A_name_with_a_slash_is_refused_before_any_call()
+    {
+        var e = Assert.Throws<AfXdpException>(() => NetworkNamespace.Run("../etc", () => { }));
+
+        Assert.Equal(0, e.Errno);
+    }
+
+    [Fact]
+    public async Task An_async_body_is_refused()
+    {
+        var e = await Assert.ThrowsAsync<AfXdpException>(() => NetworkNamespace.Run(fixture.Lab.NamespaceA, async () => await Task.Yield()));
+
+        Assert.Contains("synchronous", e.Message);
+    }
+
+    [Fact]
+    public async Task No_thread_stays_in_the_namespace_after_a_body_that_used_the_pool()
+    {
+        string inside = NetworkNamespace.Run(fixture.Lab.NamespaceA, KernelTest.CurrentNetworkNamespace);
+
+        await NetworkNamespace.RunAsync(fixture.Lab.NamespaceA,
+                () => Task.WaitAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => Thread.Sleep(20))).ToArray(), TimeSpan.FromSeconds(10)))
+            .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.DoesNotContain(inside, KernelTest.ThreadNetworkNamespaces());
+    }
+
+    static int FailInside() => throw new InvalidOperationException("thrown inside the namespace");
+}
