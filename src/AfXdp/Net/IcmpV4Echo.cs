@@ -1,0 +1,66 @@
+using System.Buffers.Binary;
+
+namespace AfXdp.Net;
+
+public enum IcmpV4Type : byte
+{
+    EchoReply = 0,
+    EchoRequest = 8,
+}
+
+/// <summary>A view over an ICMP echo request or reply (RFC 792), what <c>ping</c> sends.</summary>
+public readonly ref struct IcmpV4Echo
+{
+    public const int HeaderLength = 8;
+
+    const int TypeOffset = 0;
+    const int CodeOffset = 1;
+    const int ChecksumOffset = 2;
+    const int IdentifierOffset = 4;
+    const int SequenceNumberOffset = 6;
+
+    readonly Span<byte> _bytes;
+
+    IcmpV4Echo(Span<byte> bytes) => _bytes = bytes;
+
+    /// <summary>Wraps <paramref name="bytes"/> (the whole IPv4 payload: the checksum covers it all) if it is an echo request or reply.</summary>
+    public static bool TryCreate(Span<byte> bytes, out IcmpV4Echo echo)
+    {
+        echo = default;
+        if (bytes.Length < HeaderLength || bytes[TypeOffset] is not ((byte)IcmpV4Type.EchoRequest or (byte)IcmpV4Type.EchoReply))
+            return false;
+        echo = new IcmpV4Echo(bytes);
+        return true;
+    }
+
+    /// <summary>Request or reply. Setting it leaves the checksum stale (see <see cref="InternetChecksum.Update(ushort, ushort, ushort)"/>).</summary>
+    public IcmpV4Type Type
+    {
+        get => (IcmpV4Type)_bytes[TypeOffset];
+        set => _bytes[TypeOffset] = (byte)value;
+    }
+
+    public byte Code => _bytes[CodeOffset];
+
+    public ushort Checksum
+    {
+        get => BinaryPrimitives.ReadUInt16BigEndian(_bytes[ChecksumOffset..]);
+        set => BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], value);
+    }
+
+    public ushort Identifier => BinaryPrimitives.ReadUInt16BigEndian(_bytes[IdentifierOffset..]);
+
+    public ushort SequenceNumber => BinaryPrimitives.ReadUInt16BigEndian(_bytes[SequenceNumberOffset..]);
+
+    /// <summary>The echoed data after the 8-byte header.</summary>
+    public Span<byte> Data => _bytes[HeaderLength..];
+
+    public bool IsChecksumValid => InternetChecksum.Sum(_bytes) == 0xFFFF;
+
+    /// <summary>Recomputes the checksum over the message as it now is.</summary>
+    public void UpdateChecksum()
+    {
+        Checksum = 0;
+        Checksum = InternetChecksum.Compute(_bytes);
+    }
+}

@@ -1,0 +1,85 @@
+using System.Buffers.Binary;
+
+namespace AfXdp.Net;
+
+/// <summary>One record of a pcap file.</summary>
+/// <param name="Data">The captured bytes (at most the snapshot length).</param>
+/// <param name="UnixTimeNanoseconds">When it was seen.</param>
+/// <param name="OriginalLength">Its length on the wire.</param>
+public readonly record struct PcapPacket(byte[] Data, long UnixTimeNanoseconds, int OriginalLength);
+
+/// <summary>
+/// Reads a classic pcap file, microsecond or nanosecond, either byte order: for tests and tools
+/// (each packet is a new array).
+/// </summary>
+public sealed class PcapReader : IDisposable
+{
+    readonly Stream _stream;
+    readonly bool _leaveOpen;
+    readonly bool _isBigEndian;
+    readonly long _nanosecondsPerFractionUnit;
+    readonly byte[] _recordHeader = new byte[PcapFormat.RecordHeaderLength];
+
+    /// <summary>Reads the file header; throws <see cref="InvalidDataException"/> if it is not pcap.</summary>
+    public PcapReader(Stream stream, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _stream = stream;
+        _leaveOpen = leaveOpen;
+
+        Span<byte> header = stackalloc byte[PcapFormat.FileHeaderLength];
+        if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length)
+            throw new InvalidDataException("not a pcap file: shorter than the 24-byte file header.");
+        uint magic = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        _isBigEndian = magic is not (PcapFormat.MicrosecondMagic or PcapFormat.NanosecondMagic);
+        if (_isBigEndian)
+            magic = BinaryPrimitives.ReverseEndianness(magic);
+        HasNanosecondTimestamps = magic switch
+        {
+            PcapFormat.NanosecondMagic => true,
+            PcapFormat.MicrosecondMagic => false,
+            _ => throw new InvalidDataException($"not a pcap file: magic 0x{BinaryPrimitives.ReadUInt32LittleEndian(header):x8} (pcapng is not supported)."),
+        };
+        _nanosecondsPerFractionUnit = HasNanosecondTimestamps ? 1 : PcapFormat.NanosecondsPerMicrosecond;
+        SnapLength = (int)ReadUInt32(header[PcapFormat.SnapLengthOffset..]);
+        LinkType = ReadUInt32(header[PcapFormat.LinkTypeOffset..]);
+    }
+
+    public bool HasNanosecondTimestamps { get; }
+
+    public int SnapLength { get; }
+
+    /// <summary>The LINKTYPE_ value; 1 is Ethernet.</summary>
+    public uint LinkType { get; }
+
+    /// <summary>Reads the next record; false at the end of the file. A record cut short throws <see cref="InvalidDataException"/>.</summary>
+    public bool TryReadPacket(out PcapPacket packet)
+    {
+        packet = default;
+        int headerRead = _stream.ReadAtLeast(_recordHeader, _recordHeader.Length, throwOnEndOfStream: false);
+        if (headerRead == 0)
+            return false;
+        if (headerRead < _recordHeader.Length)
+            throw new InvalidDataException($"pcap record header cut short: {headerRead} of {_recordHeader.Length} bytes.");
+        ReadOnlySpan<byte> header = _recordHeader;
+        uint capturedLength = ReadUInt32(header[PcapFormat.CapturedLengthOffset..]);
+        if (capturedLength > SnapLength)
+            throw new InvalidDataException($"pcap record of {capturedLength} bytes exceeds the snapshot length {SnapLength}.");
+        var data = new byte[capturedLength];
+        if (_stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
+            throw new InvalidDataException($"pcap record cut short: fewer than its {capturedLength} bytes.");
+        long timestamp = ReadUInt32(header[PcapFormat.SecondsOffset..]) * PcapFormat.NanosecondsPerSecond
+            + ReadUInt32(header[PcapFormat.FractionOffset..]) * _nanosecondsPerFractionUnit;
+        packet = new PcapPacket(data, timestamp, (int)ReadUInt32(header[PcapFormat.OriginalLengthOffset..]));
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (!_leaveOpen)
+            _stream.Dispose();
+    }
+
+    uint ReadUInt32(ReadOnlySpan<byte> bytes) =>
+        _isBigEndian ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+}
