@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using AfXdp.Bpf;
+using AfXdp.Lab;
+using AfXdp.Net;
+using AfXdp.Xsk;
+
+namespace AfXdp.KernelTests.Xsk;
+
+/// <summary>
+/// A fresh lab with a UMEM and an AF_XDP socket on end B, all created inside B's namespace;
+/// optionally the redirect program. Frames 0..FILL-size go to the FILL ring; the rest are free for TX.
+/// </summary>
+internal sealed class XskTestBed : IDisposable
+{
+    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0)
+    {
+        KernelTest.RequireRoot();
+        Lab = VethLab.Create(labOptions);
+        try
+        {
+            (Umem, Socket, Program) = Lab.Run(VethSide.B, () =>
+            {
+                var umem = new Umem(new UmemConfig { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = 1024 });
+                var socket = new XskSocket(umem, Lab.InterfaceB, queue, config);
+                XskRedirectProgram? program = attach is { } mode ? XskRedirectProgram.Attach(Lab.InterfaceB, mode) : null;
+                program?.Register(socket);
+                return (umem, socket, program);
+            });
+            if (Socket.Rx is not null)
+                Fill(Socket.Fill, first: 0, count: Socket.Fill.Size);
+        }
+        catch
+        {
+            Lab.Dispose();
+            throw;
+        }
+    }
+
+    public VethLab Lab { get; }
+    public Umem Umem { get; }
+    public XskSocket Socket { get; }
+    public XskRedirectProgram? Program { get; }
+
+    /// <summary>First frame number free for TX (above what the FILL ring got).</summary>
+    public const uint FirstTxFrame = 2048;
+
+    public void Fill(FillRing fill, uint first, uint count)
+    {
+        Assert.Equal(count, fill.Reserve(count, out uint index));
+        for (uint i = 0; i < count; i++)
+            fill[index + i] = Umem.FrameAddress(first + i);
+        fill.Submit(count);
+    }
+
+    /// <summary>Receives until <paramref name="count"/> frames arrived or the timeout passed; copies them out and recycles the frames.</summary>
+    public static List<byte[]> Receive(XskSocket socket, int count, TimeSpan timeout)
+    {
+        var frames = new List<byte[]>();
+        var clock = Stopwatch.StartNew();
+        RxRing rx = socket.Rx!;
+        while (frames.Count < count && clock.Elapsed < timeout)
+        {
+            if (!socket.PollRx(50))
+                continue;
+            uint n = rx.Peek(64, out uint rxIndex);
+            Assert.Equal(n, socket.Fill.Reserve(n, out uint fillIndex));
+            for (uint i = 0; i < n; i++)
+            {
+                XdpDescriptor d = rx[rxIndex + i];
+                frames.Add(socket.Umem.GetFrame(d).ToArray());
+                socket.Fill[fillIndex + i] = d.Address;
+            }
+            socket.Fill.Submit(n);
+            rx.Release(n);
+        }
+        return frames;
+    }
+
+    /// <summary>Sends datagrams from A's kernel stack to B, from <paramref name="sourcePorts"/> different ports (to spread over queues).</summary>
+    public void SendFromA(int count, int port, int sourcePorts = 1) => Lab.Run(VethSide.A, () =>
+    {
+        var sockets = Enumerable.Range(0, sourcePorts).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)).ToList();
+        try
+        {
+            var destination = new IPEndPoint(Lab.AddressB, port);
+            for (int i = 0; i < count; i++)
+                sockets[i % sourcePorts].SendTo(Payload(i), destination);
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    });
+
+    public static byte[] Payload(int i) => System.Text.Encoding.ASCII.GetBytes($"afxdp test datagram {i:D6}");
+
+    /// <summary>The UDP payload of an Ethernet/IPv4/UDP frame, or null.</summary>
+    public static string? UdpPayload(byte[] frame, out int destinationPort)
+    {
+        destinationPort = 0;
+        if (!EthernetFrame.TryCreate(frame, out EthernetFrame ethernet) || ethernet.EtherType != EtherType.Ipv4
+            || !Ipv4Packet.TryCreate(ethernet.Payload, out Ipv4Packet ip) || ip.Protocol != IpProtocol.Udp
+            || !UdpDatagram.TryCreate(ip.Payload, out UdpDatagram udp))
+            return null;
+        destinationPort = udp.DestinationPort;
+        return System.Text.Encoding.ASCII.GetString(udp.Payload);
+    }
+
+    /// <summary>A UDP socket bound on A's address, created in A's namespace.</summary>
+    public Socket BindOnA(int port) => Lab.Run(VethSide.A, () =>
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 2000 };
+        // SO_RCVBUFFORCE (root): room for a whole burst, so a slow reader loses nothing.
+        socket.SetRawSocketOption(1, 33, BitConverter.GetBytes(8 << 20));
+        socket.Bind(new IPEndPoint(Lab.AddressA, port));
+        return socket;
+    });
+
+    /// <summary>Reads <paramref name="count"/> datagrams on a thread of its own, so the socket's buffer never overflows.</summary>
+    public static Task<List<(byte[] Payload, EndPoint From)>> ReceiveDatagrams(Socket socket, int count) => Task.Factory.StartNew(() =>
+    {
+        var received = new List<(byte[], EndPoint)>();
+        var buffer = new byte[2048];
+        try
+        {
+            while (received.Count < count)
+            {
+                EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+                int n = socket.ReceiveFrom(buffer, ref from);
+                received.Add((buffer[..n], from));
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+        {
+        }
+        return received;
+    }, TaskCreationOptions.LongRunning);
+
+    /// <summary>A frame builder from B to A's UDP <paramref name="port"/>.</summary>
+    public UdpFrameBuilder FramesToA(int port) => new(MacAddress.Parse(Lab.MacB), MacAddress.Parse(Lab.MacA),
+        new IPEndPoint(Lab.AddressB, 40000), new IPEndPoint(Lab.AddressA, port));
+
+    /// <summary>Sends <paramref name="count"/> frames written by <paramref name="write"/> from free frames, and waits for their completions.</summary>
+    public void Transmit(XskSocket socket, int count, Func<int, Span<byte>, int> write)
+    {
+        TxRing tx = socket.Tx!;
+        int sent = 0, completed = 0;
+        var clock = Stopwatch.StartNew();
+        while (completed < count && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (sent < count && tx.Reserve(1, out uint index) == 1)
+            {
+                ulong address = Umem.FrameAddress(FirstTxFrame + (uint)(sent % 1024));
+                int length = write(sent, Umem.GetFrame(address, (int)Umem.FrameSize));
+                tx[index] = new XdpDescriptor { Address = address, Length = (uint)length };
+                tx.Submit(1);
+                sent++;
+            }
+            if (tx.NeedsWakeup || !socket.Config.NeedWakeup)
+                socket.WakeupTx();
+            uint done = socket.Completion.Peek(64, out _);
+            socket.Completion.Release(done);
+            completed += (int)done;
+        }
+        Assert.Equal(count, completed);
+    }
+
+    public void Dispose()
+    {
+        Program?.Dispose();
+        Socket?.Dispose();
+        Umem?.Dispose();
+        Lab.Dispose();
+    }
+}
