@@ -49,4 +49,36 @@ internal static class KernelTest
         Assert.True(File.Exists(path), $"the CLI is not built at {path}: build src/AfXdp.Cli");
         return Path.GetFullPath(path);
     }
+
+    /// <summary>Runs the built CLI as a user would, in its own process.</summary>
+    public static CommandResult Afxdp(params string[] args) =>
+        ExternalCommand.Run(DotnetHost, [CliPath(), .. args]);
+
+    /// <summary>Runs the built CLI inside one end of a lab (`ip netns exec`).</summary>
+    public static CommandResult AfxdpIn(VethLab lab, VethSide side, params string[] args) =>
+        lab.Exec(side, DotnetHost, [CliPath(), .. args]);
+
+    /// <summary>Starts the CLI inside one end of a lab without waiting for it.</summary>
+    public static System.Diagnostics.Process StartAfxdpIn(VethLab lab, VethSide side, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["netns", "exec", lab.NamespaceOf(side), DotnetHost, CliPath(), .. args])
+            start.ArgumentList.Add(arg);
+        return System.Diagnostics.Process.Start(start)!;
+    }
+
+    public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+
+    /// <summary>Polls <paramref name="condition"/> every 50 ms until it holds or <paramref name="timeout"/> passes.</summary>
+    public static bool Eventually(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+                return false;
+            Thread.Sleep(50);
+        }
+        return true;
+    }
 }

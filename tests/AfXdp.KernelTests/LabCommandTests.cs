@@ -12,20 +12,20 @@ public sealed class LabCommandTests
     {
         try
         {
-            CommandResult up = Afxdp("lab", "up");
+            CommandResult up = KernelTest.Afxdp("lab", "up");
             Assert.True(up.Succeeded, up.Error);
             Assert.Contains("afxlabA  afxa0  02:00:00:00:0a:01  UP   10.99.255.1/24", up.Output);
 
-            CommandResult status = Afxdp("lab", "status");
+            CommandResult status = KernelTest.Afxdp("lab", "status");
             Assert.True(status.Succeeded, status.Error);
             Assert.Contains("afxlabB  afxb0  02:00:00:00:0b:01  UP   10.99.255.2/24", status.Output);
             Assert.Contains("xdp none", status.Output);
 
-            CommandResult down = Afxdp("lab", "down");
+            CommandResult down = KernelTest.Afxdp("lab", "down");
             Assert.True(down.Succeeded, down.Error);
             Assert.DoesNotContain("afxlabA", KernelTest.NetworkNamespaces());
 
-            CommandResult after = Afxdp("lab", "status");
+            CommandResult after = KernelTest.Afxdp("lab", "status");
             Assert.Equal(1, after.ExitCode);
             Assert.Contains("not up", after.Error);
         }
@@ -38,13 +38,10 @@ public sealed class LabCommandTests
     [Fact]
     public void A_refused_option_is_a_message_and_exit_code_2()
     {
-        CommandResult up = Afxdp("lab", "up", "--mtu", "70000");
+        CommandResult up = KernelTest.Afxdp("lab", "up", "--mtu", "70000");
 
         Assert.Equal(2, up.ExitCode);
         Assert.StartsWith("VethLabOptions.Mtu = 70000", up.Error);
         Assert.DoesNotContain("   at ", up.Error); // a message, not a stack trace
     }
-
-    static CommandResult Afxdp(params string[] args) =>
-        ExternalCommand.Run(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [KernelTest.CliPath(), .. args]);
 }

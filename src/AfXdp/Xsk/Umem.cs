@@ -28,6 +28,7 @@ public sealed unsafe class Umem : IDisposable
         {
             _base = _area.Pointer;
             Socket = XskFd.Open();
+            NetworkNamespace = XskFd.CurrentNetworkNamespace();
             Register();
             XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
             XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
@@ -56,6 +57,9 @@ public sealed unsafe class Umem : IDisposable
     public uint FrameSize => Config.FrameSize;
 
     public uint FrameCount => Config.FrameCount;
+
+    /// <summary>The network namespace the UMEM's socket belongs to, e.g. "net:[4026531840]".</summary>
+    public string NetworkNamespace { get; } = "";
 
     /// <summary>The AF_XDP socket the UMEM is registered on (the first bound socket uses it).</summary>
     internal SafeFd Socket { get; } = null!;

@@ -13,6 +13,10 @@ internal static unsafe class XskFd
         return new SafeFd(fd);
     }
 
+    /// <summary>The calling thread's network namespace (sockets belong to the one they were created in).</summary>
+    public static string CurrentNetworkNamespace() =>
+        File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)?.Name ?? "";
+
     public static void SetRingSize(SafeFd socket, int option, uint size, string name)
     {
         if (Sys.SetSockOpt(socket.Fd, IfXdp.SOL_XDP, option, &size, sizeof(uint)) != 0)

@@ -30,6 +30,12 @@ public sealed unsafe class XskSocket : IDisposable
         Config = config ?? new XskSocketConfig();
         Config.Validate();
         Umem = umem;
+        string here = XskFd.CurrentNetworkNamespace();
+        if (umem.NetworkNamespace != here)
+            // Interface indices are per namespace: bound from another one, the UMEM's socket would reach another device.
+            Throw.Config($"XskSocket({interfaceName ?? "ifindex " + interfaceIndex}, queue {queueId})",
+                $"the UMEM was created in network namespace {umem.NetworkNamespace}, this thread is in {here}; an AF_XDP socket binds in the namespace it was created in.",
+                "create the Umem and its sockets on the same thread, inside the interface's namespace (NetworkNamespace.Run or `ip netns exec`).");
         InterfaceIndex = interfaceIndex;
         InterfaceName = interfaceName ?? NetDevice.Get(interfaceIndex).Name;
         QueueId = queueId;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AfXdp.Interop;
+using AfXdp.Xsk;
 
 namespace AfXdp.Tests.Interop;
 

@@ -1,0 +1,119 @@
+using AfXdp.Bpf;
+using AfXdp.Interop;
+using AfXdp.Lab;
+using AfXdp.Xsk;
+
+namespace AfXdp.KernelTests.Xsk;
+
+/// <summary>Each documented failure, provoked for real, says the call, the errno, the cause and the fix.</summary>
+public sealed class ErrorTests
+{
+    static AfXdpException Fails(VethLab lab, Action action) =>
+        lab.Run(VethSide.B, () => Assert.ThrowsAny<AfXdpException>(action));
+
+    [Fact]
+    public void A_queue_held_by_another_UMEM_is_EBUSY_after_a_bounded_retry()
+    {
+        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        AfXdpException e = Fails(bed.Lab, () => new XskSocket(new Umem(), bed.Lab.InterfaceB, 0, new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromMilliseconds(500) }).Dispose());
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(5));
+        Assert.Equal(Errno.EBUSY, e.Errno);
+        Assert.Contains($"bind({bed.Lab.InterfaceB}, queue 0)", e.Message);
+        Assert.Contains("still held by another AF_XDP socket", e.Message);
+        Assert.Contains("Fix: retry", e.Message);
+    }
+
+    [Fact]
+    public void A_queue_the_device_lacks_is_EINVAL_naming_the_queue_count()
+    {
+        using VethLab lab = VethLab.Create();
+        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), lab.InterfaceB, 5).Dispose());
+        Assert.Equal(Errno.EINVAL, e.Errno);
+        Assert.Contains("has 1 queue(s)", e.Message);
+        Assert.Contains("queue 5 does not exist", e.Message);
+        Assert.Contains("use a queue from 0 to 0", e.Message);
+    }
+
+    [Fact]
+    public void Zero_copy_on_veth_is_EOPNOTSUPP_with_the_copy_mode_fix()
+    {
+        using VethLab lab = VethLab.Create();
+        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }).Dispose());
+        Assert.Equal(Errno.EOPNOTSUPP, e.Errno);
+        Assert.Contains("zero-copy", e.Message);
+        Assert.Contains("XdpBindMode.Copy", e.Message);
+    }
+
+    [Fact]
+    public void A_missing_interface_is_ENODEV()
+    {
+        using VethLab lab = VethLab.Create();
+        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), "nosuchif0", 0).Dispose());
+        Assert.Equal(Errno.ENODEV, e.Errno);
+        Assert.Contains("no interface \"nosuchif0\" in this network namespace", e.Message);
+        // The other end's interface exists, but in the other namespace.
+        Assert.Equal(Errno.ENODEV, Fails(lab, () => XskRedirectProgram.Attach(lab.InterfaceA).Dispose()).Errno);
+    }
+
+    [Fact]
+    public void A_UMEM_from_another_namespace_is_refused_before_bind()
+    {
+        using VethLab lab = VethLab.Create();
+        using var umem = new Umem(); // created in this thread's namespace, not the lab's
+        AfXdpException e = Fails(lab, () => new XskSocket(umem, lab.InterfaceB, 0).Dispose());
+        Assert.Equal(0, e.Errno);
+        Assert.Contains("the UMEM was created in network namespace net:[", e.Message);
+        Assert.Contains("inside the interface's namespace", e.Message);
+    }
+
+    [Fact]
+    public void A_rejected_program_carries_the_verifier_log()
+    {
+        KernelTest.RequireRoot();
+        // Returns without setting r0: the verifier refuses to read an uninitialised register.
+        var spec = ProgramSpec.FromAsm("afxdp_bad", new Asm().Mov64(Reg.R1, 0).Exit());
+        VerifierException e = Assert.Throws<VerifierException>(() => BpfProgram.LoadXdp(spec).Dispose());
+        Assert.Equal(Errno.EACCES, e.Errno);
+        Assert.Contains("R0 !read_ok", e.Log);
+        Assert.Contains("R0 !read_ok", e.Message);
+        Assert.Contains("0: r1 = 0", e.Disassembly);
+    }
+
+    [Fact]
+    public void An_interface_with_a_program_is_not_taken_over_silently()
+    {
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 });
+        var e = bed.Lab.Run(VethSide.B, () => Assert.Throws<XdpProgramConflictException>(() => XskRedirectProgram.Attach(bed.Lab.InterfaceB, XdpAttachMode.Drv).Dispose()));
+        Assert.Equal(bed.Program!.Program.Id, e.ProgramId);
+        Assert.Equal(XskRedirectProgram.ProgramName, e.ProgramName);
+        Assert.Contains($"XDP program id {e.ProgramId} '{XskRedirectProgram.ProgramName}' attached in drv mode", e.Message);
+        Assert.Contains("afxdp detach", e.Message);
+        // The refused attempt left the original in place.
+        Assert.Equal(bed.Program.Program.Id, bed.Lab.Run(VethSide.B, () => NetDevice.Get(bed.Lab.InterfaceB)).Xdp.DrvProgramId);
+    }
+
+    [Fact]
+    public void Without_CAP_NET_RAW_socket_creation_is_EPERM_naming_the_capability()
+    {
+        using VethLab lab = VethLab.Create();
+        CommandResult run = lab.Exec(VethSide.B, "capsh", "--drop=cap_net_raw", "--",
+            "-c", $"exec {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -d 1");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("socket(AF_XDP, SOCK_RAW) failed: EPERM", run.Error);
+        Assert.Contains("CAP_NET_RAW", run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
+    [Fact]
+    public void Without_CAP_IPC_LOCK_a_UMEM_over_the_memlock_limit_is_refused_before_the_kernel_says_ENOBUFS()
+    {
+        using VethLab lab = VethLab.Create();
+        CommandResult run = lab.Exec(VethSide.B, "capsh", "--drop=cap_ipc_lock", "--",
+            "-c", $"ulimit -l 1024 && exec {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -d 1");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("RLIMIT_MEMLOCK (1048576 bytes)", run.Error);
+        Assert.Contains("lacks CAP_IPC_LOCK", run.Error);
+        Assert.Contains("ENOBUFS", run.Error);
+    }
+}
