@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AfXdp.Lab;
+
+namespace AfXdp.KernelTests;
+
+/// <summary>`afxdp demo` and `afxdp bench`, run as a user would: the built CLI in its own process.</summary>
+public sealed partial class CliTests
+{
+    public CliTests() => KernelTest.RequireRoot();
+
+    [Fact]
+    public void Demo_prints_the_datagrams_it_received_and_removes_its_lab()
+    {
+        HashSet<string> before = KernelTest.NetworkNamespaces();
+        CommandResult demo = KernelTest.Afxdp("demo", "-n", "7");
+        Assert.True(demo.Succeeded, demo.Output + demo.Error);
+        Assert.Contains("received 7 of 7 over AF_XDP", demo.Output);
+        Assert.Matches(@"63 bytes  10\.99\.\d+\.1:\d+ -> 10\.99\.\d+\.2:9  ""afxdp demo datagram 7""", demo.Output);
+        Assert.Contains("afxdp_redirect (prog id", demo.Output);
+        Assert.Contains("rx_dropped=0", demo.Output);
+        Assert.Equal(before, KernelTest.NetworkNamespaces());
+    }
+
+    [GeneratedRegex(@"^mode=(\w+) .* secs=([\d.]+) pkts=(\d+) pps=(\d+) rx=(\d+) tx=(\d+) kicks=(\d+) .* alloc_bytes=(\d+)$", RegexOptions.Multiline)]
+    private static partial Regex SummaryLine();
+
+    /// <summary>l2fwd and rxdrop on B, fed by txonly on A; txonly alone into A's kernel.</summary>
+    [Theory]
+    [InlineData("rxdrop", "skb")]
+    [InlineData("rxdrop", "drv")]
+    [InlineData("l2fwd", "drv")]
+    [InlineData("txonly", "skb")]
+    public void Bench_modes_move_packets_and_print_the_summary_line(string mode, string attach)
+    {
+        using VethLab lab = VethLab.Create();
+        string[] generator = ["bench", "-i", lab.InterfaceA, "-m", "txonly", "-a", "drv", "-c", "copy", "-d", "6", "--dmac", lab.MacB,
+            "--sip", lab.AddressA.ToString(), "--dip", lab.AddressB.ToString()];
+        using System.Diagnostics.Process? feeder = mode == "txonly" ? null : KernelTest.StartAfxdpIn(lab, VethSide.A, generator);
+        try
+        {
+            CommandResult run = mode == "txonly"
+                ? KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-m", "txonly", "-R", "-d", "2", "--dmac", lab.MacA)
+                : KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-m", mode, "-a", attach, "-d", "2");
+            Assert.True(run.Succeeded, run.Output + run.Error);
+            Match summary = SummaryLine().Match(run.Output);
+            Assert.True(summary.Success, run.Output);
+            Assert.Equal(mode, summary.Groups[1].Value);
+            Assert.InRange(double.Parse(summary.Groups[2].Value, CultureInfo.InvariantCulture), 1.9, 3.0);
+            Assert.True(long.Parse(summary.Groups[3].Value) > 1000, run.Output);
+            Assert.True(long.Parse(summary.Groups[4].Value) > 500, run.Output);
+            Assert.Equal("0", summary.Groups[8].Value); // alloc_bytes
+            Assert.Matches(@"\[\s*\d+\.\ds\] rx_pps=", run.Error); // per-second lines on stderr when not on a terminal
+        }
+        finally
+        {
+            if (feeder is { HasExited: false })
+                feeder.Kill();
+        }
+    }
+
+    [Fact]
+    public void Bench_json_is_one_valid_object()
+    {
+        using VethLab lab = VethLab.Create();
+        CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-m", "txonly", "-R", "-d", "1", "--json", "--dmac", lab.MacA);
+        Assert.True(run.Succeeded, run.Output + run.Error);
+        using JsonDocument json = JsonDocument.Parse(run.Output);
+        Assert.Equal("txonly", json.RootElement.GetProperty("mode").GetString());
+        Assert.True(json.RootElement.GetProperty("pkts").GetInt64() > 0);
+        Assert.Equal(0, json.RootElement.GetProperty("alloc_bytes").GetInt64());
+        Assert.Equal(0, json.RootElement.GetProperty("tx_invalid").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--batch", "0", "--batch must be from 1 to 1024")]
+    [InlineData("--ring", "1000", "--ring must be a power of two")]
+    [InlineData("-m", "fwd", "fwd")]
+    [InlineData("-a", "hw", "hw")]
+    [InlineData("--dmac", "zz:00", "--dmac: 'zz:00' is not a MAC address")]
+    [InlineData("--size", "20", "--size 20: must be from 42")]
+    public void Bad_bench_options_are_usage_errors_naming_the_option(string option, string value, string message)
+    {
+        CommandResult run = KernelTest.Afxdp("bench", "-i", "lo", option, value);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(message, run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+}
