@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(AfXdp.Benchmarks.SimulatedXsk).Assembly).Run(args);

@@ -1,0 +1,40 @@
+using BenchmarkDotNet.Attributes;
+
+namespace AfXdp.Benchmarks;
+
+/// <summary>rxdrop: RX peek, the addresses straight back to FILL, RX release.</summary>
+public class RxDropBenchmarks : RingStepBenchmarks
+{
+    [Params(64u, 16u)]
+    public uint Batch { get; set; }
+
+    protected override uint BatchSize => Batch;
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Packets)]
+    public ulong Libxdp() => NativeRingSteps.RxDrop(Native, Batch, Iterations);
+
+    [Benchmark(OperationsPerInvoke = Packets)]
+    public ulong AfXdp()
+    {
+        SimulatedXsk xsk = Managed;
+        var rx = xsk.Rx;
+        var fill = xsk.Fill;
+        uint batch = Batch;
+        ulong packets = 0;
+        for (uint i = Iterations; i > 0; i--)
+        {
+            SimulatedXsk.KernelProduce(xsk.RxMemory, batch);
+            SimulatedXsk.KernelConsumeAll(xsk.FillMemory);
+            uint received = rx.Peek(batch, out uint rxIndex);
+            if (fill.Reserve(received, out uint fillIndex) == received)
+            {
+                for (uint k = 0; k < received; k++)
+                    fill[fillIndex + k] = rx[rxIndex + k].Address;
+                fill.Submit(received);
+            }
+            rx.Release(received);
+            packets += received;
+        }
+        return packets;
+    }
+}
