@@ -13,14 +13,17 @@ public sealed partial class CliTests
     [Fact]
     public void Demo_prints_the_datagrams_it_received_and_removes_its_lab()
     {
-        HashSet<string> before = KernelTest.NetworkNamespaces();
         CommandResult demo = KernelTest.Afxdp("demo", "-n", "7");
         Assert.True(demo.Succeeded, demo.Output + demo.Error);
         Assert.Contains("received 7 of 7 over AF_XDP", demo.Output);
         Assert.Matches(@"63 bytes  10\.99\.\d+\.1:\d+ -> 10\.99\.\d+\.2:9  ""afxdp demo datagram 7""", demo.Output);
         Assert.Contains("afxdp_redirect (prog id", demo.Output);
         Assert.Contains("rx_dropped=0", demo.Output);
-        Assert.Equal(before, KernelTest.NetworkNamespaces());
+        Match lab = Regex.Match(demo.Output, @"^lab: (\S+)/\S+ .*<->  (\S+)/", RegexOptions.Multiline);
+        Assert.True(lab.Success, demo.Output);
+        Assert.Contains($"removed {lab.Groups[1].Value} and {lab.Groups[2].Value}", demo.Output);
+        Assert.DoesNotContain(lab.Groups[1].Value, KernelTest.NetworkNamespaces());
+        Assert.DoesNotContain(lab.Groups[2].Value, KernelTest.NetworkNamespaces());
     }
 
     [GeneratedRegex(@"^mode=(\w+) .* secs=([\d.]+) pkts=(\d+) pps=(\d+) rx=(\d+) tx=(\d+) kicks=(\d+) .* alloc_bytes=(\d+)$", RegexOptions.Multiline)]

@@ -40,6 +40,9 @@ public sealed class BenchEngine : IDisposable
     readonly bool _busyPoll;
     uint _outstanding;
     ulong _txCursor;
+    // The last TX wakeup left descriptors behind: the device queue (or the socket's send buffer) is full.
+    bool _txBackpressure;
+    uint _completedSinceKick;
     volatile bool _stop;
 
     public BenchEngine(BenchOptions options)
@@ -65,6 +68,8 @@ public sealed class BenchEngine : IDisposable
                 TxRingSize = options.WantsTx ? options.Ring : 0,
                 BindMode = options.Bind,
                 NeedWakeup = options.NeedWakeup,
+                TxBudget = options.WantsTx ? options.TxBudget ?? (XskSocket.KernelHasTxBudget() ? options.Ring : 0) : 0,
+                SendBufferSize = options.SendBuffer ?? 0,
             });
             if (options.BusyPoll)
                 _socket.EnableBusyPoll(20, (int)options.Batch);
@@ -188,9 +193,12 @@ public sealed class BenchEngine : IDisposable
 
     void TxOnly()
     {
-        CompleteTx(recycle: false);
         TxRing tx = _tx!;
         uint batch = _batch;
+        // Completions are reaped only when frames are needed, in bulk: every read of the COMPLETION
+        // ring's producer index pulls a cache line the device's core writes for every frame.
+        if (_outstanding + batch > _ring)
+            CompleteTx(recycle: false);
         if (_outstanding + batch <= _ring && tx.Reserve(batch, out uint txIndex) == batch)
         {
             ulong frameSize = _umem.FrameSize;
@@ -211,6 +219,10 @@ public sealed class BenchEngine : IDisposable
         {
             Counters.Kicks++;
             _socket.PollTx(100);
+        }
+        else
+        {
+            Thread.SpinWait(20);
         }
         KickTx();
         if (_rx is not null)
@@ -287,23 +299,33 @@ public sealed class BenchEngine : IDisposable
         }
         completion.Release(done);
         _outstanding -= done;
+        _completedSinceKick += done;
         Counters.TxPackets += done;
     }
 
     /// <summary>
     /// sendto() only when it can do work: the kernel asked (need_wakeup, always so in copy mode)
-    /// and the TX ring holds descriptors it has not consumed. libxdp's xdpsock also kicks while
-    /// only completions are outstanding, a syscall that sends nothing.
+    /// and the TX ring holds descriptors it has not consumed. After a wakeup that left descriptors
+    /// behind (the device's queue was full), the next one waits until a batch has completed, unless
+    /// almost nothing is in flight. libxdp's xdpsock kicks on every loop while frames are outstanding:
+    /// under back-pressure most of those syscalls send a frame or two and bounce the device's queue
+    /// and the completion lock between the cores.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void KickTx()
     {
         TxRing tx = _tx!;
-        if ((_alwaysKick || tx.NeedsWakeup) && tx.Pending != 0)
-        {
-            Counters.Kicks++;
-            _socket.WakeupTx();
-        }
+        if (!_alwaysKick && !tx.NeedsWakeup)
+            return;
+        uint pending = tx.Pending;
+        if (pending == 0)
+            return;
+        if (_txBackpressure && _completedSinceKick < _batch && _outstanding - pending >= _batch)
+            return;
+        Counters.Kicks++;
+        _socket.WakeupTx();
+        _completedSinceKick = 0;
+        _txBackpressure = tx.Pending != 0;
     }
 
     void WaitForRx()

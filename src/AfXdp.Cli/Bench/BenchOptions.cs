@@ -27,6 +27,10 @@ public sealed record BenchOptions
     public uint FrameSize { get; init; } = 4096;
     public int PacketSize { get; init; } = 64;
     public bool NeedWakeup { get; init; } = true;
+    /// <summary>XDP_MAX_TX_SKB_BUDGET; null = the ring size where the kernel has the option (6.17+), else its default of 32.</summary>
+    public uint? TxBudget { get; init; }
+    /// <summary>SO_SNDBUF(FORCE) of the socket; null = 0 (net.core.wmem_default).</summary>
+    public int? SendBuffer { get; init; }
     public bool Poll { get; init; }
     public bool BusyPoll { get; init; }
     public double Duration { get; init; } = 10;

@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace AfXdp.Cli.Bench;
 
 /// <summary>The end-of-run figures: one line in the baseline's contract, or JSON.</summary>
-public sealed record BenchResult(BenchOptions Options, double Seconds, long RxPackets, long TxPackets, long Kicks,
+public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Seconds, long RxPackets, long TxPackets, long Kicks,
     double UserPercent, double SystemPercent, XdpStatistics Statistics, long AllocatedBytes, bool ZeroCopy)
 {
     /// <summary>Frames of the mode's own kind: received for rxdrop, sent (completed) otherwise.</summary>
@@ -21,7 +21,7 @@ public sealed record BenchResult(BenchOptions Options, double Seconds, long RxPa
         BenchOptions o = Options;
         return string.Create(CultureInfo.InvariantCulture,
             $"mode={o.ModeName} if={o.Interface} q={o.Queue} attach={o.Attach.ToString().ToLowerInvariant()} bind={(ZeroCopy ? "zc" : "copy")} " +
-            $"need_wakeup={(o.NeedWakeup ? 1 : 0)} poll={(o.Poll ? 1 : 0)} busy_poll={(o.BusyPoll ? 1 : 0)} batch={o.Batch} frame={o.FrameSize} size={o.PacketSize} " +
+            $"need_wakeup={(o.NeedWakeup ? 1 : 0)} poll={(o.Poll ? 1 : 0)} busy_poll={(o.BusyPoll ? 1 : 0)} batch={o.Batch} tx_budget={TxBudget} frame={o.FrameSize} size={o.PacketSize} " +
             $"secs={Seconds:0.00} pkts={Packets} pps={PacketsPerSecond:0} rx={RxPackets} tx={TxPackets} kicks={Kicks} " +
             $"usr_pct={UserPercent:0} sys_pct={SystemPercent:0} rx_dropped={Statistics.RxDropped} rx_ring_full={Statistics.RxRingFull} " +
             $"fill_empty={Statistics.RxFillRingEmptyDescriptors} tx_invalid={Statistics.TxInvalidDescriptors} " +
@@ -44,6 +44,7 @@ public sealed record BenchResult(BenchOptions Options, double Seconds, long RxPa
             json.WriteBoolean("poll", o.Poll);
             json.WriteBoolean("busy_poll", o.BusyPoll);
             json.WriteNumber("batch", o.Batch);
+            json.WriteNumber("tx_budget", TxBudget);
             json.WriteNumber("frame", o.FrameSize);
             json.WriteNumber("size", o.PacketSize);
             json.WriteNumber("secs", Math.Round(Seconds, 3));

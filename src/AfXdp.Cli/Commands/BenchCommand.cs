@@ -41,6 +41,8 @@ internal static class BenchCommand
         var dip = IpOption("--dip", "txonly destination IPv4", "10.77.0.2");
         var sport = new Option<ushort>("--sport") { Description = "txonly UDP source port", DefaultValueFactory = _ => 9 };
         var dport = new Option<ushort>("--dport") { Description = "txonly UDP destination port", DefaultValueFactory = _ => 9 };
+        var txBudget = new Option<uint?>("--tx-budget") { Description = "frames one TX wakeup may send (XDP_MAX_TX_SKB_BUDGET, 32 to the ring size; default: the ring size on Linux 6.17+, else 32)" };
+        var sndbuf = new Option<int?>("--sndbuf") { Description = "socket send buffer in bytes (SO_SNDBUFFORCE; default: net.core.wmem_default)" };
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
 
         var command = new Command("bench",
@@ -48,7 +50,7 @@ internal static class BenchCommand
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
             iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, duration, noRx, unaligned,
-            smac, dmac, sip, dip, sport, dport, json,
+            smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, json,
         };
         command.SetAction(r =>
         {
@@ -71,6 +73,8 @@ internal static class BenchCommand
                 FrameSize = r.GetValue(frame),
                 PacketSize = r.GetValue(size),
                 NeedWakeup = !r.GetValue(noWakeup),
+                TxBudget = r.GetValue(txBudget),
+                SendBuffer = r.GetValue(sndbuf),
                 Poll = r.GetValue(poll),
                 BusyPoll = r.GetValue(busyPoll),
                 Duration = r.GetValue(duration),
@@ -106,7 +110,7 @@ internal static class BenchCommand
         double wall = (double)(ended - started) / Stopwatch.Frequency;
         long start = engine.Counters.StartTimestamp;
         double seconds = start == 0 ? 0 : (double)(ended - start) / Stopwatch.Frequency;
-        return new BenchResult(options, seconds, engine.Counters.RxPackets, engine.Counters.TxPackets, engine.Counters.Kicks,
+        return new BenchResult(options, engine.Socket.Config.TxBudget == 0 ? 32 : engine.Socket.Config.TxBudget, seconds, engine.Counters.RxPackets, engine.Counters.TxPackets, engine.Counters.Kicks,
             100 * (self.UserProcessorTime - user0).TotalSeconds / wall, 100 * (self.PrivilegedProcessorTime - system0).TotalSeconds / wall,
             engine.Socket.Statistics, engine.AllocatedBytes, engine.Socket.IsZeroCopy);
     }

@@ -23,6 +23,7 @@ public static class Errno
     public const int ENOSPC = 28;
     public const int ERANGE = 34;
     public const int ENOSYS = 38;
+    public const int ENOPROTOOPT = 92;
     public const int EOPNOTSUPP = 95;
     public const int EAFNOSUPPORT = 97;
     public const int EADDRINUSE = 98;
@@ -36,7 +37,7 @@ public static class Errno
         EPERM => "EPERM", ENOENT => "ENOENT", ESRCH => "ESRCH", EINTR => "EINTR", EIO => "EIO",
         ENXIO => "ENXIO", E2BIG => "E2BIG", EBADF => "EBADF", EAGAIN => "EAGAIN", ENOMEM => "ENOMEM",
         EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST", ENODEV => "ENODEV",
-        EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", ERANGE => "ERANGE", ENOSYS => "ENOSYS",
+        EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", ERANGE => "ERANGE", ENOSYS => "ENOSYS", ENOPROTOOPT => "ENOPROTOOPT",
         EOPNOTSUPP => "EOPNOTSUPP", EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE",
         ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTCONN => "ENOTCONN",
         _ => $"errno {errno}",

@@ -94,6 +94,7 @@ internal static class IfXdp
     public const int XDP_UMEM_COMPLETION_RING = 6;
     public const int XDP_STATISTICS = 7;
     public const int XDP_OPTIONS = 8;
+    public const int XDP_MAX_TX_SKB_BUDGET = 9; // Linux 6.17+
 
     public const uint XDP_OPTIONS_ZEROCOPY = 1 << 0;
 

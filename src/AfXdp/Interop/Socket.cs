@@ -8,6 +8,8 @@ internal static unsafe partial class Sys
     internal const int SOCK_DGRAM = 2;
     internal const int SOCK_CLOEXEC = 0x80000;
     internal const int SOL_SOCKET = 1;
+    internal const int SO_SNDBUF = 7;
+    internal const int SO_SNDBUFFORCE = 32;
     internal const int SO_BUSY_POLL = 46;
     internal const int SO_PREFER_BUSY_POLL = 69;
     internal const int SO_BUSY_POLL_BUDGET = 70;

@@ -70,6 +70,7 @@ public sealed unsafe class XskSocket : IDisposable
                 Fill = Keep(XskFd.MapFillRing(_socket, offsets, Config.FillRingSize));
                 Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize));
             }
+            ApplyTxOptions();
             Bind(primary);
             if (primary)
                 umem.MarkBound(interfaceIndex, queueId);
@@ -182,6 +183,36 @@ public sealed unsafe class XskSocket : IDisposable
         SetSocketOption(Sys.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
+    }
+
+    void ApplyTxOptions()
+    {
+        if (Config.TxBudget != 0)
+        {
+            uint budget = Config.TxBudget;
+            if (Sys.SetSockOpt(_socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(uint)) != 0)
+            {
+                int errno = Sys.LastErrno;
+                if (errno == Errno.ENOPROTOOPT)
+                    Throw.Kernel($"setsockopt(XDP_MAX_TX_SKB_BUDGET, {budget})", errno, "this kernel predates the TX budget option (Linux 6.17).",
+                        "leave XskSocketConfig.TxBudget at 0: each TX wakeup then sends at most 32 frames.");
+                Throw.Errno($"setsockopt(XDP_MAX_TX_SKB_BUDGET, {budget})", errno);
+            }
+        }
+        if (Config.SendBufferSize != 0)
+        {
+            bool force = Privileges.Has(Privileges.CAP_NET_ADMIN);
+            SetSocketOption(force ? Sys.SO_SNDBUFFORCE : Sys.SO_SNDBUF, Config.SendBufferSize, force ? "SO_SNDBUFFORCE" : "SO_SNDBUF");
+        }
+    }
+
+    /// <summary>True when the kernel has XDP_MAX_TX_SKB_BUDGET (Linux 6.17+), probed on a throwaway socket.</summary>
+    public static bool KernelHasTxBudget()
+    {
+        using SafeFd probe = XskFd.Open();
+        uint budget = 32;
+        return Sys.SetSockOpt(probe.Fd, IfXdp.SOL_XDP, IfXdp.XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(uint)) == 0
+            || Sys.LastErrno != Errno.ENOPROTOOPT;
     }
 
     void SetSocketOption(int option, int value, string name)

@@ -35,6 +35,20 @@ public sealed record XskSocketConfig
     public uint CompletionRingSize { get; init; } = 2048;
 
     /// <summary>
+    /// Copy mode: descriptors one TX wakeup (sendto) may send, XDP_MAX_TX_SKB_BUDGET (Linux 6.17+),
+    /// from 32 (the kernel's default) to <see cref="TxRingSize"/>. 0 keeps the kernel's default.
+    /// A larger budget means fewer syscalls per frame.
+    /// </summary>
+    public uint TxBudget { get; init; }
+
+    /// <summary>
+    /// Copy mode: bytes of sent-but-not-completed frames the socket may hold (SO_SNDBUF; SO_SNDBUFFORCE
+    /// with CAP_NET_ADMIN, beyond net.core.wmem_max). Each copied frame is an skb charged here until the
+    /// device frees it; when full, sendto sends nothing (EAGAIN). 0 keeps net.core.wmem_default.
+    /// </summary>
+    public int SendBufferSize { get; init; }
+
+    /// <summary>
     /// How long bind retries on EBUSY: a queue stays held for about a second after its previous
     /// socket closed. Zero to fail at once.
     /// </summary>
@@ -48,6 +62,11 @@ public sealed record XskSocketConfig
         RingSize.Validate(nameof(CompletionRingSize), CompletionRingSize);
         if (RxRingSize == 0 && TxRingSize == 0)
             Throw.Config("XskSocketConfig { RxRingSize = 0, TxRingSize = 0 }", "a socket needs an RX ring, a TX ring or both.", "set RxRingSize or TxRingSize, e.g. 2048.");
+        if (TxBudget != 0 && (TxBudget < 32 || TxBudget > TxRingSize))
+            Throw.Config($"XskSocketConfig.TxBudget = {TxBudget}", $"the kernel accepts a TX budget from 32 to the TX ring size ({TxRingSize}).",
+                "use 0 for the kernel's default, or a value in that range.");
+        if (SendBufferSize < 0)
+            Throw.Config($"XskSocketConfig.SendBufferSize = {SendBufferSize}", "a buffer size cannot be negative.", "use 0 for the system default.");
         if (BusyRetryTimeout < TimeSpan.Zero)
             Throw.Config($"XskSocketConfig.BusyRetryTimeout = {BusyRetryTimeout}", "a timeout cannot be negative.", "use TimeSpan.Zero to fail at once.");
     }
