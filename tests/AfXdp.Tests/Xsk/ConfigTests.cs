@@ -66,4 +66,19 @@ public class ConfigTests
     [Fact]
     public void ZeroFramesAreRejected() =>
         Assert.Contains("FrameCount = 0", Assert.Throws<AfXdpException>(() => new UmemConfig { FrameCount = 0 }.Validate()).Message);
+
+    [Theory]
+    [InlineData(16u)]
+    [InlineData(4096u)]
+    public void TxBudgetMustLieBetween32AndTheTxRingSize(uint budget)
+    {
+        var e = Assert.Throws<AfXdpException>(() => new XskSocketConfig { TxRingSize = 2048, TxBudget = budget }.Validate());
+        Assert.Contains($"TxBudget = {budget}", e.Message);
+        Assert.Contains("from 32 to the TX ring size (2048)", e.Message);
+        new XskSocketConfig { TxRingSize = 2048, TxBudget = 2048 }.Validate();
+    }
+
+    [Fact]
+    public void ANegativeSendBufferIsRejected() =>
+        Assert.Contains("SendBufferSize = -1", Assert.Throws<AfXdpException>(() => new XskSocketConfig { SendBufferSize = -1 }.Validate()).Message);
 }
