@@ -29,12 +29,14 @@ public unsafe class L2FwdBenchmarks : RingStepBenchmarks
             uint received = rx.Peek(Batch, out uint rxIndex);
             if (tx.Reserve(received, out uint txIndex) == received)
             {
+                RingEntries<XdpDescriptor> entries = rx.Entries;
+                RingSlots<XdpDescriptor> slots = tx.Slots;
                 for (uint k = 0; k < received; k++)
                 {
-                    XdpDescriptor descriptor = rx[rxIndex + k];
+                    XdpDescriptor descriptor = entries[rxIndex + k];
                     if (EthernetFrame.TryCreate(new Span<byte>(pool + descriptor.Address, (int)descriptor.Length), out var frame))
                         frame.SwapMacs();
-                    tx[txIndex + k] = descriptor with { Options = 0 };
+                    slots[txIndex + k] = descriptor with { Options = 0 };
                 }
                 tx.Submit(received);
                 packets += received;

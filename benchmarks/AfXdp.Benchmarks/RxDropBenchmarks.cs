@@ -1,3 +1,4 @@
+using AfXdp.Xsk;
 using BenchmarkDotNet.Attributes;
 
 namespace AfXdp.Benchmarks;
@@ -28,8 +29,10 @@ public class RxDropBenchmarks : RingStepBenchmarks
             uint received = rx.Peek(batch, out uint rxIndex);
             if (fill.Reserve(received, out uint fillIndex) == received)
             {
+                RingSlots<ulong> slots = fill.Slots;
+                RingEntries<XdpDescriptor> entries = rx.Entries;
                 for (uint k = 0; k < received; k++)
-                    fill[fillIndex + k] = rx[rxIndex + k].Address;
+                    slots[fillIndex + k] = entries[rxIndex + k].Address;
                 fill.Submit(received);
             }
             rx.Release(received);

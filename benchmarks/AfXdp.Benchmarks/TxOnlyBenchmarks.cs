@@ -27,8 +27,9 @@ public class TxOnlyBenchmarks : RingStepBenchmarks
             completion.Release(completed);
             if (tx.Reserve(Batch, out uint txIndex) == Batch)
             {
+                RingSlots<XdpDescriptor> slots = tx.Slots;
                 for (uint k = 0; k < Batch; k++)
-                    tx[txIndex + k] = new XdpDescriptor { Address = SimulatedXsk.FrameAddress(txIndex + k), Length = SimulatedXsk.FrameSize };
+                    slots[txIndex + k] = new XdpDescriptor { Address = SimulatedXsk.FrameAddress(txIndex + k), Length = SimulatedXsk.FrameSize };
                 tx.Submit(Batch);
                 packets += Batch;
             }

@@ -175,20 +175,8 @@ public sealed class BenchEngine : IDisposable
 
     void RxDrop()
     {
-        RxRing rx = _rx!;
-        uint received = rx.Peek(_batch, out uint rxIndex);
-        if (received == 0)
-        {
+        if (!RecycleReceived())
             WaitForRx();
-            return;
-        }
-        uint fillIndex = ReserveFill(received);
-        FillRing fill = _fill;
-        for (uint i = 0; i < received; i++)
-            fill[fillIndex + i] = rx[rxIndex + i].Address;
-        fill.Submit(received);
-        rx.Release(received);
-        Counters.RxPackets += received;
     }
 
     void TxOnly()
@@ -204,9 +192,10 @@ public sealed class BenchEngine : IDisposable
             ulong frameSize = _umem.FrameSize;
             uint mask = _ring - 1;
             uint length = (uint)_options.PacketSize;
+            RingSlots<XdpDescriptor> slots = tx.Slots;
             for (uint i = 0; i < batch; i++)
             {
-                ref XdpDescriptor descriptor = ref tx[txIndex + i];
+                ref XdpDescriptor descriptor = ref slots[txIndex + i];
                 // TX frames are prebuilt in the upper half of the UMEM and never modified.
                 descriptor.Address = (_ring + (uint)(_txCursor++ & mask)) * frameSize;
                 descriptor.Length = length;
@@ -226,7 +215,7 @@ public sealed class BenchEngine : IDisposable
         }
         KickTx();
         if (_rx is not null)
-            DrainRx();
+            RecycleReceived();
     }
 
     void L2Fwd()
@@ -252,12 +241,14 @@ public sealed class BenchEngine : IDisposable
             KickTx();
             CompleteTx(recycle: true);
         }
+        RingEntries<XdpDescriptor> rxEntries = rx.Entries;
+        RingSlots<XdpDescriptor> txSlots = tx.Slots;
         for (uint i = 0; i < received; i++)
         {
-            XdpDescriptor descriptor = rx[rxIndex + i];
+            XdpDescriptor descriptor = rxEntries[rxIndex + i];
             if (EthernetFrame.TryCreate(_umem.GetFrame(descriptor), out EthernetFrame frame))
                 frame.SwapMacs();
-            tx[txIndex + i] = descriptor;
+            txSlots[txIndex + i] = descriptor;
         }
         tx.Submit(received);
         rx.Release(received);
@@ -266,18 +257,22 @@ public sealed class BenchEngine : IDisposable
         KickTx();
     }
 
-    void DrainRx()
+    /// <summary>Hands every received frame straight back to the FILL ring; false when none had arrived.</summary>
+    bool RecycleReceived()
     {
         RxRing rx = _rx!;
         uint received = rx.Peek(_batch, out uint rxIndex);
         if (received == 0)
-            return;
+            return false;
         uint fillIndex = ReserveFill(received);
+        RingSlots<ulong> fillSlots = _fill.Slots;
+        RingEntries<XdpDescriptor> rxEntries = rx.Entries;
         for (uint i = 0; i < received; i++)
-            _fill[fillIndex + i] = rx[rxIndex + i].Address;
+            fillSlots[fillIndex + i] = rxEntries[rxIndex + i].Address;
         _fill.Submit(received);
         rx.Release(received);
         Counters.RxPackets += received;
+        return true;
     }
 
     /// <summary>Reaps sent frames; l2fwd hands them back to the FILL ring.</summary>
@@ -293,8 +288,10 @@ public sealed class BenchEngine : IDisposable
         if (recycle)
         {
             uint fillIndex = ReserveFill(done);
+            RingSlots<ulong> fillSlots = _fill.Slots;
+            RingEntries<ulong> completed = completion.Entries;
             for (uint i = 0; i < done; i++)
-                _fill[fillIndex + i] = completion[index + i];
+                fillSlots[fillIndex + i] = completed[index + i];
             _fill.Submit(done);
         }
         completion.Release(done);

@@ -55,6 +55,16 @@ public unsafe class ProducerRing<T> where T : unmanaged
     }
 
     /// <summary>
+    /// The slots as a value to keep in a local for a batch loop: its pointer and mask stay in
+    /// registers, where the ring's own fields would be reloaded after every store through a pointer.
+    /// </summary>
+    public RingSlots<T> Slots
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_entries, _mask);
+    }
+
+    /// <summary>
     /// Free slots, at least as many as <paramref name="wanted"/> if the ring has them. Reads the
     /// kernel's consumer index only when the cached copy says there are too few.
     /// </summary>
@@ -147,6 +157,15 @@ public unsafe class ConsumerRing<T> where T : unmanaged
     }
 
     /// <summary>
+    /// The entries as a value to keep in a local for a batch loop (see <see cref="ProducerRing{T}.Slots"/>).
+    /// </summary>
+    public RingEntries<T> Entries
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_entries, _mask);
+    }
+
+    /// <summary>
     /// Entries ready to read, at most <paramref name="max"/>, starting at <paramref name="index"/>.
     /// Reads the kernel's producer index only when the cached copy says the ring is empty.
     /// </summary>
@@ -184,6 +203,44 @@ public unsafe class ConsumerRing<T> where T : unmanaged
 
     /// <summary>XDP_RING_NEED_WAKEUP on this ring (the kernel does not set it on RX or COMPLETION today).</summary>
     public bool NeedsWakeup => (Volatile.Read(ref *_flags) & IfXdp.XDP_RING_NEED_WAKEUP) != 0;
+}
+
+/// <summary>Writable view of a producer ring's slots, indexed by free-running index.</summary>
+public readonly unsafe ref struct RingSlots<T> where T : unmanaged
+{
+    readonly T* _entries;
+    readonly uint _mask;
+
+    internal RingSlots(T* entries, uint mask)
+    {
+        _entries = entries;
+        _mask = mask;
+    }
+
+    public ref T this[uint index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref _entries[index & _mask];
+    }
+}
+
+/// <summary>Read-only view of a consumer ring's entries, indexed by free-running index.</summary>
+public readonly unsafe ref struct RingEntries<T> where T : unmanaged
+{
+    readonly T* _entries;
+    readonly uint _mask;
+
+    internal RingEntries(T* entries, uint mask)
+    {
+        _entries = entries;
+        _mask = mask;
+    }
+
+    public ref readonly T this[uint index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref _entries[index & _mask];
+    }
 }
 
 /// <summary>FILL ring: frame addresses handed to the kernel to receive into. Owned by the UMEM.</summary>

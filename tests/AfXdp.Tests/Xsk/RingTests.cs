@@ -97,6 +97,25 @@ public sealed unsafe class RingTests : IDisposable
     }
 
     [Fact]
+    public void SlotAndEntryViewsAddressTheSameMemoryAsTheIndexers()
+    {
+        var fill = new FillRing(Memory(uint.MaxValue - 2));
+        Assert.Equal(6u, fill.Reserve(6, out uint index));
+        RingSlots<ulong> slots = fill.Slots;
+        for (uint i = 0; i < 6; i++)
+            slots[index + i] = 7000 + i;
+        for (uint i = 0; i < 6; i++)
+            Assert.Equal(7000 + i, fill[index + i]);
+        fill.Submit(6);
+
+        var completion = new CompletionRing(new RingMemory(_producer, _consumer, _flags, _entries, Size));
+        Assert.Equal(6u, completion.Peek(8, out uint first));
+        RingEntries<ulong> entries = completion.Entries;
+        for (uint i = 0; i < 6; i++)
+            Assert.Equal(completion[first + i], entries[first + i]);
+    }
+
+    [Fact]
     public void NeedWakeupFollowsTheKernelFlag()
     {
         var tx = new TxRing(Memory(0));
