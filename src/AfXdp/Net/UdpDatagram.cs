@@ -48,6 +48,12 @@ public readonly ref struct UdpDatagram
         set => BinaryPrimitives.WriteUInt16BigEndian(_bytes[DestinationPortOffset..], value);
     }
 
+    /// <summary>
+    /// Swaps source and destination port in place, to send the datagram back. The checksum stays
+    /// valid (a ones' complement sum does not depend on order) once the IP addresses are swapped too.
+    /// </summary>
+    public void SwapPorts() => (SourcePort, DestinationPort) = (DestinationPort, SourcePort);
+
     /// <summary>Header plus payload, in bytes.</summary>
     public int Length => _bytes.Length;
 
