@@ -76,6 +76,17 @@ public readonly ref struct UdpDatagram
         BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], checksum == 0 ? (ushort)0xFFFF : checksum);
     }
 
+    /// <summary>
+    /// Stores the pseudo-header sum, not complemented, in the checksum field: what a device that
+    /// offloads the checksum (or <see cref="Xsk.XskTxMetadata.RequestChecksum"/>) expects to find there
+    /// before it adds the sum of the datagram and stores the complement (CHECKSUM_PARTIAL).
+    /// </summary>
+    public void PrepareChecksumOffload(uint pseudoHeaderSum) =>
+        BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], InternetChecksum.Sum([], pseudoHeaderSum));
+
+    /// <summary>Where the checksum field lies in the datagram, for checksum offload requests.</summary>
+    public const int ChecksumFieldOffset = ChecksumOffset;
+
     /// <summary>Writes the header and checksum of a datagram that is exactly <paramref name="datagram"/>, payload already in place.</summary>
     internal static void Write(Span<byte> datagram, ushort sourcePort, ushort destinationPort, uint pseudoHeaderSum)
     {
