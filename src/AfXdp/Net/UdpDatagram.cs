@@ -10,6 +10,9 @@ public readonly ref struct UdpDatagram
 {
     public const int HeaderLength = 8;
 
+    /// <summary>Where the checksum field lies in the datagram, for checksum offload requests.</summary>
+    public const int ChecksumFieldOffset = ChecksumOffset;
+
     const int SourcePortOffset = 0;
     const int DestinationPortOffset = 2;
     const int LengthOffset = 4;
@@ -83,9 +86,6 @@ public readonly ref struct UdpDatagram
     /// </summary>
     public void PrepareChecksumOffload(uint pseudoHeaderSum) =>
         BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], InternetChecksum.Sum([], pseudoHeaderSum));
-
-    /// <summary>Where the checksum field lies in the datagram, for checksum offload requests.</summary>
-    public const int ChecksumFieldOffset = ChecksumOffset;
 
     /// <summary>Writes the header and checksum of a datagram that is exactly <paramref name="datagram"/>, payload already in place.</summary>
     internal static void Write(Span<byte> datagram, ushort sourcePort, ushort destinationPort, uint pseudoHeaderSum)

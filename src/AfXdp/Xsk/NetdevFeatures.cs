@@ -71,18 +71,22 @@ public sealed record NetdevFeatures(int InterfaceIndex, XdpFeatures Xdp, XdpRxMe
     {
         string call = $"genetlink netdev NETDEV_CMD_DEV_GET(ifindex {ifindex})";
         using var netlink = new GenericNetlink();
-        Dictionary<ushort, byte[]> answer = [];
+        ushort family = 0;
         try
         {
-            ushort family = netlink.FamilyId("netdev");
-            Span<byte> index = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(index, ifindex);
-            answer = netlink.Request(family, NETDEV_CMD_DEV_GET, NETDEV_FAMILY_VERSION, NETDEV_A_DEV_IFINDEX, index, call);
+            family = netlink.FamilyId("netdev");
         }
-        catch (NetlinkException e) when (e.Errno == Errno.ENOENT && e.Call.Contains("GETFAMILY", StringComparison.Ordinal))
+        catch (NetlinkException e) when (e.Errno == Errno.ENOENT)
         {
             Throw.Kernel(e.Call, e.Errno, "the kernel has no netdev netlink family (added in 6.3), so it cannot say what the driver supports.",
                 "use kernel 6.3 or later, or look the features up in the driver's documentation.");
+        }
+        Dictionary<ushort, byte[]> answer = [];
+        try
+        {
+            Span<byte> index = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(index, ifindex);
+            answer = netlink.Request(family, NETDEV_CMD_DEV_GET, NETDEV_FAMILY_VERSION, NETDEV_A_DEV_IFINDEX, index, call);
         }
         catch (NetlinkException e)
         {
