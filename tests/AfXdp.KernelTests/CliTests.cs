@@ -51,6 +51,15 @@ public sealed partial class CliTests
         }
     }
 
+    [Fact]
+    public void Capture_help_warns_that_captured_frames_are_taken_from_the_kernel()
+    {
+        CommandResult help = KernelTest.Afxdp("capture", "--help");
+        Assert.True(help.Succeeded, help.Error);
+        Assert.Contains("CAPTURED FRAMES ARE TAKEN AWAY FROM THE KERNEL", help.Output);
+        Assert.Contains("--filter", help.Output);
+    }
+
     [Theory]
     [InlineData("--ip", "10.99.0.300", "--ip: '10.99.0.300' is not an IPv4 address")]
     [InlineData("--ip", "fd00::1", "--ip: 'fd00::1' is not an IPv4 address")]
