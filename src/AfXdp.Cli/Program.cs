@@ -6,6 +6,8 @@ var root = new RootCommand("AF_XDP for .NET");
 root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(EchoCommand.Create());
+root.Subcommands.Add(CaptureCommand.Create());
 
 try
 {

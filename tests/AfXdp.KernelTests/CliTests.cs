@@ -26,6 +26,55 @@ public sealed partial class CliTests
         Assert.DoesNotContain(lab.Groups[2].Value, KernelTest.NetworkNamespaces());
     }
 
+    [Fact]
+    public async Task Echo_answers_the_peers_ping_and_prints_what_it_answered()
+    {
+        using VethLab lab = VethLab.Create();
+        byte[] spare = lab.AddressB.GetAddressBytes();
+        spare[3] = 3;
+        string address = new System.Net.IPAddress(spare).ToString();
+        using System.Diagnostics.Process echo = KernelTest.StartAfxdpIn(lab, VethSide.B, "echo", "-i", lab.InterfaceB, "--ip", address, "-d", "3");
+        try
+        {
+            string? banner = await echo.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask()
+                .WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+            Assert.Contains($"answering ARP, ping and UDP port 7 for {address} ({lab.MacB}) on {lab.InterfaceB} queue 0: afxdp_echo (prog id", banner);
+
+            CommandResult ping = lab.Exec(VethSide.A, "ping", "-c", "3", "-i", "0.2", "-W", "2", address);
+
+            Assert.True(ping.Succeeded, ping.Output + ping.Error);
+            Assert.True(echo.WaitForExit(TimeSpan.FromSeconds(10)));
+            Assert.Equal(0, echo.ExitCode);
+            Assert.Matches(@"answered 4 in [\d.]+ s: arp=1 icmp=3 udp=0 ignored=0 tx_ring_full=0", echo.StandardOutput.ReadToEnd());
+        }
+        finally
+        {
+            if (!echo.HasExited)
+                echo.Kill();
+        }
+    }
+
+    [Fact]
+    public void Capture_help_warns_that_captured_frames_are_taken_from_the_kernel()
+    {
+        CommandResult help = KernelTest.Afxdp("capture", "--help");
+        Assert.True(help.Succeeded, help.Error);
+        Assert.Contains("CAPTURED FRAMES ARE TAKEN AWAY FROM THE KERNEL", help.Output);
+        Assert.Contains("--filter", help.Output);
+    }
+
+    [Theory]
+    [InlineData("--ip", "10.99.0.300", "--ip: '10.99.0.300' is not an IPv4 address")]
+    [InlineData("--ip", "fd00::1", "--ip: 'fd00::1' is not an IPv4 address")]
+    [InlineData("-d", "-1", "--duration must be from 0 to 86400 seconds")]
+    public void Bad_echo_options_are_usage_errors_naming_the_option(string option, string value, string message)
+    {
+        CommandResult run = KernelTest.Afxdp("echo", "-i", "lo", option, value);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(message, run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
     [GeneratedRegex(@"^mode=(\w+) .* secs=([\d.]+) pkts=(\d+) pps=(\d+) rx=(\d+) tx=(\d+) kicks=(\d+) .* alloc_bytes=(\d+)$", RegexOptions.Multiline)]
     private static partial Regex SummaryLine();
 

@@ -6,6 +6,13 @@ namespace AfXdp.Bpf;
 /// <summary>What a program should be: plain data, testable without a kernel.</summary>
 public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, IReadOnlyList<MapReference> Maps, string License = "Dual MIT/GPL")
 {
+    /// <summary>
+    /// BPF_F_XDP_HAS_FRAGS: the program copes with multi-buffer frames (it reads only the first
+    /// buffer). Drivers deliver frames larger than one page (jumbo MTU, XDP_USE_SG sockets) only to
+    /// such programs; veth refuses a program without it in drv mode once the peer's MTU exceeds a page.
+    /// </summary>
+    public bool XdpHasFrags { get; init; }
+
     public static ProgramSpec FromAsm(string name, Asm asm)
     {
         (Insn[] instructions, MapReference[] maps) = asm.Build();
@@ -54,12 +61,13 @@ public sealed unsafe class BpfProgram : IDisposable
             Throw.Config($"ProgramSpec({spec.Name})", "the program has no instructions.", "end it with at least `exit`.");
         Insn[] instructions = spec.Resolve();
         byte[] license = Encoding.ASCII.GetBytes(spec.License + "\0");
-        int fd = Load(spec.Name, instructions, license, logLevel: 0, log: default, out int errno);
+        uint flags = spec.XdpHasFrags ? Sys.BPF_F_XDP_HAS_FRAGS : 0;
+        int fd = Load(spec.Name, instructions, license, flags, logLevel: 0, log: default, out int errno);
         if (fd < 0 && errno is Errno.EACCES or Errno.EINVAL)
         {
             // Ask the verifier why: 16 MiB is the largest log the kernel writes.
             byte[] log = new byte[1 << 24];
-            fd = Load(spec.Name, instructions, license, logLevel: 1, log, out int errnoWithLog);
+            fd = Load(spec.Name, instructions, license, flags, logLevel: 1, log, out int errnoWithLog);
             if (fd < 0)
             {
                 int end = Array.IndexOf(log, (byte)0);
@@ -101,7 +109,7 @@ public sealed unsafe class BpfProgram : IDisposable
 
     public void Dispose() => _fd.Dispose();
 
-    static int Load(string name, Insn[] instructions, byte[] license, uint logLevel, byte[]? log, out int errno)
+    static int Load(string name, Insn[] instructions, byte[] license, uint flags, uint logLevel, byte[]? log, out int errno)
     {
         fixed (Insn* insns = instructions)
         fixed (byte* lic = license)
@@ -116,6 +124,7 @@ public sealed unsafe class BpfProgram : IDisposable
                 log_level = logLevel,
                 log_size = (uint)(log?.Length ?? 0),
                 log_buf = (ulong)logBuffer,
+                prog_flags = flags,
                 expected_attach_type = Sys.BPF_XDP,
             };
             BpfNames.Write(name, attr.prog_name);

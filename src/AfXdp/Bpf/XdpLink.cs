@@ -70,6 +70,11 @@ public sealed class XdpLink : IDisposable
         {
             case Errno.EBUSY or Errno.EEXIST:
                 throw Conflict(call, errno, NetDevice.Get(ifindex));
+            case Errno.ERANGE:
+                // veth_xdp_set: a frame from the peer could exceed one page, which only a multi-buffer program may see.
+                Throw.Kernel(call, errno, $"{device.Name}'s MTU (or its veth peer's) is larger than a native-mode XDP buffer of one page, and the program does not accept multi-buffer frames.",
+                    "load the program with ProgramSpec.XdpHasFrags = true (BPF_F_XDP_HAS_FRAGS), lower the MTU, or use XdpAttachMode.Skb.");
+                break;
             case Errno.EOPNOTSUPP when mode == XdpAttachMode.Drv:
                 Throw.Kernel(call, errno, $"{device.Name}'s driver has no native XDP support.", "use XdpAttachMode.Skb (generic XDP) or Auto.");
                 break;

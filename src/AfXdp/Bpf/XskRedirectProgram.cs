@@ -40,18 +40,23 @@ public sealed class XskRedirectProgram : IDisposable
 
     /// <summary>
     /// Creates the XSKMAP (one slot per queue of the interface), loads the program and attaches it.
+    /// <paramref name="spec"/> builds another program over the same XSKMAP (e.g.
+    /// <see cref="EchoSteeringProgram"/>, or this one <c>with { XdpHasFrags = true }</c>); by default <see cref="Spec"/>.
     /// </summary>
-    public static XskRedirectProgram Attach(string interfaceName, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false) =>
-        Attach(NetDevice.Get(interfaceName), mode, replaceExisting);
+    public static XskRedirectProgram Attach(string interfaceName, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false,
+        Func<IBpfMapReference, ProgramSpec>? spec = null) =>
+        Attach(NetDevice.Get(interfaceName), mode, replaceExisting, spec);
 
-    public static XskRedirectProgram Attach(NetDevice device, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false)
+    /// <inheritdoc cref="Attach(string, XdpAttachMode, bool, Func{IBpfMapReference, ProgramSpec}?)"/>
+    public static XskRedirectProgram Attach(NetDevice device, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false,
+        Func<IBpfMapReference, ProgramSpec>? spec = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         BpfMap map = BpfMap.Create(MapSpec.XskMap("afxdp_xsks", Math.Max(device.QueueCount, 1)));
         BpfProgram? program = null;
         try
         {
-            program = BpfProgram.LoadXdp(Spec(map));
+            program = BpfProgram.LoadXdp((spec ?? Spec)(map));
             XdpLink link = XdpLink.Attach(program, device.Index, mode, replaceExisting);
             return new XskRedirectProgram(map, program, link);
         }

@@ -146,6 +146,8 @@ internal static unsafe partial class Sys
     public const int BPF_MAP_DELETE_ELEM = 3;
     public const int BPF_MAP_GET_NEXT_KEY = 4;
     public const int BPF_PROG_LOAD = 5;
+    /// <summary>prog_flags bit of BPF_PROG_LOAD: an XDP program that accepts multi-buffer frames.</summary>
+    public const uint BPF_F_XDP_HAS_FRAGS = 1 << 5;
     public const int BPF_OBJ_PIN = 6;
     public const int BPF_OBJ_GET = 7;
     public const int BPF_PROG_GET_FD_BY_ID = 13;

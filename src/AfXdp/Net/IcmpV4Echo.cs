@@ -57,6 +57,18 @@ public readonly ref struct IcmpV4Echo
 
     public bool IsChecksumValid => InternetChecksum.Sum(_bytes) == 0xFFFF;
 
+    /// <summary>
+    /// Turns a request into its reply in place (RFC 792: type 0, identifier, sequence number and
+    /// data echoed unchanged), updating the checksum incrementally (RFC 1624) instead of summing the data again.
+    /// </summary>
+    public void ConvertToReply()
+    {
+        // Type and code form the first 16-bit word of the message.
+        ushort oldWord = (ushort)(_bytes[TypeOffset] << 8 | _bytes[CodeOffset]);
+        Type = IcmpV4Type.EchoReply;
+        Checksum = InternetChecksum.Update(Checksum, oldWord, (ushort)((byte)IcmpV4Type.EchoReply << 8 | _bytes[CodeOffset]));
+    }
+
     /// <summary>Recomputes the checksum over the message as it now is.</summary>
     public void UpdateChecksum()
     {

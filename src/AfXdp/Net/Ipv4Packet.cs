@@ -101,6 +101,22 @@ public readonly ref struct Ipv4Packet
 
     ushort FlagsAndFragmentOffset => BinaryPrimitives.ReadUInt16BigEndian(_bytes[FlagsAndFragmentOffsetOffset..]);
 
+    /// <summary>
+    /// Turns a received datagram into its reply in place: source and destination swapped, TTL reset
+    /// to <see cref="DefaultTtl"/>, header checksum updated incrementally (RFC 1624) rather than
+    /// recomputed. Swapping the addresses changes no checksum (ones' complement sums do not depend
+    /// on order), so a UDP or ICMP checksum stays valid too.
+    /// </summary>
+    public void ConvertToReply()
+    {
+        (Source, Destination) = (Destination, Source);
+        // TTL shares a 16-bit checksum word with the protocol (RFC 791 header layout).
+        ushort oldWord = BinaryPrimitives.ReadUInt16BigEndian(_bytes[TtlOffset..]);
+        _bytes[TtlOffset] = DefaultTtl;
+        ushort newWord = BinaryPrimitives.ReadUInt16BigEndian(_bytes[TtlOffset..]);
+        BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], InternetChecksum.Update(HeaderChecksum, oldWord, newWord));
+    }
+
     /// <summary>Recomputes the header checksum over the header as it now is.</summary>
     public void UpdateChecksum()
     {

@@ -10,6 +10,9 @@ public readonly ref struct UdpDatagram
 {
     public const int HeaderLength = 8;
 
+    /// <summary>Where the checksum field lies in the datagram, for checksum offload requests.</summary>
+    public const int ChecksumFieldOffset = ChecksumOffset;
+
     const int SourcePortOffset = 0;
     const int DestinationPortOffset = 2;
     const int LengthOffset = 4;
@@ -48,6 +51,12 @@ public readonly ref struct UdpDatagram
         set => BinaryPrimitives.WriteUInt16BigEndian(_bytes[DestinationPortOffset..], value);
     }
 
+    /// <summary>
+    /// Swaps source and destination port in place, to send the datagram back. The checksum stays
+    /// valid (a ones' complement sum does not depend on order) once the IP addresses are swapped too.
+    /// </summary>
+    public void SwapPorts() => (SourcePort, DestinationPort) = (DestinationPort, SourcePort);
+
     /// <summary>Header plus payload, in bytes.</summary>
     public int Length => _bytes.Length;
 
@@ -69,6 +78,14 @@ public readonly ref struct UdpDatagram
         // A computed zero is sent as all ones; zero means "no checksum" (RFC 768).
         BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], checksum == 0 ? (ushort)0xFFFF : checksum);
     }
+
+    /// <summary>
+    /// Stores the pseudo-header sum, not complemented, in the checksum field: what a device that
+    /// offloads the checksum (or <see cref="Xsk.XskTxMetadata.RequestChecksum"/>) expects to find there
+    /// before it adds the sum of the datagram and stores the complement (CHECKSUM_PARTIAL).
+    /// </summary>
+    public void PrepareChecksumOffload(uint pseudoHeaderSum) =>
+        BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], InternetChecksum.Sum([], pseudoHeaderSum));
 
     /// <summary>Writes the header and checksum of a datagram that is exactly <paramref name="datagram"/>, payload already in place.</summary>
     internal static void Write(Span<byte> datagram, ushort sourcePort, ushort destinationPort, uint pseudoHeaderSum)

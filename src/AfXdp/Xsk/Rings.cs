@@ -259,10 +259,78 @@ public sealed class CompletionRing : ConsumerRing<ulong>
 public sealed class RxRing : ConsumerRing<XdpDescriptor>
 {
     internal RxRing(in RingMemory memory) : base(memory) { }
+
+    /// <summary>
+    /// Descriptors of the packet that starts at <paramref name="index"/>: 1, plus one for each
+    /// XDP_PKT_CONTD before its last; 0 when the chain does not end before <paramref name="end"/>
+    /// (the rest is not peeked yet).
+    /// </summary>
+    public uint ChainLength(uint index, uint end)
+    {
+        for (uint i = index; i != end; i++)
+        {
+            if (!this[i].Continues)
+                return i - index + 1;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Reads the next whole packet among peeked entries [<paramref name="index"/>, <paramref name="end"/>)
+    /// and moves <paramref name="index"/> past it. False at <paramref name="end"/>, or when the last
+    /// packet's chain is cut by <paramref name="end"/>: <see cref="ConsumerRing{T}.Cancel"/> the
+    /// remaining entries and peek again with them (peek at least 18 at a time, the most segments
+    /// a packet has: MAX_SKB_FRAGS + 1).
+    /// </summary>
+    public bool TryReadPacket(Umem umem, ref uint index, uint end, out RxPacket packet)
+    {
+        ArgumentNullException.ThrowIfNull(umem);
+        packet = default;
+        uint segments = ChainLength(index, end);
+        if (segments == 0)
+            return false;
+        long length = 0;
+        for (uint i = 0; i < segments; i++)
+            length += this[index + i].Length;
+        packet = new RxPacket(umem, this, index, (int)segments, (int)length);
+        index += segments;
+        return true;
+    }
 }
 
 /// <summary>TX ring: descriptors of frames to send. Owned by the socket.</summary>
 public sealed class TxRing : ProducerRing<XdpDescriptor>
 {
     internal TxRing(in RingMemory memory) : base(memory) { }
+
+    /// <summary>
+    /// Copies <paramref name="packet"/> into the UMEM frames <paramref name="frames"/> (each holding
+    /// up to <see cref="Umem.TxSegmentCapacity"/> bytes, after the TX metadata area) and describes
+    /// them from reserved slot <paramref name="index"/> on: one descriptor per frame used,
+    /// XDP_PKT_CONTD on all but the last (a socket bound with <see cref="XskSocketConfig.MultiBuffer"/>
+    /// for more than one). <paramref name="firstOptions"/> go on the first descriptor (e.g.
+    /// <see cref="XdpDescriptor.HasTxMetadata"/>). Returns the descriptors written,
+    /// <see cref="Umem.TxSegmentsFor"/>(packet.Length); submit them together.
+    /// </summary>
+    public uint WritePacket(uint index, Umem umem, ReadOnlySpan<byte> packet, ReadOnlySpan<ulong> frames, uint firstOptions = 0)
+    {
+        ArgumentNullException.ThrowIfNull(umem);
+        int segments = umem.TxSegmentsFor(packet.Length);
+        if (frames.Length < segments)
+            throw new ArgumentException($"a {packet.Length}-byte packet needs {segments} frames of {umem.TxSegmentCapacity} bytes, got {frames.Length}.", nameof(frames));
+        int capacity = umem.TxSegmentCapacity;
+        for (int segment = 0; segment < segments; segment++)
+        {
+            ReadOnlySpan<byte> part = packet.Slice(segment * capacity, Math.Min(capacity, packet.Length - segment * capacity));
+            ulong address = umem.TxPacketAddress(frames[segment]);
+            part.CopyTo(umem.GetFrame(address, part.Length));
+            this[index + (uint)segment] = new XdpDescriptor
+            {
+                Address = address,
+                Length = (uint)part.Length,
+                Options = (segment == 0 ? firstOptions : 0) | (segment < segments - 1 ? XdpDescriptor.PacketContinues : 0),
+            };
+        }
+        return (uint)segments;
+    }
 }

@@ -83,6 +83,41 @@ public sealed unsafe class Umem : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> GetFrame(in XdpDescriptor descriptor) => GetFrame(descriptor.Address, (int)descriptor.Length);
 
+    /// <summary>
+    /// Bytes of packet one TX descriptor carries: the frame less the TX metadata area in front of
+    /// the data (<see cref="UmemConfig.TxMetadataLength"/>).
+    /// </summary>
+    public int TxSegmentCapacity => (int)(Config.FrameSize - Config.TxMetadataLength);
+
+    /// <summary>TX descriptors (frames) a packet of <paramref name="length"/> bytes takes: 1 unless it is larger than a frame.</summary>
+    public int TxSegmentsFor(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        return (length + TxSegmentCapacity - 1) / TxSegmentCapacity;
+    }
+
+    /// <summary>
+    /// Where packet data to send starts in the frame at <paramref name="frameAddress"/>: right after
+    /// its TX metadata area (the frame start when there is none), where the kernel looks for the metadata.
+    /// </summary>
+    public ulong TxPacketAddress(ulong frameAddress) => frameAddress + Config.TxMetadataLength;
+
+    /// <summary>
+    /// The TX metadata in front of the packet data at <paramref name="packetAddress"/> (as from
+    /// <see cref="TxPacketAddress"/>), to fill in before sending with <see cref="XdpDescriptor.HasTxMetadata"/>,
+    /// or to read the completion from afterwards.
+    /// </summary>
+    public ref XskTxMetadata TxMetadataAt(ulong packetAddress)
+    {
+        if (Config.TxMetadataLength < XskTxMetadata.Size)
+            Throw.Config($"Umem.TxMetadataAt(0x{packetAddress:x})", $"UmemConfig.TxMetadataLength is {Config.TxMetadataLength}: no room for struct xsk_tx_metadata in front of packets.",
+                $"create the UMEM with TxMetadataLength = {XskTxMetadata.Size}.");
+        ulong offset = (packetAddress & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (packetAddress >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT);
+        if (offset < Config.TxMetadataLength || offset > Config.Size)
+            throw new ArgumentOutOfRangeException(nameof(packetAddress), packetAddress, "the metadata in front of this address would lie outside the UMEM.");
+        return ref *(XskTxMetadata*)(_base + offset - Config.TxMetadataLength);
+    }
+
     /// <summary>Claims the UMEM's own socket for the first bind; later sockets get false and share.</summary>
     internal bool TryClaimPrimarySocket() => Interlocked.Exchange(ref _socketsBound, 1) == 0;
 
@@ -111,7 +146,8 @@ public sealed unsafe class Umem : IDisposable
             chunk_size = Config.FrameSize,
             headroom = Config.Headroom,
             flags = (Config.UnalignedChunks ? IfXdp.XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0)
-                    | (Config.TxMetadataLength != 0 ? IfXdp.XDP_UMEM_TX_METADATA_LEN : 0),
+                    | (Config.TxMetadataLength != 0 ? IfXdp.XDP_UMEM_TX_METADATA_LEN : 0)
+                    | (Config.TxSoftwareChecksum ? IfXdp.XDP_UMEM_TX_SW_CSUM : 0),
             tx_metadata_len = Config.TxMetadataLength,
         };
         if (Sys.SetSockOpt(Socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_UMEM_REG, &reg, (uint)sizeof(xdp_umem_reg)) != 0)
@@ -119,7 +155,7 @@ public sealed unsafe class Umem : IDisposable
             int errno = Sys.LastErrno;
             string call = $"setsockopt(XDP_UMEM_REG, {Config.FrameCount} frames x {Config.FrameSize} B)";
             if (errno == Errno.EINVAL)
-                Throw.Kernel(call, errno, "the kernel rejected the UMEM layout (frame size, headroom or flags); kernels before 6.8 also reject TX metadata.",
+                Throw.Kernel(call, errno, "the kernel rejected the UMEM layout (frame size, headroom or flags); kernels before 6.8 also reject TX metadata, before 6.11 TX software checksums.",
                     "use the defaults (4096-byte frames, no headroom) to check, then change one value at a time.");
             Throw.Errno(call, errno);
         }

@@ -44,6 +44,13 @@ public sealed record UmemConfig
     /// <summary>Bytes of TX metadata (struct xsk_tx_metadata) in front of each TX packet; 0 or a multiple of 8 below 256.</summary>
     public uint TxMetadataLength { get; init; }
 
+    /// <summary>
+    /// XDP_UMEM_TX_SW_CSUM (kernel 6.11+): the kernel computes requested checksums in software
+    /// instead of leaving them to the device, in copy mode for every device; needs TX metadata
+    /// (<see cref="TxMetadataLength"/> of at least <see cref="XskTxMetadata.Size"/>). Meant for testing.
+    /// </summary>
+    public bool TxSoftwareChecksum { get; init; }
+
     public HugePages HugePages { get; init; } = HugePages.Never;
 
     /// <summary>Total bytes of packet memory.</summary>
@@ -70,6 +77,10 @@ public sealed record UmemConfig
             Throw.Config($"UmemConfig.TxMetadataLength = {TxMetadataLength}",
                 "the kernel accepts TX metadata lengths that are multiples of 8 below 256.",
                 "use 0, or 8/16/24 ... up to 248 (struct xsk_tx_metadata is 24 bytes).");
+        if (TxSoftwareChecksum && TxMetadataLength < XskTxMetadata.Size)
+            Throw.Config($"UmemConfig {{ TxSoftwareChecksum = true, TxMetadataLength = {TxMetadataLength} }}",
+                "software checksums are requested per packet in its TX metadata, and there is no room for struct xsk_tx_metadata.",
+                $"set TxMetadataLength = {XskTxMetadata.Size}.");
         RingSize.Validate(nameof(FillRingSize), FillRingSize);
         RingSize.Validate(nameof(CompletionRingSize), CompletionRingSize);
         if (Size > (ulong)long.MaxValue)

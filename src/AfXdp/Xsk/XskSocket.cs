@@ -248,7 +248,14 @@ public sealed unsafe class XskSocket : IDisposable
     {
         if (errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN)
             return false;
-        Throw.Errno("sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)", errno);
+        const string call = "sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)";
+        if (errno == Errno.EINVAL)
+            // net/xdp/xsk.c, xsk_skb_metadata: the descriptor is left at the head of the TX ring.
+            Throw.Kernel(call, errno,
+                "the kernel refused the packet at the head of the TX ring because of its TX metadata: a request flag it does not know, " +
+                "a checksum position past the packet's end, or XDP_TX_METADATA on a UMEM without a TX metadata area. The descriptor stays in the ring.",
+                "check the XskTxMetadata before sending (RequestChecksum needs start + offset + 2 <= the packet length), then close the socket and open a new one.");
+        Throw.Errno(call, errno);
         return false;
     }
 

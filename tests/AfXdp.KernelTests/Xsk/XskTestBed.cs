@@ -14,7 +14,8 @@ namespace AfXdp.KernelTests.Xsk;
 /// </summary>
 internal sealed class XskTestBed : IDisposable
 {
-    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0)
+    /// <summary>The program is loaded multi-buffer aware (XdpHasFrags) when the socket is; <paramref name="umemConfig"/> defaults to 4096 frames of 4096 bytes.</summary>
+    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0, UmemConfig? umemConfig = null)
     {
         KernelTest.RequireRoot();
         Lab = VethLab.Create(labOptions);
@@ -22,11 +23,24 @@ internal sealed class XskTestBed : IDisposable
         {
             (Umem, Socket, Program) = Lab.Run(VethSide.B, () =>
             {
-                var umem = new Umem(new UmemConfig { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = 1024 });
-                var socket = new XskSocket(umem, Lab.InterfaceB, queue, config);
-                XskRedirectProgram? program = attach is { } mode ? XskRedirectProgram.Attach(Lab.InterfaceB, mode) : null;
-                program?.Register(socket);
-                return (umem, socket, program);
+                var umem = new Umem(umemConfig ?? new UmemConfig { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = 1024 });
+                XskSocket? socket = null;
+                try
+                {
+                    socket = new XskSocket(umem, Lab.InterfaceB, queue, config);
+                    bool frags = socket.Config.MultiBuffer;
+                    XskRedirectProgram? program = attach is { } mode
+                        ? XskRedirectProgram.Attach(Lab.InterfaceB, mode, spec: map => XskRedirectProgram.Spec(map) with { XdpHasFrags = frags })
+                        : null;
+                    program?.Register(socket);
+                    return (umem, socket, program);
+                }
+                catch
+                {
+                    socket?.Dispose();
+                    umem.Dispose();
+                    throw;
+                }
             });
             if (Socket.Rx is not null)
                 Fill(Socket.Fill, first: 0, count: Socket.Fill.Size);

@@ -22,6 +22,23 @@ public unsafe class StructLayoutTests
     }
 
     [Fact]
+    public void TxMetadataMatchesStructXskTxMetadata()
+    {
+        // struct xsk_tx_metadata { __u64 flags; union { struct { __u16 csum_start, csum_offset; __u64 launch_time; } request;
+        //                                              struct { __u64 tx_timestamp; } completion; }; }
+        Assert.Equal(24, sizeof(XskTxMetadata));
+        Assert.Equal(XskTxMetadata.Size, sizeof(XskTxMetadata));
+        Assert.Equal(0, Offset<XskTxMetadata>(nameof(XskTxMetadata.Requests)));
+        Assert.Equal(8, Offset<XskTxMetadata>(nameof(XskTxMetadata.ChecksumStart)));
+        Assert.Equal(10, Offset<XskTxMetadata>(nameof(XskTxMetadata.ChecksumOffset)));
+        Assert.Equal(16, Offset<XskTxMetadata>(nameof(XskTxMetadata.LaunchTime)));
+        Assert.Equal(8, Offset<XskTxMetadata>(nameof(XskTxMetadata.TxTimestamp)));
+        Assert.Equal(1ul, (ulong)TxMetadataRequests.Timestamp);
+        Assert.Equal(2ul, (ulong)TxMetadataRequests.Checksum);
+        Assert.Equal(4ul, (ulong)TxMetadataRequests.LaunchTime);
+    }
+
+    [Fact]
     public void IfXdpFieldOffsets()
     {
         Assert.Equal(2, Offset<sockaddr_xdp>(nameof(sockaddr_xdp.sxdp_flags)));

@@ -21,6 +21,33 @@ public class AllocationTests
     }
 
     [Fact]
+    public void Turning_a_ping_around_allocates_nothing()
+    {
+        byte[] request = Captures.IcmpEchoRequest, frame = new byte[request.Length];
+        var us = new EchoIdentity(Captures.MacB, 0x0A0B0002, 7);
+        TurnAround(request, frame, us, 100);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int replies = TurnAround(request, frame, us, Iterations);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(Iterations, replies);
+        Assert.Equal(0, allocated);
+    }
+
+    static int TurnAround(byte[] request, byte[] frame, in EchoIdentity us, int iterations)
+    {
+        int replies = 0;
+        for (int i = 0; i < iterations; i++)
+        {
+            request.CopyTo(frame, 0);
+            if (EchoReply.TurnAround(frame, us) == EchoReplyKind.IcmpEcho)
+                replies++;
+        }
+        return replies;
+    }
+
+    [Fact]
     public void Writing_pcap_records_allocates_nothing()
     {
         byte[] frame = Captures.Ipv4Udp;

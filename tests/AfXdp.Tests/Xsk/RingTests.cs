@@ -96,6 +96,24 @@ public sealed unsafe class RingTests : IDisposable
         Assert.Equal(0u, rx.Available);
     }
 
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(uint.MaxValue - 2)] // the chain wraps the 32-bit index
+    public void ChainLengthCountsDescriptorsUpToTheOneWithoutContd(uint start)
+    {
+        var rx = new RxRing(Memory(start));
+        var descriptors = (XdpDescriptor*)_entries;
+        uint[] options = [XdpDescriptor.PacketContinues, XdpDescriptor.PacketContinues, 0, 0, XdpDescriptor.PacketContinues];
+        for (uint i = 0; i < options.Length; i++)
+            descriptors[(start + i) & (Size - 1)] = new XdpDescriptor { Address = i, Length = 100, Options = options[i] };
+        uint end = start + (uint)options.Length;
+
+        Assert.Equal(3u, rx.ChainLength(start, end));
+        Assert.Equal(1u, rx.ChainLength(start + 3, end));
+        Assert.Equal(0u, rx.ChainLength(start + 4, end)); // its last descriptor is not peeked yet
+        Assert.Equal(0u, rx.ChainLength(end, end));
+    }
+
     [Fact]
     public void SlotAndEntryViewsAddressTheSameMemoryAsTheIndexers()
     {

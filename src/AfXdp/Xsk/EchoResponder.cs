@@ -1,0 +1,225 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using AfXdp.Bpf;
+using AfXdp.Net;
+
+namespace AfXdp.Xsk;
+
+/// <summary>What an <see cref="EchoResponder"/> answers for, and where.</summary>
+public sealed record EchoResponderConfig
+{
+    /// <summary>The interface to answer on, in the calling thread's network namespace.</summary>
+    public required string Interface { get; init; }
+
+    /// <summary>The IPv4 address to answer for. Best one the kernel does not have: frames for it never reach the kernel's stack.</summary>
+    public required IPAddress Address { get; init; }
+
+    /// <summary>UDP port whose datagrams are sent back (RFC 862's echo port by default).</summary>
+    public ushort UdpPort { get; init; } = 7;
+
+    public uint Queue { get; init; }
+
+    /// <summary>The MAC to answer with; null for the interface's own.</summary>
+    public MacAddress? Mac { get; init; }
+
+    public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
+
+    public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
+
+    /// <summary>Descriptors taken from the RX ring at a time.</summary>
+    public uint Batch { get; init; } = 64;
+}
+
+/// <summary>How many requests an <see cref="EchoResponder"/> answered, and how many frames it dropped.</summary>
+/// <param name="ArpReplies">ARP requests answered.</param>
+/// <param name="IcmpEchoReplies">Pings answered.</param>
+/// <param name="UdpEchoReplies">UDP datagrams sent back.</param>
+/// <param name="Ignored">Frames the steering program sent that were not requests (malformed, bad IP header checksum).</param>
+/// <param name="TxRingFull">Replies dropped because the TX ring stayed full.</param>
+public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long TxRingFull)
+{
+    public long Replies => ArpReplies + IcmpEchoReplies + UdpEchoReplies;
+}
+
+/// <summary>
+/// A host that answers ARP, ping and UDP echo for one IPv4 address entirely over AF_XDP: each request
+/// is turned around in the UMEM frame it arrived in (<see cref="EchoReply.TurnAround"/>) and that same
+/// frame goes out on the socket's TX ring. <see cref="EchoSteeringProgram"/> takes only those requests
+/// from the queue; everything else still reaches the kernel.
+/// </summary>
+/// <remarks>
+/// Frames circulate FILL → RX → TX → COMPLETION → FILL. The FILL ring has a slot for every frame of
+/// the UMEM, so giving a frame back to it can never fail. Create it in the interface's network
+/// namespace; <see cref="ProcessBatch"/> may then run on any one thread, and allocates nothing.
+/// </remarks>
+public sealed class EchoResponder : IDisposable
+{
+    const uint FrameCount = 4096;
+    const uint RingSize = 2048;
+
+    readonly Umem _umem;
+    readonly XskSocket _socket;
+    readonly XskRedirectProgram _program;
+    readonly FillRing _fill;
+    readonly CompletionRing _completion;
+    readonly RxRing _rx;
+    readonly TxRing _tx;
+    readonly EchoIdentity _identity;
+    readonly uint _batch;
+    long _arpReplies, _icmpEchoReplies, _udpEchoReplies, _ignored, _txRingFull;
+
+    public EchoResponder(EchoResponderConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Address.AddressFamily != AddressFamily.InterNetwork)
+            Throw.Config($"EchoResponderConfig.Address = {config.Address}", "the responder answers for an IPv4 address (ARP, ICMP, UDP over IPv4).", "give an IPv4 address.");
+        if (config.Batch is 0 or > RingSize)
+            Throw.Config($"EchoResponderConfig.Batch = {config.Batch}", $"a batch takes 1 to {RingSize} descriptors (the ring size).", "use e.g. 64.");
+        Config = config;
+        _batch = config.Batch;
+        NetDevice device = NetDevice.Get(config.Interface);
+        uint address = BinaryPrimitives.ReadUInt32BigEndian(config.Address.GetAddressBytes());
+        _identity = new EchoIdentity(config.Mac ?? new MacAddress(device.HardwareAddress), address, config.UdpPort);
+
+        _umem = new Umem(new UmemConfig { FrameCount = FrameCount, FrameSize = 2048, FillRingSize = FrameCount, CompletionRingSize = RingSize });
+        try
+        {
+            _socket = new XskSocket(_umem, device.Index, config.Queue, new XskSocketConfig { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = config.BindMode });
+            _fill = _socket.Fill;
+            _completion = _socket.Completion;
+            _rx = _socket.Rx!;
+            _tx = _socket.Tx!;
+            _fill.Reserve(FrameCount, out uint index);
+            for (uint i = 0; i < FrameCount; i++)
+                _fill[index + i] = _umem.FrameAddress(i);
+            _fill.Submit(FrameCount);
+            _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
+            _program.Register(_socket);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public EchoResponderConfig Config { get; }
+
+    /// <summary>The MAC, address and port answered with.</summary>
+    public EchoIdentity Identity => _identity;
+
+    public XskSocket Socket => _socket;
+
+    /// <summary>The steering program and its attachment.</summary>
+    public XskRedirectProgram Program => _program;
+
+    /// <summary>The counts so far; safe to read from another thread.</summary>
+    public EchoCounters Counters => new(Volatile.Read(ref _arpReplies), Volatile.Read(ref _icmpEchoReplies), Volatile.Read(ref _udpEchoReplies),
+        Volatile.Read(ref _ignored), Volatile.Read(ref _txRingFull));
+
+    /// <summary>
+    /// Answers the requests that have arrived (at most one batch) and returns how many frames it
+    /// took; when none has arrived, waits up to <paramref name="timeoutMs"/> for one (poll) and returns 0.
+    /// </summary>
+    public int ProcessBatch(int timeoutMs)
+    {
+        RecycleCompleted();
+        uint received = _rx.Peek(_batch, out uint rxIndex);
+        if (received == 0)
+        {
+            KickTx();
+            if (timeoutMs > 0)
+                _socket.PollRx(timeoutMs);
+            return 0;
+        }
+
+        bool canSend = ReserveTx(received, out uint txIndex);
+        // Room for every frame: the FILL ring has a slot for each frame of the UMEM.
+        _fill.Reserve(received, out uint fillIndex);
+        uint replies = 0, dropped = 0;
+        for (uint i = 0; i < received; i++)
+        {
+            XdpDescriptor descriptor = _rx[rxIndex + i];
+            EchoReplyKind kind = canSend ? EchoReply.TurnAround(_umem.GetFrame(descriptor), _identity) : EchoReplyKind.None;
+            if (kind == EchoReplyKind.None)
+            {
+                _fill[fillIndex + dropped++] = descriptor.Address;
+                continue;
+            }
+            _tx[txIndex + replies++] = new XdpDescriptor { Address = descriptor.Address, Length = descriptor.Length };
+            Count(kind);
+        }
+        _rx.Release(received);
+        _fill.Cancel(received - dropped);
+        _fill.Submit(dropped);
+        if (canSend)
+        {
+            _tx.Cancel(received - replies);
+            _tx.Submit(replies);
+            _ignored += dropped;
+            KickTx();
+        }
+        else
+        {
+            _txRingFull += dropped;
+        }
+        return (int)received;
+    }
+
+    /// <summary>Answers until <paramref name="cancellation"/> is signalled (checked at least every 100 ms).</summary>
+    public void Run(CancellationToken cancellation)
+    {
+        while (!cancellation.IsCancellationRequested)
+            ProcessBatch(timeoutMs: 100);
+    }
+
+    public void Dispose()
+    {
+        _program?.Dispose();
+        _socket?.Dispose();
+        _umem.Dispose();
+    }
+
+    public override string ToString() => $"EchoResponder({Config.Address} on {Config.Interface} queue {Config.Queue}, UDP port {Config.UdpPort})";
+
+    void Count(EchoReplyKind kind)
+    {
+        switch (kind)
+        {
+            case EchoReplyKind.Arp: _arpReplies++; break;
+            case EchoReplyKind.IcmpEcho: _icmpEchoReplies++; break;
+            default: _udpEchoReplies++; break;
+        }
+    }
+
+    /// <summary>Reserves TX slots, kicking the kernel and reaping completions once if the ring is full.</summary>
+    bool ReserveTx(uint count, out uint index)
+    {
+        if (_tx.Reserve(count, out index) == count)
+            return true;
+        _socket.WakeupTx();
+        RecycleCompleted();
+        return _tx.Reserve(count, out index) == count;
+    }
+
+    /// <summary>Sent frames go back to the FILL ring to receive into.</summary>
+    void RecycleCompleted()
+    {
+        uint done = _completion.Peek(RingSize, out uint index);
+        if (done == 0)
+            return;
+        _fill.Reserve(done, out uint fillIndex);
+        for (uint i = 0; i < done; i++)
+            _fill[fillIndex + i] = _completion[index + i];
+        _fill.Submit(done);
+        _completion.Release(done);
+    }
+
+    /// <summary>sendto() only when the kernel asked for it (always so in copy mode) and has descriptors to take.</summary>
+    void KickTx()
+    {
+        if (_tx.NeedsWakeup && _tx.Pending != 0)
+            _socket.WakeupTx();
+    }
+}
