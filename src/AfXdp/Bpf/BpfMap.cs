@@ -57,7 +57,8 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
 
     public MapSpec Spec { get; }
 
-    public int Fd => _fd.Fd;
+    /// <summary>The descriptor; ObjectDisposedException once disposed (the number may already name another file).</summary>
+    public int Fd => _fd.IsClosed ? throw new ObjectDisposedException(ToString()) : _fd.Fd;
 
     public string Name => Spec.Name;
 
@@ -172,7 +173,7 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
             var attr = new bpf_attr_map_elem { map_fd = (uint)Fd, key = (ulong)k, value = (ulong)v, flags = (ulong)how };
             if (Sys.Bpf(Sys.BPF_MAP_UPDATE_ELEM, ref attr, out int errno) >= 0)
                 return;
-            string call = $"bpf(BPF_MAP_UPDATE_ELEM, {Name}[{Convert.ToHexString(key)}], {how})";
+            string call = $"bpf(BPF_MAP_UPDATE_ELEM, {Name}[{KeyText(key)}], {how})";
             switch (errno)
             {
                 case Errno.E2BIG:
@@ -187,7 +188,7 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
                 case Errno.EINVAL when Spec.Type is MapType.Array or MapType.PerCpuArray && how == MapUpdate.NoExist:
                     Throw.Kernel(call, errno, "array entries always exist, so MapUpdate.NoExist cannot apply.", "use MapUpdate.Any.");
                     break;
-                case Errno.EOPNOTSUPP or Errno.EBADF or Errno.EINVAL when Spec.Type == MapType.XskMap:
+                case Errno.EOPNOTSUPP or Errno.EBADF or Errno.EINVAL or Errno.ENOTSOCK when Spec.Type == MapType.XskMap:
                     Throw.Kernel(call, errno, "an XSKMAP value must be the fd of a bound AF_XDP socket.", "bind the XskSocket first, then store XskSocket.Fd.");
                     break;
             }
@@ -206,7 +207,7 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
                 return true;
             if (errno == Errno.ENOENT)
                 return false;
-            string call = $"bpf(BPF_MAP_DELETE_ELEM, {Name}[{Convert.ToHexString(key)}])";
+            string call = $"bpf(BPF_MAP_DELETE_ELEM, {Name}[{KeyText(key)}])";
             if (errno == Errno.EINVAL && Spec.Type is MapType.Array or MapType.PerCpuArray)
                 Throw.Kernel(call, errno, "array entries cannot be deleted.", "store zero instead.");
             Throw.Errno(call, errno);
@@ -265,6 +266,9 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
     public bool Delete<TKey>(TKey key) where TKey : unmanaged => Delete(Bytes(ref key));
 
     internal static Span<byte> Bytes<T>(ref T value) where T : unmanaged => MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref value, 1));
+
+    /// <summary>A key for messages: 4-byte keys (indexes, queues) as numbers, others in hex.</summary>
+    static string KeyText(ReadOnlySpan<byte> key) => key.Length == 4 ? MemoryMarshal.Read<uint>(key).ToString(System.Globalization.CultureInfo.InvariantCulture) : "0x" + Convert.ToHexString(key);
 
     void CheckKey(int keyLength)
     {

@@ -58,7 +58,8 @@ public sealed unsafe class BpfProgram : IDisposable
         Id = id;
     }
 
-    public int Fd => _fd.Fd;
+    /// <summary>The descriptor; ObjectDisposedException once disposed (the number may already name another file).</summary>
+    public int Fd => _fd.IsClosed ? throw new ObjectDisposedException(ToString()) : _fd.Fd;
 
     public string Name { get; }
 
@@ -174,6 +175,8 @@ public sealed unsafe class BpfProgram : IDisposable
     }
 
     public void Dispose() => _fd.Dispose();
+
+    public override string ToString() => $"XDP program \"{Name}\" (id {Id})";
 
     static int Load(string name, Insn[] instructions, byte[] license, uint logLevel, byte[]? log, out int errno)
     {

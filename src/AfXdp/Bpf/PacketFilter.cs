@@ -173,6 +173,8 @@ public sealed record PacketFilter
                         Expect("port");
                         SetPorts(Ports(Word()));
                     }
+                    else if (TryWord("port") || TryWord("src"))
+                        Fail($"only destination ports can be matched: write \"{keyword} dst port N\".");
                     break;
                 case "icmp":
                     SetEtherType(EtherTypeIpv4);

@@ -199,8 +199,12 @@ public sealed class XskMap : TypedMap
         Map.Update(socket.QueueId, (uint)socket.Fd);
     }
 
-    /// <summary>Empties the queue's slot (its frames pass to the kernel again); false when it was empty.</summary>
-    public bool Unregister(uint queue) => Map.Delete(queue);
+    /// <summary>Empties the queue's slot (its frames pass to the kernel again); an empty slot stays empty.</summary>
+    public void Unregister(uint queue)
+    {
+        CheckIndex(queue);
+        Map.Delete(queue);
+    }
 }
 
 /// <summary>BPF_MAP_TYPE_DEVMAP: slot i holds an interface index that bpf_redirect_map sends frames out of.</summary>
@@ -228,6 +232,10 @@ public sealed class DevMap : TypedMap
         Map.Update(slot, interfaceIndex);
     }
 
-    /// <summary>False when the slot was empty.</summary>
-    public bool Remove(uint slot) => Map.Delete(slot);
+    /// <summary>Empties the slot; an empty slot stays empty.</summary>
+    public void Remove(uint slot)
+    {
+        CheckIndex(slot);
+        Map.Delete(slot);
+    }
 }
