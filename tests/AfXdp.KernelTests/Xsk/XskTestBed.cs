@@ -10,11 +10,11 @@ namespace AfXdp.KernelTests.Xsk;
 
 /// <summary>
 /// A fresh lab with a UMEM and an AF_XDP socket on end B, all created inside B's namespace;
-/// optionally the redirect program. Frames 0..FILL-size go to the FILL ring; the rest are free for TX.
+/// optionally the redirect program (the steering program with a filter). Frames 0..FILL-size go to the FILL ring; the rest are free for TX.
 /// </summary>
 internal sealed class XskTestBed : IDisposable
 {
-    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0)
+    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0, PacketFilter? filter = null)
     {
         KernelTest.RequireRoot();
         Lab = VethLab.Create(labOptions);
@@ -24,7 +24,7 @@ internal sealed class XskTestBed : IDisposable
             {
                 var umem = new Umem(new UmemConfig { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = 1024 });
                 var socket = new XskSocket(umem, Lab.InterfaceB, queue, config);
-                XskRedirectProgram? program = attach is { } mode ? XskRedirectProgram.Attach(Lab.InterfaceB, mode) : null;
+                XskRedirectProgram? program = attach is { } mode ? XskRedirectProgram.Attach(Lab.InterfaceB, mode, filter: filter) : null;
                 program?.Register(socket);
                 return (umem, socket, program);
             });
@@ -142,7 +142,7 @@ internal sealed class XskTestBed : IDisposable
     public UdpFrameBuilder FramesToA(int port) => new(MacAddress.Parse(Lab.MacB), MacAddress.Parse(Lab.MacA),
         new IPEndPoint(Lab.AddressB, 40000), new IPEndPoint(Lab.AddressA, port));
 
-    /// <summary>Sends <paramref name="count"/> frames written by <paramref name="write"/> from free frames, and waits for their completions.</summary>
+    /// <summary>Sends <paramref name="count"/> frames written by <paramref name="write"/> from free frames of the socket's UMEM, and waits for their completions.</summary>
     public void Transmit(XskSocket socket, int count, Func<int, Span<byte>, int> write)
     {
         TxRing tx = socket.Tx!;
@@ -152,8 +152,8 @@ internal sealed class XskTestBed : IDisposable
         {
             if (sent < count && tx.Reserve(1, out uint index) == 1)
             {
-                ulong address = Umem.FrameAddress(FirstTxFrame + (uint)(sent % 1024));
-                int length = write(sent, Umem.GetFrame(address, (int)Umem.FrameSize));
+                ulong address = socket.Umem.FrameAddress(FirstTxFrame + (uint)(sent % 1024));
+                int length = write(sent, socket.Umem.GetFrame(address, (int)socket.Umem.FrameSize));
                 tx[index] = new XdpDescriptor { Address = address, Length = (uint)length };
                 tx.Submit(1);
                 sent++;
