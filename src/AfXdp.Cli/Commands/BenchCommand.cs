@@ -42,13 +42,14 @@ internal static class BenchCommand
         var sport = new Option<ushort>("--sport") { Description = "txonly UDP source port", DefaultValueFactory = _ => 9 };
         var dport = new Option<ushort>("--dport") { Description = "txonly UDP destination port", DefaultValueFactory = _ => 9 };
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
+        var filter = FilterOption.Create();
 
         var command = new Command("bench",
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
             iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, duration, noRx, unaligned,
-            smac, dmac, sip, dip, sport, dport, json,
+            smac, dmac, sip, dip, sport, dport, json, filter,
         };
         command.SetAction(r =>
         {
@@ -65,6 +66,7 @@ internal static class BenchCommand
                 Mode = Enum.Parse<BenchMode>(r.GetRequiredValue(mode), ignoreCase: true),
                 Queue = r.GetValue(queue),
                 Attach = Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true),
+                Filter = r.GetValue(filter),
                 Bind = r.GetRequiredValue(bind) switch { "copy" => XdpBindMode.Copy, "zc" => XdpBindMode.ZeroCopy, _ => XdpBindMode.Auto },
                 Batch = r.GetValue(batch),
                 Ring = r.GetValue(ring),
@@ -101,6 +103,8 @@ internal static class BenchCommand
         long started = Stopwatch.GetTimestamp();
         using (new BenchProgress(engine, live: !Console.IsOutputRedirected && !Console.IsErrorRedirected))
             engine.Run();
+        if (engine.Program?.Filter is { } steering)
+            Console.Error.WriteLine($"steering \"{steering}\": {engine.Program.ReadCounters()}");
         long ended = Stopwatch.GetTimestamp();
         self.Refresh();
         double wall = (double)(ended - started) / Stopwatch.Frequency;
