@@ -142,6 +142,23 @@ public sealed unsafe class BpfProgram : IDisposable
         }
     }
 
+    /// <summary>Opens every map the program uses (by id); the caller owns them.</summary>
+    public IReadOnlyList<BpfMap> OpenMaps()
+    {
+        var maps = new List<BpfMap>();
+        try
+        {
+            foreach (uint id in GetInfo().MapIds)
+                maps.Add(BpfMap.FromId(id));
+        }
+        catch
+        {
+            maps.ForEach(m => m.Dispose());
+            throw;
+        }
+        return maps;
+    }
+
     /// <summary>
     /// BPF_PROG_TEST_RUN: runs the program once on <paramref name="frame"/> as if it arrived on queue 0
     /// (the kernel does not carry out a redirect; it reports it) and returns its verdict.

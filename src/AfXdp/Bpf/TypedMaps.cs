@@ -175,13 +175,12 @@ public sealed class XskMap : TypedMap
     public static XskMap OfProgram(BpfProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        foreach (uint id in program.GetInfo().MapIds)
-        {
-            BpfMap map = BpfMap.FromId(id);
-            if (map.Spec.Type == MapType.XskMap)
-                return new XskMap(map);
-            map.Dispose();
-        }
+        IReadOnlyList<BpfMap> maps = program.OpenMaps();
+        BpfMap? xsks = maps.FirstOrDefault(m => m.Spec.Type == MapType.XskMap);
+        foreach (BpfMap other in maps.Where(m => m != xsks))
+            other.Dispose();
+        if (xsks is not null)
+            return new XskMap(xsks);
         Throw.Config($"XskMap.OfProgram(program id {program.Id} \"{program.Name}\")", "the program uses no XSKMAP, so it cannot redirect to AF_XDP sockets.",
             "attach a program that calls bpf_redirect_map on an XSKMAP (e.g. XskRedirectProgram).");
         return null;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using AfXdp.Bpf;
 using AfXdp.Interop;
 using AfXdp.KernelTests.Xsk;
@@ -83,37 +82,6 @@ public sealed class PinTests
         Assert.Contains("/sys/fs/bpf is not even mounted in this mount namespace", e.Message);
     });
 
-    const string ByopSource = """
-        #include <linux/bpf.h>
-        #include <bpf/bpf_helpers.h>
-
-        struct {
-            __uint(type, BPF_MAP_TYPE_XSKMAP);
-            __uint(max_entries, 4);
-            __type(key, __u32);
-            __type(value, __u32);
-        } byop_xsks SEC(".maps");
-
-        SEC("xdp")
-        int byop_redirect(struct xdp_md *ctx)
-        {
-            return bpf_redirect_map(&byop_xsks, ctx->rx_queue_index, XDP_PASS);
-        }
-
-        char _license[] SEC("license") = "GPL";
-        """;
-
-    /// <summary>Compiles the C program above with clang, as a libbpf user would.</summary>
-    static string CompileByop(string directory)
-    {
-        string source = Path.Combine(directory, "byop.c"), objectFile = Path.Combine(directory, "byop.o");
-        File.WriteAllText(source, ByopSource);
-        string multiarch = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
-        CommandResult clang = ExternalCommand.Run("clang", ["-O2", "-g", "-target", "bpf", $"-I/usr/include/{multiarch}", "-c", source, "-o", objectFile]);
-        Assert.True(clang.Succeeded, $"clang -target bpf failed (CI installs clang and libbpf-dev): {clang.Error}");
-        return objectFile;
-    }
-
     [Theory]
     [InlineData(XdpAttachMode.Skb)]
     [InlineData(XdpAttachMode.Drv)]
@@ -122,7 +90,7 @@ public sealed class PinTests
         string work = Directory.CreateTempSubdirectory("afxdp-byop-").FullName;
         try
         {
-            string objectFile = CompileByop(work);
+            string objectFile = ByopProgram.Compile(work);
             using var bed = new XskTestBed(attach: null, new XskSocketConfig { TxRingSize = 0 });
             (BpfProgram program, XskMap xsks) = PrivateMounts.Run(() =>
             {
@@ -139,7 +107,7 @@ public sealed class PinTests
             using (xsks)
             {
                 // The mount namespace (and with it the pins) is gone: our handles keep both alive.
-                Assert.Equal("byop_redirect", program.Name);
+                Assert.Equal(ByopProgram.Name, program.Name);
                 Assert.Equal("byop_xsks", xsks.Name);
                 using XdpLink link = bed.Lab.Run(VethSide.B, () => XdpLink.Attach(program, NetDevice.IndexOf(bed.Lab.InterfaceB), mode));
                 xsks.Register(bed.Socket);
