@@ -7,6 +7,7 @@ root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DetachCommand.Create());
+root.Subcommands.Add(DoctorCommand.Create());
 
 try
 {

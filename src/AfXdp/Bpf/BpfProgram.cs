@@ -41,7 +41,8 @@ public enum XdpAction
 /// <param name="Tag">The kernel's hash of the instructions, as `bpftool prog show` prints it.</param>
 /// <param name="MapIds">The maps the program uses.</param>
 /// <param name="Translated">The instructions after the verifier's rewrites (`bpftool prog dump xlated`), map references as map ids.</param>
-public sealed record ProgramInfo(uint Id, string Name, uint Type, string Tag, IReadOnlyList<uint> MapIds, IReadOnlyList<Insn> Translated)
+/// <param name="IsJited">True when the JIT compiled it to machine code (false when interpreted, or hidden from an unprivileged caller).</param>
+public sealed record ProgramInfo(uint Id, string Name, uint Type, string Tag, IReadOnlyList<uint> MapIds, IReadOnlyList<Insn> Translated, bool IsJited)
 {
     public bool IsXdp => Type == Sys.BPF_PROG_TYPE_XDP;
 }
@@ -138,7 +139,7 @@ public sealed unsafe class BpfProgram : IDisposable
             if (Sys.Bpf(Sys.BPF_OBJ_GET_INFO_BY_FD, ref attr, out int errno) < 0)
                 Throw.Errno($"bpf(BPF_OBJ_GET_INFO_BY_FD, program {Name})", errno);
             return new ProgramInfo(info.id, BpfNames.Read(info.name), info.type, Convert.ToHexStringLower(new ReadOnlySpan<byte>(info.tag, 8)),
-                mapIds[..(int)Math.Min(info.nr_map_ids, (uint)mapIds.Length)], translated);
+                mapIds[..(int)Math.Min(info.nr_map_ids, (uint)mapIds.Length)], translated, head.jited_prog_len > 0);
         }
     }
 
