@@ -307,7 +307,7 @@ public static class PossibleCpus
                 throw new FormatException($"'{list.Trim()}' is not a kernel CPU list (like 0-3,6)");
             count += last - first + 1;
         }
-        return count;
+        return count > 0 ? count : throw new FormatException("an empty CPU list");
     }
 }
 
