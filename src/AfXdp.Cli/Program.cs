@@ -8,6 +8,8 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EchoCommand.Create());
 root.Subcommands.Add(CaptureCommand.Create());
+root.Subcommands.Add(DetachCommand.Create());
+root.Subcommands.Add(DoctorCommand.Create());
 
 try
 {

@@ -60,9 +60,9 @@ public sealed class VerifierException(string call, int errno, string log, string
 }
 
 /// <summary>Another XDP program is attached to the interface; we refuse to replace it silently.</summary>
-public sealed class XdpProgramConflictException(string call, int errno, string ifName, uint programId, string programName, string mode)
+public sealed class XdpProgramConflictException(string call, int errno, string ifName, uint programId, string programName, string mode, string attachedBy)
     : AfXdpException(call, errno,
-        $"{ifName} already has XDP program id {programId} '{programName}' attached in {mode} mode, and replacing it silently could break whoever loaded it.",
+        $"{ifName} already has XDP program id {programId} '{programName}' attached in {mode} mode (by {attachedBy}), and replacing it silently could break whoever loaded it.",
         $"detach it on purpose (`afxdp detach -i {ifName}` or `ip link set dev {ifName} xdp off`), or pass ReplaceExisting = true.")
 {
     public uint ProgramId { get; } = programId;

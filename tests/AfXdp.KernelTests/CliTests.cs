@@ -75,16 +75,27 @@ public sealed partial class CliTests
         Assert.DoesNotContain("   at ", run.Error);
     }
 
+    [Fact]
+    public void Demo_with_a_filter_steers_and_prints_the_counters()
+    {
+        CommandResult demo = KernelTest.Afxdp("demo", "-n", "5", "--filter", "udp dst port 9");
+        Assert.True(demo.Succeeded, demo.Output + demo.Error);
+        Assert.Contains("B: afxdp_steer for \"udp dst port 9\" (prog id", demo.Output);
+        Assert.Contains("received 5 of 5 over AF_XDP", demo.Output);
+        Assert.Contains("steering counters: redirected=5 ", demo.Output);
+    }
+
     [GeneratedRegex(@"^mode=(\w+) .* secs=([\d.]+) pkts=(\d+) pps=(\d+) rx=(\d+) tx=(\d+) kicks=(\d+) .* alloc_bytes=(\d+)$", RegexOptions.Multiline)]
     private static partial Regex SummaryLine();
 
-    /// <summary>l2fwd and rxdrop on B, fed by txonly on A; txonly alone into A's kernel.</summary>
+    /// <summary>l2fwd and rxdrop on B, fed by txonly on A (UDP to port 9); txonly alone into A's kernel.</summary>
     [Theory]
-    [InlineData("rxdrop", "skb")]
-    [InlineData("rxdrop", "drv")]
-    [InlineData("l2fwd", "drv")]
-    [InlineData("txonly", "skb")]
-    public void Bench_modes_move_packets_and_print_the_summary_line(string mode, string attach)
+    [InlineData("rxdrop", "skb", null)]
+    [InlineData("rxdrop", "drv", null)]
+    [InlineData("rxdrop", "drv", "udp dst port 9")]
+    [InlineData("l2fwd", "drv", null)]
+    [InlineData("txonly", "skb", null)]
+    public void Bench_modes_move_packets_and_print_the_summary_line(string mode, string attach, string? filter)
     {
         using VethLab lab = VethLab.Create();
         string[] generator = ["bench", "-i", lab.InterfaceA, "-m", "txonly", "-a", "drv", "-c", "copy", "-d", "6", "--dmac", lab.MacB,
@@ -94,7 +105,7 @@ public sealed partial class CliTests
         {
             CommandResult run = mode == "txonly"
                 ? KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-m", "txonly", "-R", "-d", "2", "--dmac", lab.MacA)
-                : KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-m", mode, "-a", attach, "-d", "2");
+                : KernelTest.AfxdpIn(lab, VethSide.B, ["bench", "-i", lab.InterfaceB, "-m", mode, "-a", attach, "-d", "2", .. filter is null ? Array.Empty<string>() : ["--filter", filter]]);
             Assert.True(run.Succeeded, run.Output + run.Error);
             Match summary = SummaryLine().Match(run.Output);
             Assert.True(summary.Success, run.Output);
@@ -104,6 +115,8 @@ public sealed partial class CliTests
             Assert.True(long.Parse(summary.Groups[4].Value) > 500, run.Output);
             Assert.Equal("0", summary.Groups[8].Value); // alloc_bytes
             Assert.Matches(@"\[\s*\d+\.\ds\] rx_pps=", run.Error); // per-second lines on stderr when not on a terminal
+            if (filter is not null)
+                Assert.Matches($@"steering ""{filter}"": redirected=[1-9]\d* not_matched=\d+ no_socket=\d+", run.Error);
         }
         finally
         {
@@ -132,6 +145,7 @@ public sealed partial class CliTests
     [InlineData("-a", "hw", "hw")]
     [InlineData("--dmac", "zz:00", "--dmac: 'zz:00' is not a MAC address")]
     [InlineData("--size", "20", "--size 20: must be from 42")]
+    [InlineData("--filter", "udp dst prt 9", "--filter: expected \"port\" after 'dst', found 'prt' (word 3)")]
     public void Bad_bench_options_are_usage_errors_naming_the_option(string option, string value, string message)
     {
         CommandResult run = KernelTest.Afxdp("bench", "-i", "lo", option, value);

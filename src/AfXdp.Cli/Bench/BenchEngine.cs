@@ -79,7 +79,7 @@ public sealed class BenchEngine : IDisposable
             _tx = _socket.Tx;
             if (options.WantsRx)
             {
-                _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach);
+                _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
                 _program.Register(_socket);
                 FillLowerHalf();
             }

@@ -1,4 +1,5 @@
 using System.Net;
+using AfXdp.Bpf;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -21,6 +22,8 @@ public sealed record BenchOptions
     public BenchMode Mode { get; init; } = BenchMode.RxDrop;
     public uint Queue { get; init; }
     public XdpAttachMode Attach { get; init; } = XdpAttachMode.Auto;
+    /// <summary>Steer only matching frames to the socket (the steering program); null for all.</summary>
+    public PacketFilter? Filter { get; init; }
     public XdpBindMode Bind { get; init; } = XdpBindMode.Auto;
     public uint Batch { get; init; } = 64;
     public uint Ring { get; init; } = 2048;

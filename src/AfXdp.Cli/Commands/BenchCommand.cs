@@ -44,13 +44,14 @@ internal static class BenchCommand
         var txBudget = new Option<uint?>("--tx-budget") { Description = "frames one TX wakeup may send (XDP_MAX_TX_SKB_BUDGET, 32 to the ring size; default: the ring size on Linux 6.17+, else 32)" };
         var sndbuf = new Option<int?>("--sndbuf") { Description = "socket send buffer in bytes (SO_SNDBUFFORCE; default: net.core.wmem_default)" };
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
+        var filter = FilterOption.Create();
 
         var command = new Command("bench",
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
             iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, duration, noRx, unaligned,
-            smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, json,
+            smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, json,
         };
         command.SetAction(r =>
         {
@@ -67,6 +68,7 @@ internal static class BenchCommand
                 Mode = Enum.Parse<BenchMode>(r.GetRequiredValue(mode), ignoreCase: true),
                 Queue = r.GetValue(queue),
                 Attach = Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true),
+                Filter = r.GetValue(filter),
                 Bind = r.GetRequiredValue(bind) switch { "copy" => XdpBindMode.Copy, "zc" => XdpBindMode.ZeroCopy, _ => XdpBindMode.Auto },
                 Batch = r.GetValue(batch),
                 Ring = r.GetValue(ring),
@@ -105,6 +107,8 @@ internal static class BenchCommand
         long started = Stopwatch.GetTimestamp();
         using (new BenchProgress(engine, live: !Console.IsOutputRedirected && !Console.IsErrorRedirected))
             engine.Run();
+        if (engine.Program?.Filter is { } steering)
+            Console.Error.WriteLine($"steering \"{steering}\": {engine.Program.ReadCounters()}");
         long ended = Stopwatch.GetTimestamp();
         self.Refresh();
         double wall = (double)(ended - started) / Stopwatch.Frequency;

@@ -53,7 +53,7 @@ internal static class CaptureCommand
         using var stream = new FileStream(file.FullName, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
         using var writer = new PcapWriter(stream);
         var capture = new PcapCapture(socket, writer);
-        using XskRedirectProgram program = XskRedirectProgram.Attach(device, mode, spec: map => XskRedirectProgram.Spec(map) with { XdpHasFrags = true });
+        using XskRedirectProgram program = XskRedirectProgram.Attach(device, mode, multiBuffer: true);
         program.Register(socket);
         Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {XskRedirectProgram.ProgramName} (prog id {program.Link.ProgramId}) " +
             $"in {program.Link.Mode.ToString().ToLowerInvariant()} mode; these frames no longer reach the kernel. " +

@@ -25,16 +25,17 @@ internal static class DemoCommand
         var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode on end B: skb | drv | auto", DefaultValueFactory = _ => "auto" };
         attach.AcceptOnlyFromAmong("skb", "drv", "auto");
         var port = new Option<ushort>("--port") { Description = "UDP destination port", DefaultValueFactory = _ => 9 };
+        var filter = FilterOption.Create();
         var command = new Command("demo",
             "Create a throwaway veth lab, receive UDP datagrams sent by the peer's kernel over AF_XDP, print them and the kernel's counters, remove everything.")
-        { count, attach, port };
-        command.SetAction(r => Run(r.GetValue(count), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(port)));
+        { count, attach, port, filter };
+        command.SetAction(r => Run(r.GetValue(count), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(port), r.GetValue(filter)));
         return command;
     }
 
     sealed record Received(int Length, string Source, string Destination, string Payload);
 
-    static int Run(int count, XdpAttachMode mode, ushort port)
+    static int Run(int count, XdpAttachMode mode, ushort port, PacketFilter? filter)
     {
         using var cancel = new CancellationTokenSource();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
@@ -46,13 +47,14 @@ internal static class DemoCommand
         using var ready = new ManualResetEventSlim();
         var received = new List<Received>();
         XdpStatistics statistics = default;
+        SteeringCounters? steering = null;
         Task receiver = lab.RunAsync(VethSide.B, () =>
         {
             using var umem = new Umem(new UmemConfig { FrameCount = 4096 });
             using var socket = new XskSocket(umem, lab.InterfaceB, 0, new XskSocketConfig { TxRingSize = 0 });
-            using XskRedirectProgram program = XskRedirectProgram.Attach(lab.InterfaceB, mode);
+            using XskRedirectProgram program = XskRedirectProgram.Attach(lab.InterfaceB, mode, filter: filter);
             program.Register(socket);
-            Console.WriteLine($"B: {XskRedirectProgram.ProgramName} (prog id {program.Program.Id}) attached in {program.Link.Mode.ToString().ToLowerInvariant()} mode " +
+            Console.WriteLine($"B: {program.Program.Name}{(filter is null ? "" : $" for \"{filter}\"")} (prog id {program.Program.Id}) attached in {program.Link.Mode.ToString().ToLowerInvariant()} mode " +
                 $"by {(program.Link.IsBpfLink ? "bpf_link" : "netlink")}; AF_XDP socket bound to {lab.InterfaceB} queue 0 ({(socket.IsZeroCopy ? "zero-copy" : "copy")} mode)");
             FillRing fill = socket.Fill;
             uint frames = fill.Reserve(fill.Size, out uint index);
@@ -79,6 +81,8 @@ internal static class DemoCommand
                 rx.Release(n);
             }
             statistics = socket.Statistics;
+            if (filter is not null)
+                steering = program.ReadCounters();
         });
 
         ready.Wait(cancel.Token);
@@ -98,6 +102,8 @@ internal static class DemoCommand
         Console.WriteLine($"kernel counters (XDP_STATISTICS): rx_dropped={statistics.RxDropped} rx_invalid_descs={statistics.RxInvalidDescriptors} " +
             $"tx_invalid_descs={statistics.TxInvalidDescriptors} rx_ring_full={statistics.RxRingFull} " +
             $"rx_fill_ring_empty_descs={statistics.RxFillRingEmptyDescriptors} tx_ring_empty_descs={statistics.TxRingEmptyDescriptors}");
+        if (steering is { } verdicts)
+            Console.WriteLine($"steering counters: {verdicts}");
         Console.WriteLine($"removed {lab.NamespaceA} and {lab.NamespaceB}");
         return cancel.IsCancellationRequested ? 130 : received.Count == count ? 0 : 1;
     }

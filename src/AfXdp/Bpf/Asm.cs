@@ -9,6 +9,7 @@ public sealed class Asm
     readonly List<Insn> _insns = [];
     readonly Dictionary<string, int> _labels = [];
     readonly List<(int Index, string Label)> _jumps = [];
+    readonly List<(int Index, string Label)> _calls = [];
     readonly List<MapReference> _maps = [];
 
     /// <summary>Instructions so far (an lddw counts two).</summary>
@@ -30,13 +31,29 @@ public sealed class Asm
 
     public Asm Mov64(Reg dst, int imm) => Emit(Insn.Mov64(dst, imm));
     public Asm Mov64(Reg dst, Reg src) => Emit(Insn.Mov64(dst, src));
+    public Asm Mov32(Reg dst, int imm) => Emit(Insn.Mov32(dst, imm));
+    public Asm Mov32(Reg dst, Reg src) => Emit(Insn.Mov32(dst, src));
     public Asm Alu64(AluOp op, Reg dst, int imm) => Emit(Insn.Alu64(op, dst, imm));
     public Asm Alu64(AluOp op, Reg dst, Reg src) => Emit(Insn.Alu64(op, dst, src));
+    public Asm Alu32(AluOp op, Reg dst, int imm) => Emit(Insn.Alu32(op, dst, imm));
+    public Asm Alu32(AluOp op, Reg dst, Reg src) => Emit(Insn.Alu32(op, dst, src));
+    public Asm Neg64(Reg dst) => Emit(Insn.Neg64(dst));
+    public Asm Neg32(Reg dst) => Emit(Insn.Neg32(dst));
+    public Asm ToBigEndian(Reg dst, int bits) => Emit(Insn.ToBigEndian(dst, bits));
+    public Asm ToLittleEndian(Reg dst, int bits) => Emit(Insn.ToLittleEndian(dst, bits));
     public Asm Load(Size size, Reg dst, Reg src, short offset) => Emit(Insn.Load(size, dst, src, offset));
     public Asm Store(Size size, Reg dst, short offset, Reg src) => Emit(Insn.Store(size, dst, offset, src));
     public Asm Store(Size size, Reg dst, short offset, int imm) => Emit(Insn.Store(size, dst, offset, imm));
+    public Asm Atomic(AtomicOp op, Size size, Reg dst, short offset, Reg src) => Emit(Insn.Atomic(op, size, dst, offset, src));
     public Asm Call(Helper helper) => Emit(Insn.Call(helper));
     public Asm Exit() => Emit(Insn.Exit());
+
+    /// <summary>Calls the function that starts at <paramref name="label"/> (bpf-to-bpf call; r1-r5 are its arguments, r0 its result).</summary>
+    public Asm Call(string label)
+    {
+        _calls.Add((_insns.Count, label));
+        return Emit(Insn.CallLocal(0));
+    }
 
     /// <summary>dst = imm64 (two instructions).</summary>
     public Asm LoadImm64(Reg dst, long imm)
@@ -62,6 +79,12 @@ public sealed class Asm
     /// <summary>if dst OP src goto label</summary>
     public Asm JumpIf(JumpOp op, Reg dst, Reg src, string label) => JumpTo(Insn.Jump(op, dst, src, 0), label);
 
+    /// <summary>if (u32)dst OP imm goto label</summary>
+    public Asm JumpIf32(JumpOp op, Reg dst, int imm, string label) => JumpTo(Insn.Jump32(op, dst, imm, 0), label);
+
+    /// <summary>if (u32)dst OP (u32)src goto label</summary>
+    public Asm JumpIf32(JumpOp op, Reg dst, Reg src, string label) => JumpTo(Insn.Jump32(op, dst, src, 0), label);
+
     Asm JumpTo(Insn jump, string label)
     {
         _jumps.Add((_insns.Count, label));
@@ -74,15 +97,19 @@ public sealed class Asm
         Insn[] result = [.. _insns];
         foreach ((int index, string label) in _jumps)
         {
-            if (!_labels.TryGetValue(label, out int target))
-                throw new InvalidOperationException($"jump at instruction {index} to undefined label '{label}'");
-            int offset = target - index - 1;
+            int offset = OffsetTo(index, label, "jump");
             if (offset is < short.MinValue or > short.MaxValue)
                 throw new InvalidOperationException($"jump at instruction {index} to '{label}' is out of range ({offset})");
             result[index] = result[index].WithOffset((short)offset);
         }
+        foreach ((int index, string label) in _calls)
+            result[index] = result[index].WithImmediate(OffsetTo(index, label, "call"));
         return (result, [.. _maps]);
     }
+
+    int OffsetTo(int index, string label, string what) => _labels.TryGetValue(label, out int target)
+        ? target - index - 1
+        : throw new InvalidOperationException($"{what} at instruction {index} to undefined label '{label}'");
 }
 
 /// <summary>Something that has a map fd at load time (a loaded map).</summary>

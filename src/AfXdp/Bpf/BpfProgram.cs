@@ -28,7 +28,30 @@ public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, 
         return result;
     }
 
-    public override string ToString() => Disassembler.Format(Instructions);
+    public override string ToString() => Disassembler.Format(Instructions, Maps);
+}
+
+/// <summary>What an XDP program returns (enum xdp_action).</summary>
+public enum XdpAction
+{
+    Aborted = 0,
+    Drop = 1,
+    Pass = 2,
+    Tx = 3,
+    Redirect = 4,
+}
+
+/// <summary>What the kernel says about a loaded program (BPF_OBJ_GET_INFO_BY_FD).</summary>
+/// <param name="Id">The program id.</param>
+/// <param name="Name">The name given at load (at most 15 characters).</param>
+/// <param name="Type">enum bpf_prog_type (6 = XDP).</param>
+/// <param name="Tag">The kernel's hash of the instructions, as `bpftool prog show` prints it.</param>
+/// <param name="MapIds">The maps the program uses.</param>
+/// <param name="Translated">The instructions after the verifier's rewrites (`bpftool prog dump xlated`), map references as map ids.</param>
+/// <param name="IsJited">True when the JIT compiled it to machine code (false when interpreted, or hidden from an unprivileged caller).</param>
+public sealed record ProgramInfo(uint Id, string Name, uint Type, string Tag, IReadOnlyList<uint> MapIds, IReadOnlyList<Insn> Translated, bool IsJited)
+{
+    public bool IsXdp => Type == Sys.BPF_PROG_TYPE_XDP;
 }
 
 /// <summary>A loaded XDP program; owns its fd. It stays in the kernel while the fd or an attachment holds it.</summary>
@@ -43,7 +66,8 @@ public sealed unsafe class BpfProgram : IDisposable
         Id = id;
     }
 
-    public int Fd => _fd.Fd;
+    /// <summary>The descriptor; ObjectDisposedException once disposed (the number may already name another file).</summary>
+    public int Fd => _fd.IsClosed ? throw new ObjectDisposedException(ToString()) : _fd.Fd;
 
     public string Name { get; }
 
@@ -72,25 +96,94 @@ public sealed unsafe class BpfProgram : IDisposable
             {
                 int end = Array.IndexOf(log, (byte)0);
                 throw new VerifierException($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\", {instructions.Length} insns)", errnoWithLog,
-                    Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end), Disassembler.Format(instructions));
+                    Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end), Disassembler.Format(instructions, spec.Maps));
             }
         }
         if (fd < 0)
             Throw.Errno($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno);
-        var handle = new SafeFd(fd);
-        return new BpfProgram(handle, spec.Name, Info(handle.Fd).id);
+        return Adopt(new SafeFd(fd), $"program \"{spec.Name}\"");
     }
 
-    /// <summary>Opens a program the kernel already holds (loaded by another tool) by id.</summary>
+    /// <summary>Opens a program the kernel already holds (loaded by another tool) by id; needs CAP_SYS_ADMIN.</summary>
     public static BpfProgram FromId(uint id)
     {
         var attr = new bpf_attr_get_id { id = id };
         int fd = Sys.Bpf(Sys.BPF_PROG_GET_FD_BY_ID, ref attr, out int errno);
         if (fd < 0)
+        {
+            if (errno == Errno.ENOENT)
+                Throw.Kernel($"bpf(BPF_PROG_GET_FD_BY_ID, {id})", errno, $"there is no program with id {id} (any more).", "list the programs with `bpftool prog show`.");
             Throw.Errno($"bpf(BPF_PROG_GET_FD_BY_ID, {id})", errno);
-        var handle = new SafeFd(fd);
-        bpf_prog_info info = Info(fd);
-        return new BpfProgram(handle, BpfNames.Read(info.name), info.id);
+        }
+        return Adopt(new SafeFd(fd), $"program id {id}");
+    }
+
+    /// <summary>Opens the program pinned at <paramref name="path"/> in a bpffs (e.g. by `bpftool prog load` or xdp-loader).</summary>
+    public static BpfProgram OpenPinned(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Adopt(BpfFs.Open(path, "program"), $"\"{path}\"");
+    }
+
+    /// <summary>Pins the program at <paramref name="path"/> (under /sys/fs/bpf, mounted when missing): it stays loaded after this process ends, until the pin is removed.</summary>
+    public void Pin(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        BpfFs.Pin(Fd, path, $"program \"{Name}\"");
+    }
+
+    /// <summary>Id, name, type, tag, maps and translated instructions, as the kernel reports them.</summary>
+    public ProgramInfo GetInfo()
+    {
+        bpf_prog_info head = Info(Fd, "program " + Name);
+        var mapIds = new uint[head.nr_map_ids];
+        var translated = new Insn[head.xlated_prog_len / sizeof(Insn)];
+        fixed (uint* maps = mapIds)
+        fixed (Insn* insns = translated)
+        {
+            // A second call with room for the arrays the first one sized.
+            bpf_prog_info info = new() { nr_map_ids = (uint)mapIds.Length, map_ids = (ulong)maps, xlated_prog_len = (uint)(translated.Length * sizeof(Insn)), xlated_prog_insns = (ulong)insns };
+            var attr = new bpf_attr_info { bpf_fd = (uint)Fd, info_len = (uint)sizeof(bpf_prog_info), info = (ulong)&info };
+            if (Sys.Bpf(Sys.BPF_OBJ_GET_INFO_BY_FD, ref attr, out int errno) < 0)
+                Throw.Errno($"bpf(BPF_OBJ_GET_INFO_BY_FD, program {Name})", errno);
+            return new ProgramInfo(info.id, BpfNames.Read(info.name), info.type, Convert.ToHexStringLower(new ReadOnlySpan<byte>(info.tag, 8)),
+                mapIds[..(int)Math.Min(info.nr_map_ids, (uint)mapIds.Length)], translated, head.jited_prog_len > 0);
+        }
+    }
+
+    /// <summary>Opens every map the program uses (by id); the caller owns them.</summary>
+    public IReadOnlyList<BpfMap> OpenMaps()
+    {
+        var maps = new List<BpfMap>();
+        try
+        {
+            foreach (uint id in GetInfo().MapIds)
+                maps.Add(BpfMap.FromId(id));
+        }
+        catch
+        {
+            maps.ForEach(m => m.Dispose());
+            throw;
+        }
+        return maps;
+    }
+
+    /// <summary>
+    /// BPF_PROG_TEST_RUN: runs the program once on <paramref name="frame"/> as if it arrived on queue 0
+    /// (the kernel does not carry out a redirect; it reports it) and returns its verdict.
+    /// </summary>
+    public XdpAction TestRun(ReadOnlySpan<byte> frame)
+    {
+        string call = $"bpf(BPF_PROG_TEST_RUN, \"{Name}\", {frame.Length}-byte frame)";
+        if (frame.Length < 14)
+            Throw.Config(call, "an XDP test run needs at least an Ethernet header (14 bytes).", "pass a whole frame.");
+        fixed (byte* data = frame)
+        {
+            var attr = new bpf_attr_test_run { prog_fd = (uint)Fd, data_in = (ulong)data, data_size_in = (uint)frame.Length, repeat = 1 };
+            if (Sys.Bpf(Sys.BPF_PROG_TEST_RUN, ref attr, out int errno) < 0)
+                Throw.Errno(call, errno);
+            return (XdpAction)attr.retval;
+        }
     }
 
     /// <summary>The name of the program with this id, or "?" when it cannot be read (gone, or no privilege).</summary>
@@ -108,6 +201,8 @@ public sealed unsafe class BpfProgram : IDisposable
     }
 
     public void Dispose() => _fd.Dispose();
+
+    public override string ToString() => $"XDP program \"{Name}\" (id {Id})";
 
     static int Load(string name, Insn[] instructions, byte[] license, uint flags, uint logLevel, byte[]? log, out int errno)
     {
@@ -132,12 +227,28 @@ public sealed unsafe class BpfProgram : IDisposable
         }
     }
 
-    static bpf_prog_info Info(int fd)
+    /// <summary>Wraps an fd as a program, reading its name and id; closes the fd when it is not a program.</summary>
+    static BpfProgram Adopt(SafeFd fd, string what)
+    {
+        try
+        {
+            BpfFs.CheckKind(fd.Fd, "bpf-prog", what);
+            bpf_prog_info info = Info(fd.Fd, what);
+            return new BpfProgram(fd, BpfNames.Read(info.name), info.id);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    static bpf_prog_info Info(int fd, string what)
     {
         bpf_prog_info info = default;
         var attr = new bpf_attr_info { bpf_fd = (uint)fd, info_len = (uint)sizeof(bpf_prog_info), info = (ulong)&info };
         if (Sys.Bpf(Sys.BPF_OBJ_GET_INFO_BY_FD, ref attr, out int errno) < 0)
-            Throw.Errno("bpf(BPF_OBJ_GET_INFO_BY_FD, program)", errno);
+            Throw.Errno($"bpf(BPF_OBJ_GET_INFO_BY_FD, {what})", errno);
         return info;
     }
 }

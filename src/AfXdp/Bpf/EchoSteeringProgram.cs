@@ -93,7 +93,7 @@ public static class EchoSteeringProgram
 
     /// <summary>Loads <see cref="Spec"/> with a fresh XSKMAP and attaches it to <paramref name="device"/>; register the socket on the result.</summary>
     public static XskRedirectProgram Attach(NetDevice device, uint address, ushort udpPort, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false) =>
-        XskRedirectProgram.Attach(device, mode, replaceExisting, map => Spec(map, address, udpPort));
+        XskRedirectProgram.Attach(device, mode, replaceExisting, spec: map => Spec(map, address, udpPort));
 
     // A packet load (BPF_LDX) reads memory in host byte order; these give the value it reads for
     // bytes that hold the field in network byte order.

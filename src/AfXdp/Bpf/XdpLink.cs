@@ -109,21 +109,28 @@ public sealed class XdpLink : IDisposable
     /// <summary>Removes whatever XDP program is attached through netlink (not bpf_link attachments, which only their owner can remove).</summary>
     public static void DetachNetlink(NetDevice device, string call)
     {
-        using var netlink = new NetlinkRoute();
+        ArgumentNullException.ThrowIfNull(device);
         foreach (XdpAttachMode mode in new[] { XdpAttachMode.Drv, XdpAttachMode.Skb, XdpAttachMode.Hw })
         {
-            if (device.Xdp.ProgramIn(mode) == 0)
-                continue;
-            try
-            {
-                netlink.SetXdp(device.Index, -1, (uint)mode, call);
-            }
-            catch (NetlinkException e)
-            {
-                Throw.Kernel(call, e.Errno,
-                    $"program id {device.Xdp.ProgramIn(mode)} on {device.Name} could not be detached{(e.ExtendedAck.Length > 0 ? ": " + e.ExtendedAck : "")} (a bpf_link attachment can only be removed by the process holding it).",
-                    $"stop the process holding it (`bpftool link show` names the link, `bpftool link detach id N` removes it).");
-            }
+            if (device.Xdp.ProgramIn(mode) != 0)
+                DetachNetlink(device, mode, call);
+        }
+    }
+
+    /// <summary>Removes the program attached through netlink in <paramref name="mode"/> (RTM_SETLINK IFLA_XDP with fd -1).</summary>
+    public static void DetachNetlink(NetDevice device, XdpAttachMode mode, string call)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        try
+        {
+            using var netlink = new NetlinkRoute();
+            netlink.SetXdp(device.Index, -1, (uint)mode, call);
+        }
+        catch (NetlinkException e)
+        {
+            Throw.Kernel(call, e.Errno,
+                $"program id {device.Xdp.ProgramIn(mode)} on {device.Name} could not be detached{(e.ExtendedAck.Length > 0 ? ": " + e.ExtendedAck : "")} (a bpf_link attachment can only be removed by the process holding it).",
+                $"stop the process holding it (`afxdp detach -i {device.Name}` names it), or detach the link with `afxdp detach -i {device.Name} --force`.");
         }
     }
 
@@ -138,7 +145,16 @@ public sealed class XdpLink : IDisposable
     static XdpProgramConflictException Conflict(string call, int errno, NetDevice device)
     {
         (uint id, XdpAttachMode mode) = device.Xdp.First;
-        return new XdpProgramConflictException(call, errno, device.Name, id, id == 0 ? "?" : BpfProgram.NameOf(id), mode.ToString().ToLowerInvariant());
+        string attachedBy;
+        try
+        {
+            attachedBy = AttachedProgram.On(device).FirstOrDefault(p => p.ProgramId == id)?.Link?.Describe() ?? "netlink";
+        }
+        catch (AfXdpException)
+        {
+            attachedBy = "unknown: listing bpf links needs CAP_SYS_ADMIN";
+        }
+        return new XdpProgramConflictException(call, errno, device.Name, id, id == 0 ? "?" : BpfProgram.NameOf(id), mode.ToString().ToLowerInvariant(), attachedBy);
     }
 
     /// <summary>Detaches: closes the link (the kernel detaches), or removes the netlink attachment if it is still ours.</summary>

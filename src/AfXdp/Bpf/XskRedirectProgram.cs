@@ -3,66 +3,83 @@ using AfXdp.Xsk;
 namespace AfXdp.Bpf;
 
 /// <summary>
-/// The default AF_XDP steering program, built in process: every frame of queue q goes to the
-/// socket in XSKMAP slot q; queues without a socket pass to the kernel stack (XDP_PASS), so the
-/// host's own traffic keeps working. Owns the XSKMAP, the program and its attachment.
+/// The AF_XDP program, built in process and attached to an interface. Without a filter (the default,
+/// "afxdp_redirect"), every frame of queue q goes to the socket in XSKMAP slot q. With a
+/// <see cref="PacketFilter"/> ("afxdp_steer", see <see cref="SteeringProgram"/>) only matching frames
+/// do, and each verdict is counted. Queues without a socket, and frames that do not match, pass to
+/// the kernel stack (XDP_PASS), so the host's own traffic keeps working. Owns the maps, the program
+/// and its attachment.
 /// </summary>
 public sealed class XskRedirectProgram : IDisposable
 {
-    /// <summary>The name `bpftool prog show` and `ip link` print.</summary>
+    /// <summary>The name of the unfiltered program (`bpftool prog show` and `ip link` print it).</summary>
     public const string ProgramName = "afxdp_redirect";
 
-    const int XDP_PASS = 2;
     const short RxQueueIndexOffset = 16; // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index
 
-    readonly HashSet<uint> _registered = [];
+    readonly PerCpuArray<ulong>? _counters;
+    bool _disposed;
 
-    XskRedirectProgram(BpfMap map, BpfProgram program, XdpLink link)
+    XskRedirectProgram(XskMap map, PerCpuArray<ulong>? counters, BpfProgram program, XdpLink link, PacketFilter? filter)
     {
         XskMap = map;
+        _counters = counters;
         Program = program;
         Link = link;
+        Filter = filter;
     }
 
-    public BpfMap XskMap { get; }
+    public XskMap XskMap { get; }
 
     public BpfProgram Program { get; }
 
     public XdpLink Link { get; }
 
-    /// <summary>The program's instructions for an XSKMAP: bpf_redirect_map(&amp;xsks, ctx->rx_queue_index, XDP_PASS).</summary>
+    /// <summary>The frames redirected to sockets; null when every frame is.</summary>
+    public PacketFilter? Filter { get; }
+
+    /// <summary>The unfiltered program's instructions for an XSKMAP: bpf_redirect_map(&amp;xsks, ctx->rx_queue_index, XDP_PASS).</summary>
     public static ProgramSpec Spec(IBpfMapReference xskMap) => ProgramSpec.FromAsm(ProgramName, new Asm()
         .Load(Size.W, Reg.R2, Reg.R1, RxQueueIndexOffset)
         .LoadMap(Reg.R1, xskMap)
-        .Mov64(Reg.R3, XDP_PASS)
+        .Mov64(Reg.R3, (int)XdpAction.Pass)
         .Call(Helper.RedirectMap)
         .Exit());
 
     /// <summary>
-    /// Creates the XSKMAP (one slot per queue of the interface), loads the program and attaches it.
-    /// <paramref name="spec"/> builds another program over the same XSKMAP (e.g.
-    /// <see cref="EchoSteeringProgram"/>, or this one <c>with { XdpHasFrags = true }</c>); by default <see cref="Spec"/>.
+    /// Creates the XSKMAP (one slot per queue of the interface), loads the program and attaches it:
+    /// <see cref="Spec"/> by default, the steering program when <paramref name="filter"/> is given, or
+    /// what <paramref name="spec"/> builds over the same XSKMAP (e.g. <see cref="EchoSteeringProgram"/>).
+    /// <paramref name="multiBuffer"/> loads it frags-aware (BPF_F_XDP_HAS_FRAGS), as sockets bound
+    /// with XDP_USE_SG on a jumbo-MTU device need.
     /// </summary>
     public static XskRedirectProgram Attach(string interfaceName, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false,
-        Func<IBpfMapReference, ProgramSpec>? spec = null) =>
-        Attach(NetDevice.Get(interfaceName), mode, replaceExisting, spec);
+        PacketFilter? filter = null, bool multiBuffer = false, Func<IBpfMapReference, ProgramSpec>? spec = null) =>
+        Attach(NetDevice.Get(interfaceName), mode, replaceExisting, filter, multiBuffer, spec);
 
-    /// <inheritdoc cref="Attach(string, XdpAttachMode, bool, Func{IBpfMapReference, ProgramSpec}?)"/>
+    /// <inheritdoc cref="Attach(string, XdpAttachMode, bool, PacketFilter?, bool, Func{IBpfMapReference, ProgramSpec}?)"/>
     public static XskRedirectProgram Attach(NetDevice device, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false,
-        Func<IBpfMapReference, ProgramSpec>? spec = null)
+        PacketFilter? filter = null, bool multiBuffer = false, Func<IBpfMapReference, ProgramSpec>? spec = null)
     {
         ArgumentNullException.ThrowIfNull(device);
-        BpfMap map = BpfMap.Create(MapSpec.XskMap("afxdp_xsks", Math.Max(device.QueueCount, 1)));
+        if (filter is not null && spec is not null)
+            throw new ArgumentException("give a filter or a program of your own, not both", nameof(spec));
+        XskMap map = XskMap.Create("afxdp_xsks", Math.Max(device.QueueCount, 1));
+        PerCpuArray<ulong>? counters = null;
         BpfProgram? program = null;
         try
         {
-            program = BpfProgram.LoadXdp((spec ?? Spec)(map));
+            if (filter is not null)
+                counters = PerCpuArray<ulong>.Create(SteeringProgram.CountersName, SteeringProgram.CounterCount);
+            ProgramSpec chosen = spec is not null ? spec(map) : filter is null ? Spec(map) : SteeringProgram.Spec(filter, map, counters!);
+            program = BpfProgram.LoadXdp(multiBuffer ? chosen with { XdpHasFrags = true } : chosen);
             XdpLink link = XdpLink.Attach(program, device.Index, mode, replaceExisting);
-            return new XskRedirectProgram(map, program, link);
+            return new XskRedirectProgram(map, counters, program, link, filter);
         }
         catch
         {
             program?.Dispose();
+            counters?.Dispose();
             map.Dispose();
             throw;
         }
@@ -74,27 +91,33 @@ public sealed class XskRedirectProgram : IDisposable
         ArgumentNullException.ThrowIfNull(socket);
         if (socket.InterfaceIndex != Link.InterfaceIndex)
             Throw.Config($"Register({socket})", $"the program is attached to {Link.InterfaceName}, the socket is bound to {socket.InterfaceName}.", "attach a program to the socket's interface.");
-        if (socket.QueueId >= XskMap.Spec.MaxEntries)
-            Throw.Config($"Register({socket})", $"the XSKMAP has {XskMap.Spec.MaxEntries} slots (one per queue).", "bind to an existing queue.");
-        XskMap.Update(socket.QueueId, (uint)socket.Fd);
-        _registered.Add(socket.QueueId);
+        XskMap.Register(socket);
     }
 
     /// <summary>Stops directing the socket's queue (its frames pass to the kernel again).</summary>
     public void Unregister(XskSocket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        XskMap.Delete(socket.QueueId);
-        _registered.Remove(socket.QueueId);
+        XskMap.Unregister(socket.QueueId);
+    }
+
+    /// <summary>The steering program's verdict counters, summed over all CPUs.</summary>
+    public SteeringCounters ReadCounters()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_counters is null)
+            throw new InvalidOperationException($"{ProgramName} counts nothing: attach with a PacketFilter to get the steering program and its counters");
+        return new SteeringCounters(_counters.Sum((uint)SteeringVerdict.NotMatched), _counters.Sum((uint)SteeringVerdict.Redirected), _counters.Sum((uint)SteeringVerdict.NoSocket));
     }
 
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         Link.Dispose();
-        foreach (uint queue in _registered)
-            XskMap.Delete(queue);
-        _registered.Clear();
         Program.Dispose();
+        _counters?.Dispose();
         XskMap.Dispose();
     }
 }

@@ -79,9 +79,36 @@ internal struct bpf_attr_link_create
 [StructLayout(LayoutKind.Sequential)]
 internal struct bpf_attr_get_id
 {
-    public uint id; // prog_id, map_id or link_id
+    public uint id; // prog_id, map_id, link_id, or start_id for the GET_NEXT_ID commands
     public uint next_id;
     public uint open_flags;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct bpf_attr_test_run
+{
+    public uint prog_fd;
+    public uint retval;
+    public uint data_size_in;
+    public uint data_size_out;
+    public ulong data_in;
+    public ulong data_out;
+    public uint repeat;
+    public uint duration;
+    public uint ctx_size_in;
+    public uint ctx_size_out;
+    public ulong ctx_in;
+    public ulong ctx_out;
+    public uint flags;
+    public uint cpu;
+    public uint batch_size;
+    public uint pad;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct bpf_attr_link_detach
+{
+    public uint link_fd;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -124,6 +151,28 @@ internal unsafe struct bpf_prog_info
     public ulong netns_ino;
 }
 
+/// <summary>struct bpf_map_info.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct bpf_map_info
+{
+    public uint type;
+    public uint id;
+    public uint key_size;
+    public uint value_size;
+    public uint max_entries;
+    public uint map_flags;
+    public fixed byte name[16];
+    public uint ifindex;
+    public uint btf_vmlinux_value_type_id;
+    public ulong netns_dev;
+    public ulong netns_ino;
+    public uint btf_id;
+    public uint btf_key_type_id;
+    public uint btf_value_type_id;
+    public uint btf_vmlinux_id;
+    public ulong map_extra;
+}
+
 /// <summary>struct bpf_link_info for XDP links: common head plus the xdp.ifindex union member.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct bpf_link_info
@@ -150,15 +199,20 @@ internal static unsafe partial class Sys
     public const uint BPF_F_XDP_HAS_FRAGS = 1 << 5;
     public const int BPF_OBJ_PIN = 6;
     public const int BPF_OBJ_GET = 7;
+    public const int BPF_PROG_TEST_RUN = 10;
+    public const int BPF_PROG_GET_NEXT_ID = 11;
+    public const int BPF_MAP_GET_NEXT_ID = 12;
     public const int BPF_PROG_GET_FD_BY_ID = 13;
     public const int BPF_MAP_GET_FD_BY_ID = 14;
     public const int BPF_OBJ_GET_INFO_BY_FD = 15;
     public const int BPF_LINK_CREATE = 28;
     public const int BPF_LINK_GET_FD_BY_ID = 30;
+    public const int BPF_LINK_GET_NEXT_ID = 31;
     public const int BPF_LINK_DETACH = 34;
 
     public const uint BPF_PROG_TYPE_XDP = 6;
     public const uint BPF_XDP = 37; // enum bpf_attach_type
+    public const uint BPF_LINK_TYPE_XDP = 6;
 
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial nint Syscall(nint number, nint a1, nint a2, nint a3);

@@ -29,6 +29,7 @@ public static class Errno
     public const int EADDRINUSE = 98;
     public const int ENETDOWN = 100;
     public const int ENOBUFS = 105;
+    public const int ENOTSOCK = 88;
     public const int ENOTCONN = 107;
 
     /// <summary>The symbolic name of an errno value, e.g. "EBUSY"; "errno N" when unknown.</summary>
@@ -39,7 +40,7 @@ public static class Errno
         EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST", ENODEV => "ENODEV",
         EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", ERANGE => "ERANGE", ENOSYS => "ENOSYS", ENOPROTOOPT => "ENOPROTOOPT",
         EOPNOTSUPP => "EOPNOTSUPP", EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE",
-        ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTCONN => "ENOTCONN",
+        ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTSOCK => "ENOTSOCK", ENOTCONN => "ENOTCONN",
         _ => $"errno {errno}",
     };
 }

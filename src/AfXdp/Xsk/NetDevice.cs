@@ -43,6 +43,11 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
     /// <summary>The link-layer address (IFLA_ADDRESS), 6 bytes on Ethernet.</summary>
     public byte[] HardwareAddress { get; init; } = [];
 
+    public uint Mtu { get; init; }
+
+    /// <summary>The RFC 2863 operational state (IFLA_OPERSTATE): "up", "down", "lowerlayerdown", "unknown", ...</summary>
+    public string OperationalState { get; init; } = "unknown";
+
     /// <summary>Queues an AF_XDP socket may bind to (the kernel checks against the larger count).</summary>
     public uint QueueCount => Math.Max(RxQueues, TxQueues);
 
@@ -61,6 +66,24 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
                 "check the name with `ip -br link`; for an interface in another namespace, run inside it (`ip netns exec NS ...` or NetworkNamespace.Run).");
         }
         return (int)index;
+    }
+
+    /// <summary>The driver (ETHTOOL_GDRVINFO); null when the device answers no ethtool requests.</summary>
+    public unsafe DeviceDriver? QueryDriver()
+    {
+        ethtool_drvinfo info = new() { cmd = Sys.ETHTOOL_GDRVINFO };
+        if (Sys.Ethtool(Name, &info) != 0)
+            return null;
+        return new DeviceDriver(Sys.CString(info.driver, 32), Sys.CString(info.version, 32), Sys.CString(info.bus_info, 32));
+    }
+
+    /// <summary>The channel (queue) counts and their maxima (ETHTOOL_GCHANNELS); null when the driver does not say.</summary>
+    public unsafe DeviceChannels? QueryChannels()
+    {
+        ethtool_channels channels = new() { cmd = Sys.ETHTOOL_GCHANNELS };
+        if (Sys.Ethtool(Name, &channels) != 0)
+            return null;
+        return new DeviceChannels(channels.rx_count, channels.tx_count, channels.combined_count, channels.max_rx, channels.max_tx, channels.max_combined);
     }
 
     /// <summary>Looks the interface up by name (RTM_GETLINK).</summary>
@@ -87,9 +110,23 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
             new XdpAttachment(U32(xdp, NetlinkRoute.IFLA_XDP_DRV_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_SKB_PROG_ID, 0), U32(xdp, NetlinkRoute.IFLA_XDP_HW_PROG_ID, 0)))
         {
             HardwareAddress = link.TryGetValue(NetlinkRoute.IFLA_ADDRESS, out byte[]? mac) ? mac : [],
+            Mtu = U32(link, NetlinkRoute.IFLA_MTU, 0),
+            OperationalState = link.TryGetValue(NetlinkRoute.IFLA_OPERSTATE, out byte[]? state) && state.Length > 0 ? OperationalStates.ElementAtOrDefault(state[0]) ?? "unknown" : "unknown",
         };
     }
 
+    // IF_OPER_* (include/uapi/linux/if.h), in order.
+    static readonly string[] OperationalStates = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"];
+
     static uint U32(Dictionary<ushort, byte[]> attributes, ushort type, uint fallback) =>
         attributes.TryGetValue(type, out byte[]? v) && v.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(v) : fallback;
+}
+
+/// <summary>A network device's driver, as `ethtool -i` prints it.</summary>
+public sealed record DeviceDriver(string Name, string Version, string BusInfo);
+
+/// <summary>A network device's channels (queue pairs and single-direction queues), as `ethtool -l` prints them.</summary>
+public readonly record struct DeviceChannels(uint Rx, uint Tx, uint Combined, uint MaxRx, uint MaxTx, uint MaxCombined)
+{
+    public override string ToString() => $"combined {Combined} (max {MaxCombined}), rx {Rx} (max {MaxRx}), tx {Tx} (max {MaxTx})";
 }

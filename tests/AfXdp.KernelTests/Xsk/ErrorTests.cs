@@ -77,7 +77,7 @@ public sealed class ErrorTests
         Assert.Equal(Errno.EACCES, e.Errno);
         Assert.Contains("R0 !read_ok", e.Log);
         Assert.Contains("R0 !read_ok", e.Message);
-        Assert.Contains("0: r1 = 0", e.Disassembly);
+        Assert.Contains("0: (b7) r1 = 0", e.Disassembly);
     }
 
     [Fact]

@@ -10,12 +10,12 @@ namespace AfXdp.KernelTests.Xsk;
 
 /// <summary>
 /// A fresh lab with a UMEM and an AF_XDP socket on end B, all created inside B's namespace;
-/// optionally the redirect program. Frames 0..FILL-size go to the FILL ring; the rest are free for TX.
+/// optionally the redirect program (the steering program with a filter). Frames 0..FILL-size go to the FILL ring; the rest are free for TX.
 /// </summary>
 internal sealed class XskTestBed : IDisposable
 {
     /// <summary>The program is loaded multi-buffer aware (XdpHasFrags) when the socket is; <paramref name="umemConfig"/> defaults to 4096 frames of 4096 bytes.</summary>
-    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0, UmemConfig? umemConfig = null)
+    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0, UmemConfig? umemConfig = null, PacketFilter? filter = null)
     {
         KernelTest.RequireRoot();
         Lab = VethLab.Create(labOptions);
@@ -30,7 +30,7 @@ internal sealed class XskTestBed : IDisposable
                     socket = new XskSocket(umem, Lab.InterfaceB, queue, config);
                     bool frags = socket.Config.MultiBuffer;
                     XskRedirectProgram? program = attach is { } mode
-                        ? XskRedirectProgram.Attach(Lab.InterfaceB, mode, spec: map => XskRedirectProgram.Spec(map) with { XdpHasFrags = frags })
+                        ? XskRedirectProgram.Attach(Lab.InterfaceB, mode, filter: filter, multiBuffer: frags)
                         : null;
                     program?.Register(socket);
                     return (umem, socket, program);
@@ -156,7 +156,7 @@ internal sealed class XskTestBed : IDisposable
     public UdpFrameBuilder FramesToA(int port) => new(MacAddress.Parse(Lab.MacB), MacAddress.Parse(Lab.MacA),
         new IPEndPoint(Lab.AddressB, 40000), new IPEndPoint(Lab.AddressA, port));
 
-    /// <summary>Sends <paramref name="count"/> frames written by <paramref name="write"/> from free frames, and waits for their completions.</summary>
+    /// <summary>Sends <paramref name="count"/> frames written by <paramref name="write"/> from free frames of the socket's UMEM, and waits for their completions.</summary>
     public void Transmit(XskSocket socket, int count, Func<int, Span<byte>, int> write)
     {
         TxRing tx = socket.Tx!;
@@ -166,8 +166,8 @@ internal sealed class XskTestBed : IDisposable
         {
             if (sent < count && tx.Reserve(1, out uint index) == 1)
             {
-                ulong address = Umem.FrameAddress(FirstTxFrame + (uint)(sent % 1024));
-                int length = write(sent, Umem.GetFrame(address, (int)Umem.FrameSize));
+                ulong address = socket.Umem.FrameAddress(FirstTxFrame + (uint)(sent % 1024));
+                int length = write(sent, socket.Umem.GetFrame(address, (int)socket.Umem.FrameSize));
                 tx[index] = new XdpDescriptor { Address = address, Length = (uint)length };
                 tx.Submit(1);
                 sent++;

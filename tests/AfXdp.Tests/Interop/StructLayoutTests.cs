@@ -98,5 +98,35 @@ public unsafe class StructLayoutTests
         Assert.Equal(16, Offset<bpf_link_info>(nameof(bpf_link_info.xdp_ifindex)));
         Assert.Equal(12, Offset<bpf_attr_obj>(nameof(bpf_attr_obj.file_flags)));
         Assert.Equal(8, sizeof(AfXdp.Bpf.Insn));
+
+        Assert.Equal(80, sizeof(bpf_attr_test_run));
+        Assert.Equal(16, Offset<bpf_attr_test_run>(nameof(bpf_attr_test_run.data_in)));
+        Assert.Equal(32, Offset<bpf_attr_test_run>(nameof(bpf_attr_test_run.repeat)));
+        Assert.Equal(48, Offset<bpf_attr_test_run>(nameof(bpf_attr_test_run.ctx_in)));
+        Assert.Equal(64, Offset<bpf_attr_test_run>(nameof(bpf_attr_test_run.flags)));
+        Assert.Equal(72, Offset<bpf_attr_test_run>(nameof(bpf_attr_test_run.batch_size)));
+        Assert.Equal(88, sizeof(bpf_map_info));
+        Assert.Equal(24, Offset<bpf_map_info>(nameof(bpf_map_info.name)));
+        Assert.Equal(48, Offset<bpf_map_info>(nameof(bpf_map_info.netns_dev)));
+        Assert.Equal(80, Offset<bpf_map_info>(nameof(bpf_map_info.map_extra)));
+        Assert.Equal(8, Offset<bpf_prog_info>(nameof(bpf_prog_info.tag)));
+        Assert.Equal(24, Offset<bpf_prog_info>(nameof(bpf_prog_info.jited_prog_insns)));
+        Assert.Equal(32, Offset<bpf_prog_info>(nameof(bpf_prog_info.xlated_prog_insns)));
+        Assert.Equal(52, Offset<bpf_prog_info>(nameof(bpf_prog_info.nr_map_ids)));
+        Assert.Equal(56, Offset<bpf_prog_info>(nameof(bpf_prog_info.map_ids)));
+        Assert.Equal(8, Offset<bpf_link_info>(nameof(bpf_link_info.prog_id)));
+    }
+
+    [Fact]
+    public void EthtoolLayouts()
+    {
+        Assert.Equal(196, sizeof(ethtool_drvinfo));
+        Assert.Equal(4, Offset<ethtool_drvinfo>(nameof(ethtool_drvinfo.driver)));
+        Assert.Equal(68, Offset<ethtool_drvinfo>(nameof(ethtool_drvinfo.fw_version)));
+        Assert.Equal(176, Offset<ethtool_drvinfo>(nameof(ethtool_drvinfo.n_priv_flags)));
+        Assert.Equal(36, sizeof(ethtool_channels));
+        Assert.Equal(32, Offset<ethtool_channels>(nameof(ethtool_channels.combined_count)));
+        Assert.Equal(40, sizeof(ifreq_data)); // struct ifreq: IFNAMSIZ + a 24-byte union
+        Assert.Equal(16, Offset<ifreq_data>(nameof(ifreq_data.ifr_data)));
     }
 }

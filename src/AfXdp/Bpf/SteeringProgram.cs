@@ -1,0 +1,191 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+
+namespace AfXdp.Bpf;
+
+/// <summary>What a steering program did with a frame: the index of its counter.</summary>
+public enum SteeringVerdict
+{
+    /// <summary>The frame did not match the filter and passed to the kernel stack.</summary>
+    NotMatched = 0,
+    /// <summary>The frame matched and went to the AF_XDP socket of its queue.</summary>
+    Redirected = 1,
+    /// <summary>The frame matched, but no socket was registered for its queue: it passed to the kernel stack.</summary>
+    NoSocket = 2,
+}
+
+/// <summary>Frames per verdict since the program was loaded, summed over all CPUs.</summary>
+public readonly record struct SteeringCounters(ulong NotMatched, ulong Redirected, ulong NoSocket)
+{
+    public ulong Total => NotMatched + Redirected + NoSocket;
+
+    public override string ToString() => $"redirected={Redirected} not_matched={NotMatched} no_socket={NoSocket}";
+}
+
+/// <summary>
+/// Generates the steering program for a <see cref="PacketFilter"/>: it parses the frame (Ethernet,
+/// one VLAN tag, IPv4 or IPv6, the UDP/TCP ports) with a bounds check before every read, redirects
+/// a matching frame to XSKMAP[its queue], passes the rest to the kernel (XDP_PASS), and counts each
+/// verdict in a per-CPU array.
+/// </summary>
+public static class SteeringProgram
+{
+    /// <summary>The name `bpftool prog show` and `ip link` print.</summary>
+    public const string ProgramName = "afxdp_steer";
+
+    /// <summary>The per-CPU counters map: one u64 per <see cref="SteeringVerdict"/>.</summary>
+    public const string CountersName = "afxdp_verdicts";
+
+    public const uint CounterCount = 3;
+
+    const int XDP_PASS = (int)XdpAction.Pass, XDP_REDIRECT = (int)XdpAction.Redirect;
+    // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index
+    const short Data = 0, DataEnd = 4, RxQueueIndex = 16;
+    const int EthernetHeader = 14, VlanTag = 4, Ipv4Header = 20, Ipv6Header = 40;
+    const string Pass = "pass", Match = "match", Count = "count", Done = "done", Ipv4 = "ipv4", Ports = "ports";
+
+    /// <summary>
+    /// The program's instructions. Registers: r6 the context, r2 data, r3 data_end, r4 the header
+    /// being looked at, r5 the end of the bytes about to be read, r0 the EtherType, r1 scratch;
+    /// after the verdict r7 its counter index and r8 the XDP action.
+    /// </summary>
+    public static ProgramSpec Spec(PacketFilter filter, IBpfMapReference xskMap, IBpfMapReference counters)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var asm = new Asm()
+            .Mov64(Reg.R6, Reg.R1)
+            .Load(Size.W, Reg.R2, Reg.R6, Data)
+            .Load(Size.W, Reg.R3, Reg.R6, DataEnd)
+            .Mov64(Reg.R4, Reg.R2)
+            .Alu64(AluOp.Add, Reg.R4, EthernetHeader)
+            .JumpIf(JumpOp.Gt, Reg.R4, Reg.R3, Pass)
+            .Load(Size.H, Reg.R0, Reg.R2, 12);
+        if (filter.Vlan)
+            EmitVlan(asm, filter.VlanId);
+
+        bool ports = filter.DestinationPort is not null;
+        string next = ports ? Ports : Match;
+        if (filter.InspectsIpv4 && filter.InspectsIpv6)
+        {
+            asm.JumpIf(JumpOp.Eq, Reg.R0, Network(PacketFilter.EtherTypeIpv4), Ipv4)
+                .JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), Pass);
+            EmitIpv6(asm, filter, next);
+            asm.Label(Ipv4);
+            EmitIpv4(asm, filter, next);
+        }
+        else if (filter.InspectsIpv4)
+        {
+            asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv4), Pass);
+            EmitIpv4(asm, filter, next);
+        }
+        else if (filter.InspectsIpv6)
+        {
+            asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), Pass);
+            EmitIpv6(asm, filter, next);
+        }
+        else if (filter.EtherType is { } type)
+            asm.JumpIf(JumpOp.Ne, Reg.R0, Network(type), Pass);
+
+        if (filter.DestinationPort is { } range)
+            EmitPorts(asm, range);
+
+        asm.Label(Match)
+            .Load(Size.W, Reg.R2, Reg.R6, RxQueueIndex)
+            .LoadMap(Reg.R1, xskMap)
+            .Mov64(Reg.R3, XDP_PASS) // the action when the queue's slot is empty
+            .Call(Helper.RedirectMap)
+            .Mov64(Reg.R8, Reg.R0)
+            .Mov64(Reg.R7, (int)SteeringVerdict.Redirected)
+            .JumpIf(JumpOp.Eq, Reg.R0, XDP_REDIRECT, Count)
+            .Mov64(Reg.R7, (int)SteeringVerdict.NoSocket)
+            .Jump(Count)
+            .Label(Pass)
+            .Mov64(Reg.R8, XDP_PASS)
+            .Mov64(Reg.R7, (int)SteeringVerdict.NotMatched)
+            .Label(Count)
+            .Store(Size.W, Reg.R10, -4, Reg.R7)
+            .Mov64(Reg.R2, Reg.R10)
+            .Alu64(AluOp.Add, Reg.R2, -4)
+            .LoadMap(Reg.R1, counters)
+            .Call(Helper.MapLookupElem)
+            .JumpIf(JumpOp.Eq, Reg.R0, 0, Done)
+            // This CPU's own copy: a plain increment is enough.
+            .Load(Size.DW, Reg.R1, Reg.R0, 0)
+            .Alu64(AluOp.Add, Reg.R1, 1)
+            .Store(Size.DW, Reg.R0, 0, Reg.R1)
+            .Label(Done)
+            .Mov64(Reg.R0, Reg.R8)
+            .Exit();
+        return ProgramSpec.FromAsm(ProgramName, asm);
+    }
+
+    static void EmitVlan(Asm asm, ushort? vlanId)
+    {
+        asm.JumpIf(JumpOp.Eq, Reg.R0, Network(0x8100), "tagged") // 802.1Q
+            .JumpIf(JumpOp.Ne, Reg.R0, Network(0x88a8), Pass)     // 802.1ad
+            .Label("tagged");
+        NeedBytes(asm, VlanTag);
+        if (vlanId is { } id)
+            asm.Load(Size.H, Reg.R1, Reg.R4, 0)
+                .ToBigEndian(Reg.R1, 16)
+                .Alu64(AluOp.And, Reg.R1, 0x0fff) // TCI: priority 3 bits, DEI 1 bit, VLAN id 12 bits
+                .JumpIf(JumpOp.Ne, Reg.R1, id, Pass);
+        asm.Load(Size.H, Reg.R0, Reg.R4, 2)
+            .Alu64(AluOp.Add, Reg.R4, VlanTag);
+    }
+
+    static void EmitIpv4(Asm asm, PacketFilter filter, string next)
+    {
+        NeedBytes(asm, Ipv4Header);
+        if (filter.Destination is { AddressFamily: AddressFamily.InterNetwork } destination)
+            asm.Load(Size.W, Reg.R1, Reg.R4, 16)
+                .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(destination.GetAddressBytes()), Pass);
+        if (filter.Protocol is { } protocol)
+            asm.Load(Size.B, Reg.R1, Reg.R4, 9).JumpIf(JumpOp.Ne, Reg.R1, protocol, Pass);
+        if (filter.DestinationPort is not null)
+            asm.Load(Size.H, Reg.R1, Reg.R4, 6)
+                .Alu64(AluOp.And, Reg.R1, Network(0x1fff)) // a later fragment carries no UDP/TCP header
+                .JumpIf(JumpOp.Ne, Reg.R1, 0, Pass)
+                .Load(Size.B, Reg.R1, Reg.R4, 0)
+                .Alu64(AluOp.And, Reg.R1, 0x0f)           // IHL, in 4-byte words
+                .Alu64(AluOp.Lsh, Reg.R1, 2)
+                .JumpIf(JumpOp.Lt, Reg.R1, Ipv4Header, Pass)
+                .Alu64(AluOp.Add, Reg.R4, Reg.R1);
+        asm.Jump(next);
+    }
+
+    static void EmitIpv6(Asm asm, PacketFilter filter, string next)
+    {
+        NeedBytes(asm, Ipv6Header);
+        if (filter.Destination is { AddressFamily: AddressFamily.InterNetworkV6 } destination)
+        {
+            byte[] address = destination.GetAddressBytes();
+            for (int word = 0; word < 4; word++)
+                asm.Load(Size.W, Reg.R1, Reg.R4, (short)(24 + 4 * word))
+                    .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(address.AsSpan(4 * word)), Pass);
+        }
+        if (filter.Protocol is { } protocol)
+            asm.Load(Size.B, Reg.R1, Reg.R4, 6).JumpIf(JumpOp.Ne, Reg.R1, protocol, Pass);
+        if (filter.DestinationPort is not null)
+            asm.Alu64(AluOp.Add, Reg.R4, Ipv6Header);
+        asm.Jump(next);
+    }
+
+    static void EmitPorts(Asm asm, PortRange range)
+    {
+        asm.Label(Ports);
+        NeedBytes(asm, 4); // source and destination port, the same place in UDP and TCP
+        asm.Load(Size.H, Reg.R1, Reg.R4, 2).ToBigEndian(Reg.R1, 16);
+        if (range.First == range.Last)
+            asm.JumpIf(JumpOp.Ne, Reg.R1, range.First, Pass);
+        else
+            asm.JumpIf(JumpOp.Lt, Reg.R1, range.First, Pass).JumpIf(JumpOp.Gt, Reg.R1, range.Last, Pass);
+    }
+
+    /// <summary>Passes the frame unless <paramref name="count"/> bytes from r4 are inside it (the verifier insists).</summary>
+    static void NeedBytes(Asm asm, int count) =>
+        asm.Mov64(Reg.R5, Reg.R4).Alu64(AluOp.Add, Reg.R5, count).JumpIf(JumpOp.Gt, Reg.R5, Reg.R3, Pass);
+
+    /// <summary>A 16-bit field as a little-endian load of its network-order bytes reads it.</summary>
+    static int Network(ushort value) => BinaryPrimitives.ReverseEndianness(value);
+}

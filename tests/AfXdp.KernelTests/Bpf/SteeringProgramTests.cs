@@ -1,0 +1,128 @@
+using AfXdp.Bpf;
+using AfXdp.KernelTests.Xsk;
+using static AfXdp.KernelTests.Bpf.TestFrames;
+
+namespace AfXdp.KernelTests.Bpf;
+
+/// <summary>
+/// The generated steering programs, run by the kernel on hand-made frames (BPF_PROG_TEST_RUN):
+/// each filter redirects exactly the frames it describes, and counts every verdict.
+/// </summary>
+public sealed class SteeringProgramTests
+{
+    public SteeringProgramTests() => KernelTest.RequireRoot();
+
+    /// <summary>Per filter: frames, and whether each should match.</summary>
+    static readonly Dictionary<string, (byte[] Frame, bool Matches)[]> Cases = new()
+    {
+        ["udp dst port 4791"] =
+        [
+            (Udp4("10.99.0.2", 4791), true),
+            (Udp4("10.99.0.2", 4792), false),
+            (Tcp4("10.99.0.2", 4791), false),
+            (Udp6("fd00::2", 4791), true),
+            (Udp4("10.99.0.2", 4791, tci: 100), false), // tagged, and the filter has no "vlan"
+            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 4791), fragmentOffset: 0x0010)), false), // a later fragment: no UDP header
+            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 4791), fragmentOffset: 0x2000)), true), // the first fragment (more-fragments flag, offset 0)
+            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 4791), headerWords: 7)), true), // IPv4 options
+            (Udp4("10.99.0.2", 4791)[..36], false), // cut inside the UDP header
+            (Udp4("10.99.0.2", 4791)[..14], false), // Ethernet header only
+            (Arp(), false),
+        ],
+        ["tcp dst port 8000-8100"] =
+        [
+            (Tcp4("10.99.0.2", 8000), true),
+            (Tcp4("10.99.0.2", 8050), true),
+            (Tcp6("fd00::2", 8100), true),
+            (Tcp4("10.99.0.2", 7999), false),
+            (Tcp4("10.99.0.2", 8101), false),
+            (Udp4("10.99.0.2", 8050), false),
+        ],
+        ["ip dst 10.99.0.2 and udp"] =
+        [
+            (Udp4("10.99.0.2", 1), true),
+            (Udp4("10.99.0.3", 1), false),
+            (Tcp4("10.99.0.2", 1), false),
+            (Udp6("fd00::2", 1), false),
+        ],
+        ["ip dst 192.168.1.200"] =
+        [
+            (Udp4("192.168.1.200", 1), true), // the address's last byte has its top bit set
+            (Udp4("192.168.1.201", 1), false),
+        ],
+        ["ip6 dst fd00::2"] =
+        [
+            (Udp6("fd00::2", 1), true),
+            (Tcp6("fd00::2", 80), true),
+            (Udp6("fd00::3", 1), false),
+            (Udp6("fe00::2", 1), false),
+            (Udp4("10.99.0.2", 1), false),
+        ],
+        ["vlan 100 and udp dst port 9"] =
+        [
+            (Udp4("10.99.0.2", 9, tci: 100), true),
+            (Udp4("10.99.0.2", 9, tci: 0xa064), true), // priority 5, VLAN 100
+            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 9)), tci: 100, tpid: 0x88a8), true),
+            (Udp4("10.99.0.2", 9, tci: 101), false),
+            (Udp4("10.99.0.2", 10, tci: 100), false),
+            (Udp4("10.99.0.2", 9), false),
+        ],
+        ["vlan"] =
+        [
+            (Arp(), false),
+            (Ethernet(0x0806, new byte[28], tci: 7), true),
+        ],
+        ["ether proto 0x88b5"] =
+        [
+            (Ethernet(0x88b5, new byte[46]), true),
+            (Udp4("10.99.0.2", 9), false),
+        ],
+        ["arp"] =
+        [
+            (Arp(), true),
+            (Udp4("10.99.0.2", 9), false),
+        ],
+        ["icmp"] =
+        [
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", new byte[8])), true),
+            (Ethernet(0x86dd, Ipv6(Icmpv6, "fd00::2", new byte[8])), false),
+        ],
+        ["icmp6"] =
+        [
+            (Ethernet(0x86dd, Ipv6(Icmpv6, "fd00::2", new byte[8])), true),
+        ],
+        ["ip proto 47"] =
+        [
+            (Ethernet(0x0800, Ipv4(47, "10.99.0.2", new byte[8])), true),
+            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", new byte[8])), false),
+        ],
+    };
+
+    public static TheoryData<string> Filters => [.. Cases.Keys];
+
+    /// <summary>With a socket in the queue's slot a match is XDP_REDIRECT; without one, XDP_PASS counted as no socket.</summary>
+    [Theory]
+    [MemberData(nameof(Filters))]
+    public void A_filter_redirects_exactly_the_frames_it_describes(string filter)
+    {
+        using var bed = new XskTestBed(attach: null);
+        using XskMap xsks = XskMap.Create("afxdp_xsks", 1);
+        using PerCpuArray<ulong> counters = PerCpuArray<ulong>.Create(SteeringProgram.CountersName, SteeringProgram.CounterCount);
+        ProgramSpec spec = SteeringProgram.Spec(PacketFilter.Parse(filter), xsks, counters);
+        using BpfProgram program = BpfProgram.LoadXdp(spec);
+        Assert.Equal(SteeringProgram.ProgramName, program.Name);
+
+        (byte[] Frame, bool Matches)[] cases = Cases[filter];
+        foreach ((byte[] frame, _) in cases)
+            Assert.Equal(XdpAction.Pass, program.TestRun(frame));
+        xsks.Register(bed.Socket);
+        for (int i = 0; i < cases.Length; i++)
+            Assert.True((cases[i].Matches ? XdpAction.Redirect : XdpAction.Pass) == program.TestRun(cases[i].Frame), $"frame {i} of \"{filter}\" should {(cases[i].Matches ? "" : "not ")}match");
+
+        ulong matching = (ulong)cases.Count(c => c.Matches), other = (ulong)cases.Length - matching;
+        Assert.Equal(new SteeringCounters(NotMatched: 2 * other, Redirected: matching, NoSocket: matching), ReadCounters(counters));
+    }
+
+    static SteeringCounters ReadCounters(PerCpuArray<ulong> counters) =>
+        new(counters.Sum((uint)SteeringVerdict.NotMatched), counters.Sum((uint)SteeringVerdict.Redirected), counters.Sum((uint)SteeringVerdict.NoSocket));
+}
