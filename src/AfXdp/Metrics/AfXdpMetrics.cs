@@ -13,7 +13,7 @@ namespace AfXdp.Metrics;
 /// <c>network.interface.name</c> and <c>afxdp.queue</c>.
 /// </summary>
 /// <remarks>
-/// <see cref="Engine.XdpEngine"/> and <c>XskAsyncReceiver</c> track their sockets themselves;
+/// <see cref="Engine.XdpEngine"/> and <see cref="XskAsyncReceiver"/> track their sockets themselves;
 /// a hand-written loop calls <see cref="Track"/> and increments the counters it returns.
 /// </remarks>
 public static class AfXdpMetrics
