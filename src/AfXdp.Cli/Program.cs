@@ -6,6 +6,7 @@ var root = new RootCommand("AF_XDP for .NET");
 root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(EngineCommand.Create());
 
 try
 {

@@ -9,6 +9,7 @@ internal static unsafe partial class Sys
     internal const int SOCK_CLOEXEC = 0x80000;
     internal const int SOL_SOCKET = 1;
     internal const int SO_BUSY_POLL = 46;
+    internal const int SO_INCOMING_NAPI_ID = 56;
     internal const int SO_PREFER_BUSY_POLL = 69;
     internal const int SO_BUSY_POLL_BUDGET = 70;
     internal const int MSG_DONTWAIT = 0x40;

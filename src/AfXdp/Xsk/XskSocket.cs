@@ -17,6 +17,7 @@ public sealed unsafe class XskSocket : IDisposable
     readonly SafeFd _socket;
     readonly List<SafeMapping> _maps = [];
     readonly bool _ownsSocket;
+    int _busyPollBudget;
 
     public XskSocket(Umem umem, string interfaceName, uint queueId, XskSocketConfig? config = null)
         : this(umem, NetDevice.IndexOf(interfaceName), interfaceName, queueId, config) { }
@@ -175,13 +176,45 @@ public sealed unsafe class XskSocket : IDisposable
     /// Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, kernel 5.11+):
     /// the driver's NAPI runs in this thread's wakeup syscalls instead of in softirq, so call
     /// <see cref="WakeupRx"/>/<see cref="WakeupTx"/> on every loop. Pair with the device's
-    /// napi_defer_hard_irqs and gro_flush_timeout so interrupts stay off while the application polls.
+    /// napi_defer_hard_irqs and gro_flush_timeout (<see cref="NapiSettings"/>) so interrupts stay off while the application polls.
     /// </summary>
+    /// <remarks>
+    /// SO_BUSY_POLL is how long (µs) one syscall may poll the NAPI context for packets;
+    /// SO_BUSY_POLL_BUDGET is how many packets one such poll may process (more than
+    /// net.core.busy_poll_budget needs CAP_NET_ADMIN); SO_PREFER_BUSY_POLL tells the kernel to leave
+    /// the NAPI to the application while it keeps polling (softirq processing is deferred, see
+    /// <see cref="NapiSettings"/>). All of it acts on the NAPI context the socket was bound to
+    /// (<see cref="NapiId"/>): a socket bound while its queue has none (veth before an XDP program is
+    /// attached in native mode) gets none, and busy polling then only adds syscalls.
+    /// </remarks>
     public void EnableBusyPoll(int timeoutMicroseconds, int budget)
     {
         SetSocketOption(Sys.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
+        _busyPollBudget = budget;
+    }
+
+    /// <summary>
+    /// The socket's busy-poll options: preference and timeout as the kernel holds them; the budget as
+    /// <see cref="EnableBusyPoll"/> set it (getsockopt has no SO_BUSY_POLL_BUDGET).
+    /// </summary>
+    public BusyPollSettings BusyPoll => new(GetSocketOption(Sys.SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL") != 0,
+        GetSocketOption(Sys.SO_BUSY_POLL, "SO_BUSY_POLL"), _busyPollBudget);
+
+    /// <summary>
+    /// SO_INCOMING_NAPI_ID: the NAPI context bind found on the queue, which busy polling drives;
+    /// 0 when the queue had none at bind time.
+    /// </summary>
+    public int NapiId => GetSocketOption(Sys.SO_INCOMING_NAPI_ID, "SO_INCOMING_NAPI_ID");
+
+    int GetSocketOption(int option, string name)
+    {
+        int value = 0;
+        uint length = sizeof(int);
+        if (Sys.GetSockOpt(_socket.Fd, Sys.SOL_SOCKET, option, &value, &length) != 0)
+            Throw.Errno($"getsockopt({name})", Sys.LastErrno);
+        return value;
     }
 
     void SetSocketOption(int option, int value, string name)
