@@ -7,6 +7,7 @@ root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EngineCommand.Create());
+root.Subcommands.Add(HandoffRxCommand.Create());
 
 try
 {

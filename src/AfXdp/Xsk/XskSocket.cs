@@ -82,6 +82,37 @@ public sealed unsafe class XskSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// A socket another process created, bound and handed over (<see cref="XskHandoff"/>): maps its
+    /// RX/TX rings (and its own FILL/COMPLETION rings unless it shares the UMEM's); binds nothing.
+    /// </summary>
+    internal XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config)
+    {
+        Umem = umem;
+        Config = config;
+        _socket = socket;
+        _ownsSocket = ownsSocket;
+        InterfaceIndex = interfaceIndex;
+        InterfaceName = interfaceName;
+        QueueId = queueId;
+        try
+        {
+            xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(socket);
+            if (config.RxRingSize != 0)
+                Rx = Keep(XskFd.MapRxRing(socket, offsets, config.RxRingSize));
+            if (config.TxRingSize != 0)
+                Tx = Keep(XskFd.MapTxRing(socket, offsets, config.TxRingSize));
+            bool sharesRings = !ownsSocket || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
+            Fill = sharesRings ? umem.Fill : Keep(XskFd.MapFillRing(socket, offsets, config.FillRingSize));
+            Completion = sharesRings ? umem.Completion : Keep(XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
     public XskSocketConfig Config { get; }
 
     public Umem Umem { get; }
@@ -94,6 +125,12 @@ public sealed unsafe class XskSocket : IDisposable
 
     /// <summary>The socket's descriptor: the value to store in an XSKMAP.</summary>
     public int Fd => _socket.Fd;
+
+    /// <summary>The descriptor as an owned handle (for passing it to another process).</summary>
+    internal SafeFd Handle => _socket;
+
+    /// <summary>True when this socket's descriptor is the UMEM's own (the first socket bound on it).</summary>
+    internal bool UsesUmemSocket => !_ownsSocket;
 
     /// <summary>Received frames; null when <see cref="XskSocketConfig.RxRingSize"/> is 0.</summary>
     public RxRing? Rx { get; }
