@@ -8,6 +8,7 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EngineCommand.Create());
 root.Subcommands.Add(HandoffRxCommand.Create());
+root.Subcommands.Add(NapiCommand.Create());
 
 try
 {

@@ -156,10 +156,11 @@ public sealed unsafe class XdpQueue
 
     void Loop()
     {
-        BusyPollOptions? busyPoll = _engine.Options.BusyPoll;
+        bool busyPoll = _engine.Options.BusyPoll is not null;
         long spinTicks = _engine.Options.SpinTime == Timeout.InfiniteTimeSpan ? long.MaxValue
             : (long)(_engine.Options.SpinTime.TotalSeconds * Stopwatch.Frequency);
-        long idleSince = 0;
+        long idleTicks = (long)(_engine.Options.IdleTimeout.TotalSeconds * Stopwatch.Frequency);
+        long idleSince = 0, lastIdleCall = Stopwatch.GetTimestamp();
         while (!_engine.Stopping)
         {
             bool worked = ReapCompletions() | DrainReturns() | DrainForwards() | Receive();
@@ -170,21 +171,25 @@ public sealed unsafe class XdpQueue
                 idleSince = 0;
                 continue;
             }
-            if (busyPoll is not null || (!_alwaysKick && _fill.NeedsWakeup))
+            if (busyPoll || (!_alwaysKick && _fill.NeedsWakeup))
             {
                 // Busy polling: this syscall runs the driver's NAPI in our context.
                 Counters.Wakeups++;
                 Socket.WakeupRx();
             }
-            if (busyPoll is not null)
-                continue;
             long now = Stopwatch.GetTimestamp();
             if (idleSince == 0)
                 idleSince = now;
-            else if (now - idleSince >= spinTicks)
+            if (!busyPoll && now - idleSince >= spinTicks)
             {
                 Sleep();
-                idleSince = 0;
+                (idleSince, lastIdleCall) = (0, Stopwatch.GetTimestamp());
+            }
+            else if (now - lastIdleCall >= idleTicks)
+            {
+                // A worker that never sleeps still tells the handler it is idle, once per IdleTimeout.
+                _handler!.Idle(this);
+                lastIdleCall = now;
             }
         }
     }

@@ -58,11 +58,14 @@ public sealed class EngineTests
         engine.Stop();
     }
 
-    [Fact]
-    public void Held_packets_are_sent_later_from_the_next_batch_or_when_the_queue_idles()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Held_packets_are_sent_later_from_the_next_batch_or_when_the_queue_idles(bool neverSleeps)
     {
-        using VethLab lab = VethLab.Create(FourQueues);
-        using XdpEngine engine = lab.Run(VethSide.B, () => new XdpEngine(Options(lab)));
+        using VethLab lab = VethLab.Create();
+        TimeSpan spin = neverSleeps ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(50);
+        using XdpEngine engine = lab.Run(VethSide.B, () => new XdpEngine(Options(lab) with { SpinTime = spin }));
         engine.Start(queue => new HoldThenSend());
 
         (int sent, int[] echoed) = SendFlowsAndCollectEchoes(lab, flows: 32, perFlow: 10);
