@@ -217,12 +217,12 @@ public sealed unsafe class XskSocket : IDisposable
     /// </summary>
     /// <remarks>
     /// SO_BUSY_POLL is how long (µs) one syscall may poll the NAPI context for packets;
-    /// SO_BUSY_POLL_BUDGET is how many packets one such poll may process (more than
-    /// net.core.busy_poll_budget needs CAP_NET_ADMIN); SO_PREFER_BUSY_POLL tells the kernel to leave
-    /// the NAPI to the application while it keeps polling (softirq processing is deferred, see
-    /// <see cref="NapiSettings"/>). All of it acts on the NAPI context the socket was bound to
-    /// (<see cref="NapiId"/>): a socket bound while its queue has none (veth before an XDP program is
-    /// attached in native mode) gets none, and busy polling then only adds syscalls.
+    /// SO_BUSY_POLL_BUDGET is how many packets one such poll may process; SO_PREFER_BUSY_POLL tells
+    /// the kernel to leave the NAPI to the application while it keeps polling (softirq processing is
+    /// deferred, see <see cref="NapiSettings"/>). Raising the first two above the socket's current
+    /// values needs CAP_NET_ADMIN. All of it acts on the NAPI context bind found on the socket's queue
+    /// (<see cref="NapiId"/>): where there is none (veth does not tie its NAPI contexts to its queues),
+    /// busy polling only adds syscalls.
     /// </remarks>
     public void EnableBusyPoll(int timeoutMicroseconds, int budget)
     {
