@@ -25,12 +25,13 @@ internal static class EngineCommand
         var spin = new Option<double>("--spin-us") { Description = "microseconds an idle worker polls before it sleeps in poll(); -1 never sleeps", DefaultValueFactory = _ => 50 };
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling on every socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
         var batch = new Option<uint>("--batch", "-b") { Description = "packets per handler call", DefaultValueFactory = _ => 64 };
+        var ring = new Option<uint>("--ring", "-r") { Description = "size of all four rings of every queue (a power of two); each queue gets 2 x ring frames", DefaultValueFactory = _ => 2048 };
         var duration = new Option<double>("--duration", "-d") { Description = "measured seconds, from the first packet", DefaultValueFactory = _ => 10 };
         var command = new Command("engine",
             "Run the multi-queue engine: one AF_XDP socket and one worker thread per queue. Per-second totals go to stderr; " +
             "the last line on stdout is the summary (queues=... pps=N q0_pps=N ... cpu_pct=N).")
         {
-            iface, queues, cores, handler, umem, attach, spin, busyPoll, batch, duration,
+            iface, queues, cores, handler, umem, attach, spin, busyPoll, batch, ring, duration,
         };
         command.SetAction(r =>
         {
@@ -45,6 +46,8 @@ internal static class EngineCommand
                 SpinTime = spinUs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(spinUs),
                 BusyPoll = r.GetValue(busyPoll) ? new BusyPollOptions(20, (int)r.GetValue(batch)) : null,
                 BatchSize = r.GetValue(batch),
+                RingSize = r.GetValue(ring),
+                FramesPerQueue = 2 * r.GetValue(ring),
             };
             Console.Out.WriteLine(Run(options, r.GetRequiredValue(handler), r.GetValue(duration)));
             return 0;
