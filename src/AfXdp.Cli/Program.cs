@@ -10,6 +10,9 @@ root.Subcommands.Add(EchoCommand.Create());
 root.Subcommands.Add(CaptureCommand.Create());
 root.Subcommands.Add(DetachCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
+root.Subcommands.Add(EngineCommand.Create());
+root.Subcommands.Add(HandoffRxCommand.Create());
+root.Subcommands.Add(NapiCommand.Create());
 
 try
 {

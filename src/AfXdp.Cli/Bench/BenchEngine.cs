@@ -115,6 +115,11 @@ public sealed class BenchEngine : IDisposable
     /// <summary>Runs the mode until the duration has passed since the first packet, or Stop.</summary>
     public void Run()
     {
+        if (_options.Async)
+        {
+            RxDropAwaitingAsync().GetAwaiter().GetResult();
+            return;
+        }
         long ticksPerSecond = Stopwatch.Frequency;
         long duration = (long)(_options.Duration * ticksPerSecond);
         long firstPacketTimeout = (long)(_options.FirstPacketTimeout * ticksPerSecond);
@@ -152,6 +157,44 @@ public sealed class BenchEngine : IDisposable
                 break;
         }
         AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+    }
+
+    /// <summary>
+    /// rxdrop with awaited batches (--async): XskAsyncReceiver polls the ring briefly, then waits on
+    /// epoll, and this loop continues on pool threads. AllocatedBytes counts the whole process here.
+    /// </summary>
+    async Task RxDropAwaitingAsync()
+    {
+        BenchCounters counters = Counters;
+        using var receiver = new XskAsyncReceiver(_socket, new XskAsyncReceiverOptions { MaxBatch = _batch });
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(_options.FirstPacketTimeout));
+        // Stop() only sets a flag: look at it a few times a second.
+        using var watch = new Timer(_ => { if (_stop) cancel.Cancel(); }, null, 100, 100);
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        try
+        {
+            while (true)
+            {
+                RxBatch batch = await receiver.ReceiveAsync(cancel.Token);
+                if (counters.StartTimestamp == 0)
+                {
+                    Volatile.Write(ref counters.StartTimestamp, Stopwatch.GetTimestamp());
+                    cancel.CancelAfter(TimeSpan.FromSeconds(_options.Duration));
+                }
+                receiver.Recycle(batch);
+                counters.RxPackets += batch.Count;
+                counters.Kicks = receiver.Counters.Wakeups;
+            }
+        }
+        catch (OperationCanceledException) when (counters.StartTimestamp == 0 && !_stop)
+        {
+            throw new AfXdpException($"bench {_options.ModeName} --async on {_options.Interface} queue {_options.Queue}", 0,
+                $"no packet arrived within {_options.FirstPacketTimeout:0} s.", "send traffic to the interface, and check that it reaches queue " + _options.Queue + ".");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
     }
 
     void FillLowerHalf()

@@ -36,6 +36,8 @@ public sealed record BenchOptions
     public int? SendBuffer { get; init; }
     public bool Poll { get; init; }
     public bool BusyPoll { get; init; }
+    /// <summary>rxdrop: await batches (XskAsyncReceiver) instead of spinning.</summary>
+    public bool Async { get; init; }
     public double Duration { get; init; } = 10;
     public bool NoRx { get; init; }
     public bool Unaligned { get; init; }

@@ -8,7 +8,7 @@ namespace AfXdp.Cli.Bench;
 
 /// <summary>The end-of-run figures: one line in the baseline's contract, or JSON.</summary>
 public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Seconds, long RxPackets, long TxPackets, long Kicks,
-    double UserPercent, double SystemPercent, XdpStatistics Statistics, long AllocatedBytes, bool ZeroCopy)
+    double UserPercent, double SystemPercent, double CpuPercent, XdpStatistics Statistics, long AllocatedBytes, bool ZeroCopy)
 {
     /// <summary>Frames of the mode's own kind: received for rxdrop, sent (completed) otherwise.</summary>
     public long Packets => Options.Mode == BenchMode.RxDrop ? RxPackets : TxPackets;
@@ -21,9 +21,9 @@ public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Sec
         BenchOptions o = Options;
         return string.Create(CultureInfo.InvariantCulture,
             $"mode={o.ModeName} if={o.Interface} q={o.Queue} attach={o.Attach.ToString().ToLowerInvariant()} bind={(ZeroCopy ? "zc" : "copy")} " +
-            $"need_wakeup={(o.NeedWakeup ? 1 : 0)} poll={(o.Poll ? 1 : 0)} busy_poll={(o.BusyPoll ? 1 : 0)} batch={o.Batch} tx_budget={TxBudget} frame={o.FrameSize} size={o.PacketSize} " +
+            $"need_wakeup={(o.NeedWakeup ? 1 : 0)} poll={(o.Poll ? 1 : 0)} busy_poll={(o.BusyPoll ? 1 : 0)} async={(o.Async ? 1 : 0)} batch={o.Batch} tx_budget={TxBudget} frame={o.FrameSize} size={o.PacketSize} " +
             $"secs={Seconds:0.00} pkts={Packets} pps={PacketsPerSecond:0} rx={RxPackets} tx={TxPackets} kicks={Kicks} " +
-            $"usr_pct={UserPercent:0} sys_pct={SystemPercent:0} rx_dropped={Statistics.RxDropped} rx_ring_full={Statistics.RxRingFull} " +
+            $"usr_pct={UserPercent:0} sys_pct={SystemPercent:0} cpu_pct={CpuPercent:0} rx_dropped={Statistics.RxDropped} rx_ring_full={Statistics.RxRingFull} " +
             $"fill_empty={Statistics.RxFillRingEmptyDescriptors} tx_invalid={Statistics.TxInvalidDescriptors} " +
             $"rx_invalid={Statistics.RxInvalidDescriptors} tx_ring_empty={Statistics.TxRingEmptyDescriptors} alloc_bytes={AllocatedBytes}");
     }
@@ -43,6 +43,7 @@ public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Sec
             json.WriteBoolean("need_wakeup", o.NeedWakeup);
             json.WriteBoolean("poll", o.Poll);
             json.WriteBoolean("busy_poll", o.BusyPoll);
+            json.WriteBoolean("async", o.Async);
             json.WriteNumber("batch", o.Batch);
             json.WriteNumber("tx_budget", TxBudget);
             json.WriteNumber("frame", o.FrameSize);
@@ -55,6 +56,7 @@ public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Sec
             json.WriteNumber("kicks", Kicks);
             json.WriteNumber("usr_pct", Math.Round(UserPercent));
             json.WriteNumber("sys_pct", Math.Round(SystemPercent));
+            json.WriteNumber("cpu_pct", Math.Round(CpuPercent));
             json.WriteNumber("rx_dropped", Statistics.RxDropped);
             json.WriteNumber("rx_invalid", Statistics.RxInvalidDescriptors);
             json.WriteNumber("tx_invalid", Statistics.TxInvalidDescriptors);

@@ -31,6 +31,7 @@ internal static class BenchCommand
         var noWakeup = new Option<bool>("--no-need-wakeup", "-W") { Description = "do not use XDP_USE_NEED_WAKEUP (kick TX on every batch)" };
         var poll = new Option<bool>("--poll", "-p") { Description = "poll() when idle instead of spinning" };
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
+        var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts the whole process" };
         var duration = new Option<double>("--duration", "-d") { Description = "measured seconds (rx modes start the clock at the first packet)", DefaultValueFactory = _ => 10 };
         duration.Validators.Add(r => Check(r, r.GetValueOrDefault<double>() is > 0 and <= 86400, "--duration must be from 0 to 86400 seconds"));
         var noRx = new Option<bool>("--no-rx", "-R") { Description = "txonly: no RX ring and no XDP program" };
@@ -50,7 +51,7 @@ internal static class BenchCommand
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
-            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, duration, noRx, unaligned,
+            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, noRx, unaligned,
             smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, json,
         };
         command.SetAction(r =>
@@ -60,6 +61,11 @@ internal static class BenchCommand
             if (length < 42 || length > frameSize - UmemConfig.KernelHeadroom)
             {
                 Console.Error.WriteLine($"--size {length}: must be from 42 (Ethernet + IPv4 + UDP headers) to {frameSize - UmemConfig.KernelHeadroom} (frame size minus the kernel's headroom)");
+                return 1;
+            }
+            if (r.GetValue(awaiting) && r.GetRequiredValue(mode) != "rxdrop")
+            {
+                Console.Error.WriteLine("--async: only with -m rxdrop");
                 return 1;
             }
             var options = new BenchOptions
@@ -79,6 +85,7 @@ internal static class BenchCommand
                 SendBuffer = r.GetValue(sndbuf),
                 Poll = r.GetValue(poll),
                 BusyPoll = r.GetValue(busyPoll),
+                Async = r.GetValue(awaiting),
                 Duration = r.GetValue(duration),
                 NoRx = r.GetValue(noRx),
                 Unaligned = r.GetValue(unaligned),
@@ -103,19 +110,20 @@ internal static class BenchCommand
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; engine.Stop(); });
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; engine.Stop(); });
         Process self = Process.GetCurrentProcess();
-        TimeSpan user0 = self.UserProcessorTime, system0 = self.PrivilegedProcessorTime;
+        TimeSpan user0 = self.UserProcessorTime, system0 = self.PrivilegedProcessorTime, cpu0 = ProcessCpuTime.Now();
         long started = Stopwatch.GetTimestamp();
         using (new BenchProgress(engine, live: !Console.IsOutputRedirected && !Console.IsErrorRedirected))
             engine.Run();
         if (engine.Program?.Filter is { } steering)
             Console.Error.WriteLine($"steering \"{steering}\": {engine.Program.ReadCounters()}");
         long ended = Stopwatch.GetTimestamp();
+        TimeSpan cpu = ProcessCpuTime.Now() - cpu0;
         self.Refresh();
         double wall = (double)(ended - started) / Stopwatch.Frequency;
         long start = engine.Counters.StartTimestamp;
         double seconds = start == 0 ? 0 : (double)(ended - start) / Stopwatch.Frequency;
         return new BenchResult(options, engine.Socket.Config.TxBudget == 0 ? 32 : engine.Socket.Config.TxBudget, seconds, engine.Counters.RxPackets, engine.Counters.TxPackets, engine.Counters.Kicks,
-            100 * (self.UserProcessorTime - user0).TotalSeconds / wall, 100 * (self.PrivilegedProcessorTime - system0).TotalSeconds / wall,
+            100 * (self.UserProcessorTime - user0).TotalSeconds / wall, 100 * (self.PrivilegedProcessorTime - system0).TotalSeconds / wall, 100 * cpu.TotalSeconds / wall,
             engine.Socket.Statistics, engine.AllocatedBytes, engine.Socket.IsZeroCopy);
     }
 

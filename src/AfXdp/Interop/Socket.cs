@@ -11,6 +11,7 @@ internal static unsafe partial class Sys
     internal const int SO_SNDBUF = 7;
     internal const int SO_SNDBUFFORCE = 32;
     internal const int SO_BUSY_POLL = 46;
+    internal const int SO_INCOMING_NAPI_ID = 56;
     internal const int SO_PREFER_BUSY_POLL = 69;
     internal const int SO_BUSY_POLL_BUDGET = 70;
     internal const int MSG_DONTWAIT = 0x40;

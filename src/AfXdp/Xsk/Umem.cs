@@ -15,6 +15,7 @@ public sealed unsafe class Umem : IDisposable
     readonly SafeMapping _fillMap;
     readonly SafeMapping _completionMap;
     readonly byte* _base;
+    readonly SafeFd? _memory;
     int _socketsBound;
 
     public Umem(UmemConfig? config = null)
@@ -23,7 +24,7 @@ public sealed unsafe class Umem : IDisposable
         Config.Validate();
         CheckMemlock(Config.Size);
 
-        (_area, UsesHugePages) = MapArea(Config);
+        (_area, UsesHugePages) = Config.Shareable ? MapShareable(Config, out _memory) : MapArea(Config);
         try
         {
             _base = _area.Pointer;
@@ -129,8 +130,48 @@ public sealed unsafe class Umem : IDisposable
 
     internal void MarkBound(int interfaceIndex, uint queueId) => (BoundInterface, BoundQueue) = (interfaceIndex, queueId);
 
+    /// <summary>
+    /// A UMEM that another process can map: the packet memory is a memfd (memfd_create, MAP_SHARED)
+    /// instead of anonymous memory, so that <see cref="XskHandoff"/> can pass it over a unix socket.
+    /// </summary>
+    public static Umem CreateShareable(UmemConfig? config = null) => new((config ?? new UmemConfig()) with { Shareable = true });
+
+    /// <summary>The memfd behind the packet memory of a shareable UMEM; null otherwise.</summary>
+    internal SafeFd? Memory => _memory;
+
+    /// <summary>
+    /// A UMEM another process registered and handed over (<see cref="XskHandoff"/>): maps the memfd
+    /// and the FILL/COMPLETION rings of the registered socket; registers nothing, so it needs no
+    /// privilege. The UMEM's socket counts as bound: this process only moves frames.
+    /// </summary>
+    internal Umem(UmemConfig config, SafeFd memory, SafeFd socket, int boundInterface, uint boundQueue)
+    {
+        Config = config;
+        _memory = memory;
+        Socket = socket;
+        NetworkNamespace = XskFd.CurrentNetworkNamespace();
+        _socketsBound = 1;
+        (BoundInterface, BoundQueue) = (boundInterface, boundQueue);
+        try
+        {
+            _area = SafeMapping.TryMap((nuint)config.Size, Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_SHARED | Sys.MAP_POPULATE, memory.Fd, 0, out int errno)
+                ?? throw new AfXdpException($"mmap(UMEM memfd, {config.Size} bytes)", errno, "the handed-over UMEM memory could not be mapped.",
+                    "check the sender's UMEM size and this process's address-space limit (ulimit -v).");
+            _base = _area.Pointer;
+            xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(socket);
+            (_fillMap, Fill) = XskFd.MapFillRing(socket, offsets, config.FillRingSize);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
     public void Dispose()
     {
+        _memory?.Dispose();
         _fillMap?.Dispose();
         _completionMap?.Dispose();
         Socket?.Dispose();
@@ -168,6 +209,39 @@ public sealed unsafe class Umem : IDisposable
             Throw.Config($"Umem({size} bytes)",
                 $"the kernel pins UMEM pages against RLIMIT_MEMLOCK ({limit} bytes) and the process lacks CAP_IPC_LOCK; registration would fail with ENOBUFS.",
                 "use fewer or smaller frames, raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK.");
+    }
+
+    /// <summary>A memfd of the UMEM's size (in 2 MiB huge pages when asked), mapped shared.</summary>
+    static (SafeMapping, bool) MapShareable(UmemConfig config, out SafeFd memory)
+    {
+        const ulong hugePage = 2 << 20;
+        bool huge = config.HugePages != HugePages.Never;
+        int fd = huge ? Sys.MemfdCreate("afxdp-umem", Sys.MFD_CLOEXEC | Sys.MFD_HUGETLB | Sys.MFD_HUGE_2MB) : -1;
+        if (fd < 0 && config.HugePages == HugePages.Required)
+            Throw.Kernel("memfd_create(afxdp-umem, MFD_HUGETLB)", Sys.LastErrno, "no hugetlbfs support for memfd.", "use HugePages.IfAvailable or Never.");
+        if (fd < 0)
+        {
+            huge = false;
+            fd = Sys.MemfdCreate("afxdp-umem", Sys.MFD_CLOEXEC);
+            if (fd < 0)
+                Throw.Errno("memfd_create(afxdp-umem)", Sys.LastErrno);
+        }
+        memory = new SafeFd(fd);
+        ulong size = huge ? (config.Size + hugePage - 1) & ~(hugePage - 1) : config.Size;
+        SafeMapping? area = null;
+        int errno = 0;
+        if (Sys.Ftruncate(fd, (long)size) == 0)
+            area = SafeMapping.TryMap((nuint)size, Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_SHARED | Sys.MAP_POPULATE, fd, 0, out errno);
+        else
+            errno = Sys.LastErrno;
+        if (area is not null)
+            return (area, huge);
+        memory.Dispose();
+        if (huge && config.HugePages == HugePages.IfAvailable)
+            return MapShareable(config with { HugePages = HugePages.Never }, out memory);
+        Throw.Kernel($"ftruncate/mmap(memfd, {size} bytes{(huge ? ", huge pages" : "")})", errno, "the shareable UMEM could not be allocated.",
+            huge ? $"reserve huge pages (`echo {size / hugePage} > /proc/sys/vm/nr_hugepages`) or use HugePages.IfAvailable." : "use fewer or smaller frames.");
+        return default;
     }
 
     static (SafeMapping, bool) MapArea(UmemConfig config)

@@ -53,6 +53,9 @@ public sealed record UmemConfig
 
     public HugePages HugePages { get; init; } = HugePages.Never;
 
+    /// <summary>Back the memory with a memfd mapped shared, so that another process can map it (<see cref="Umem.CreateShareable"/>).</summary>
+    public bool Shareable { get; init; }
+
     /// <summary>Total bytes of packet memory.</summary>
     public ulong Size => (ulong)FrameCount * FrameSize;
 

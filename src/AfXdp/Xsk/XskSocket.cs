@@ -17,6 +17,7 @@ public sealed unsafe class XskSocket : IDisposable
     readonly SafeFd _socket;
     readonly List<SafeMapping> _maps = [];
     readonly bool _ownsSocket;
+    int _busyPollBudget;
 
     public XskSocket(Umem umem, string interfaceName, uint queueId, XskSocketConfig? config = null)
         : this(umem, NetDevice.IndexOf(interfaceName), interfaceName, queueId, config) { }
@@ -82,6 +83,37 @@ public sealed unsafe class XskSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// A socket another process created, bound and handed over (<see cref="XskHandoff"/>): maps its
+    /// RX/TX rings (and its own FILL/COMPLETION rings unless it shares the UMEM's); binds nothing.
+    /// </summary>
+    internal XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config)
+    {
+        Umem = umem;
+        Config = config;
+        _socket = socket;
+        _ownsSocket = ownsSocket;
+        InterfaceIndex = interfaceIndex;
+        InterfaceName = interfaceName;
+        QueueId = queueId;
+        try
+        {
+            xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(socket);
+            if (config.RxRingSize != 0)
+                Rx = Keep(XskFd.MapRxRing(socket, offsets, config.RxRingSize));
+            if (config.TxRingSize != 0)
+                Tx = Keep(XskFd.MapTxRing(socket, offsets, config.TxRingSize));
+            bool sharesRings = !ownsSocket || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
+            Fill = sharesRings ? umem.Fill : Keep(XskFd.MapFillRing(socket, offsets, config.FillRingSize));
+            Completion = sharesRings ? umem.Completion : Keep(XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
     public XskSocketConfig Config { get; }
 
     public Umem Umem { get; }
@@ -94,6 +126,12 @@ public sealed unsafe class XskSocket : IDisposable
 
     /// <summary>The socket's descriptor: the value to store in an XSKMAP.</summary>
     public int Fd => _socket.Fd;
+
+    /// <summary>The descriptor as an owned handle (for passing it to another process).</summary>
+    internal SafeFd Handle => _socket;
+
+    /// <summary>True when this socket's descriptor is the UMEM's own (the first socket bound on it).</summary>
+    internal bool UsesUmemSocket => !_ownsSocket;
 
     /// <summary>Received frames; null when <see cref="XskSocketConfig.RxRingSize"/> is 0.</summary>
     public RxRing? Rx { get; }
@@ -176,13 +214,45 @@ public sealed unsafe class XskSocket : IDisposable
     /// Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, kernel 5.11+):
     /// the driver's NAPI runs in this thread's wakeup syscalls instead of in softirq, so call
     /// <see cref="WakeupRx"/>/<see cref="WakeupTx"/> on every loop. Pair with the device's
-    /// napi_defer_hard_irqs and gro_flush_timeout so interrupts stay off while the application polls.
+    /// napi_defer_hard_irqs and gro_flush_timeout (<see cref="NapiSettings"/>) so interrupts stay off while the application polls.
     /// </summary>
+    /// <remarks>
+    /// SO_BUSY_POLL is how long (µs) one syscall may poll the NAPI context for packets;
+    /// SO_BUSY_POLL_BUDGET is how many packets one such poll may process; SO_PREFER_BUSY_POLL tells
+    /// the kernel to leave the NAPI to the application while it keeps polling (softirq processing is
+    /// deferred, see <see cref="NapiSettings"/>). Raising the first two above the socket's current
+    /// values needs CAP_NET_ADMIN. All of it acts on the NAPI context bind found on the socket's queue
+    /// (<see cref="NapiId"/>): where there is none (veth does not tie its NAPI contexts to its queues),
+    /// busy polling only adds syscalls.
+    /// </remarks>
     public void EnableBusyPoll(int timeoutMicroseconds, int budget)
     {
         SetSocketOption(Sys.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
+        _busyPollBudget = budget;
+    }
+
+    /// <summary>
+    /// The socket's busy-poll options: preference and timeout as the kernel holds them; the budget as
+    /// <see cref="EnableBusyPoll"/> set it (getsockopt has no SO_BUSY_POLL_BUDGET).
+    /// </summary>
+    public BusyPollSettings BusyPoll => new(GetSocketOption(Sys.SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL") != 0,
+        GetSocketOption(Sys.SO_BUSY_POLL, "SO_BUSY_POLL"), _busyPollBudget);
+
+    /// <summary>
+    /// SO_INCOMING_NAPI_ID: the NAPI context bind found on the queue, which busy polling drives;
+    /// 0 when the queue had none at bind time.
+    /// </summary>
+    public int NapiId => GetSocketOption(Sys.SO_INCOMING_NAPI_ID, "SO_INCOMING_NAPI_ID");
+
+    int GetSocketOption(int option, string name)
+    {
+        int value = 0;
+        uint length = sizeof(int);
+        if (Sys.GetSockOpt(_socket.Fd, Sys.SOL_SOCKET, option, &value, &length) != 0)
+            Throw.Errno($"getsockopt({name})", Sys.LastErrno);
+        return value;
     }
 
     void ApplyTxOptions()

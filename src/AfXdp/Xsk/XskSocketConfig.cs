@@ -80,3 +80,6 @@ public readonly record struct XdpStatistics(
     ulong RxRingFull,
     ulong RxFillRingEmptyDescriptors,
     ulong TxRingEmptyDescriptors);
+
+/// <summary>A socket's busy-poll options: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (µs), SO_BUSY_POLL_BUDGET (packets).</summary>
+public readonly record struct BusyPollSettings(bool Preferred, int TimeoutMicroseconds, int Budget);

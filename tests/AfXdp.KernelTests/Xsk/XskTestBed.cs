@@ -93,12 +93,15 @@ internal sealed class XskTestBed : IDisposable
     }
 
     /// <summary>Sends datagrams from A's kernel stack to B, from <paramref name="sourcePorts"/> different ports (to spread over queues).</summary>
-    public void SendFromA(int count, int port, int sourcePorts = 1) => Lab.Run(VethSide.A, () =>
+    public void SendFromA(int count, int port, int sourcePorts = 1) => SendFromA(Lab, count, port, sourcePorts);
+
+    /// <inheritdoc cref="SendFromA(int, int, int)"/>
+    public static void SendFromA(VethLab lab, int count, int port, int sourcePorts = 1) => lab.Run(VethSide.A, () =>
     {
         var sockets = Enumerable.Range(0, sourcePorts).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)).ToList();
         try
         {
-            var destination = new IPEndPoint(Lab.AddressB, port);
+            var destination = new IPEndPoint(lab.AddressB, port);
             for (int i = 0; i < count; i++)
                 sockets[i % sourcePorts].SendTo(Payload(i), destination);
         }

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using AfXdp.Cli.Bench;
+using AfXdp.Engine;
+using AfXdp.Xsk;
+
+namespace AfXdp.Cli.Commands;
+
+/// <summary><c>afxdp engine</c>: the multi-queue engine on an interface, with a drop or reflect handler; aggregate and per-queue pps.</summary>
+internal static class EngineCommand
+{
+    public static Command Create()
+    {
+        var iface = new Option<string>("--interface", "-i") { Description = "interface whose queues to open", Required = true };
+        var queues = new Option<uint[]>("--queues", "-q") { Description = "queue ids (default: all), e.g. -q 0 1", AllowMultipleArgumentsPerToken = true };
+        var cores = new Option<int[]>("--cores") { Description = "CPU per queue, in the order of --queues (default: not pinned)", AllowMultipleArgumentsPerToken = true };
+        var handler = new Option<string>("--handler") { Description = "drop | reflect (swap MACs, IPv4 addresses and ports; send back)", DefaultValueFactory = _ => "drop" };
+        handler.AcceptOnlyFromAmong("drop", "reflect");
+        var umem = new Option<string>("--umem") { Description = "shared | per-queue", DefaultValueFactory = _ => "shared" };
+        umem.AcceptOnlyFromAmong("shared", "per-queue");
+        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
+        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
+        var spin = new Option<double>("--spin-us") { Description = "microseconds an idle worker polls before it sleeps in poll(); -1 never sleeps", DefaultValueFactory = _ => 50 };
+        var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling on every socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
+        var batch = new Option<uint>("--batch", "-b") { Description = "packets per handler call", DefaultValueFactory = _ => 64 };
+        var ring = new Option<uint>("--ring", "-r") { Description = "size of all four rings of every queue (a power of two); each queue gets 2 x ring frames", DefaultValueFactory = _ => 2048 };
+        var duration = new Option<double>("--duration", "-d") { Description = "measured seconds, from the first packet", DefaultValueFactory = _ => 10 };
+        var command = new Command("engine",
+            "Run the multi-queue engine: one AF_XDP socket and one worker thread per queue. Per-second totals go to stderr; " +
+            "the last line on stdout is the summary (queues=... pps=N q0_pps=N ... cpu_pct=N).")
+        {
+            iface, queues, cores, handler, umem, attach, spin, busyPoll, batch, ring, duration,
+        };
+        command.SetAction(r =>
+        {
+            double spinUs = r.GetValue(spin);
+            var options = new XdpEngineOptions
+            {
+                Interface = r.GetRequiredValue(iface),
+                Queues = r.GetValue(queues) is { Length: > 0 } q ? q : null,
+                Cores = r.GetValue(cores) is { Length: > 0 } c ? c : null,
+                Umem = r.GetRequiredValue(umem) == "shared" ? UmemLayout.Shared : UmemLayout.PerQueue,
+                AttachMode = Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true),
+                SpinTime = spinUs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(spinUs),
+                BusyPoll = r.GetValue(busyPoll) ? new BusyPollOptions(20, (int)r.GetValue(batch)) : null,
+                BatchSize = r.GetValue(batch),
+                RingSize = r.GetValue(ring),
+                FramesPerQueue = 2 * r.GetValue(ring),
+            };
+            Console.Out.WriteLine(Run(options, r.GetRequiredValue(handler), r.GetValue(duration)));
+            return 0;
+        });
+        return command;
+    }
+
+    static string Run(XdpEngineOptions options, string handlerName, double seconds)
+    {
+        using var engine = new XdpEngine(options);
+        using var stop = new ManualResetEventSlim();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+        engine.Start(_ => handlerName == "reflect" ? new PacketReflector() : new DropAll());
+
+        IReadOnlyList<XdpQueue> queues = engine.Queues;
+        long Total() => queues.Sum(q => Volatile.Read(ref q.Counters.RxPackets));
+        var clock = Stopwatch.StartNew();
+        while (Total() == 0)
+        {
+            if (stop.Wait(10))
+                return "interrupted before the first packet";
+            if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                throw new AfXdpException($"engine on {options.Interface}", 0, "no packet arrived within 30 s.", "send traffic to the interface.");
+        }
+        long[] start = queues.Select(q => Volatile.Read(ref q.Counters.RxPackets)).ToArray();
+        // The kernel counts from bind, including the start-up before the workers ran: only the window counts.
+        ulong droppedBefore = DroppedByKernel(queues);
+        long startTime = Stopwatch.GetTimestamp();
+        TimeSpan cpu0 = ProcessCpuTime.Now();
+        long last = start.Sum(), lastTime = startTime;
+        while (!stop.Wait(1000))
+        {
+            long now = Stopwatch.GetTimestamp(), total = Total();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[{(double)(now - startTime) / Stopwatch.Frequency,5:0.0}s] pps={(total - last) * Stopwatch.Frequency / (double)(now - lastTime):0} {string.Join(" ", queues.Select(q => $"q{q.QueueId}={Volatile.Read(ref q.Counters.RxPackets)}"))}"));
+            (last, lastTime) = (total, now);
+            if (now - startTime >= seconds * Stopwatch.Frequency)
+                break;
+        }
+        long end = Stopwatch.GetTimestamp();
+        TimeSpan cpu = ProcessCpuTime.Now() - cpu0;
+        engine.Stop();
+        double elapsed = (double)(end - startTime) / Stopwatch.Frequency;
+        long[] received = queues.Select((q, i) => q.Counters.RxPackets - start[i]).ToArray();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"engine if={options.Interface} queues={queues.Count} handler={handlerName} umem={(options.Umem == UmemLayout.Shared ? "shared" : "per-queue")} " +
+            $"secs={elapsed:0.00} pkts={received.Sum()} pps={received.Sum() / elapsed:0} {string.Join(" ", queues.Select((q, i) => FormattableString.Invariant($"q{q.QueueId}_pps={received[i] / elapsed:0}")))} " +
+            $"tx={queues.Sum(q => q.Counters.TxPackets)} tx_dropped={queues.Sum(q => q.Counters.TxDropped)} wakeups={queues.Sum(q => q.Counters.Wakeups)} " +
+            $"cpu_pct={100 * cpu.TotalSeconds / elapsed:0} rx_dropped={DroppedByKernel(queues) - droppedBefore}");
+    }
+
+    static ulong DroppedByKernel(IReadOnlyList<XdpQueue> queues) =>
+        queues.Aggregate(0UL, (sum, q) => sum + q.Socket.Statistics.RxDropped + q.Socket.Statistics.RxRingFull);
+
+    /// <summary>Every packet keeps the default verdict, drop: the engine's own cost.</summary>
+    sealed class DropAll : IPacketHandler
+    {
+        public void Handle(XdpQueue queue, Span<Packet> packets)
+        {
+        }
+    }
+}

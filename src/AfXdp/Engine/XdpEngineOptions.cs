@@ -1,0 +1,95 @@
+using AfXdp.Interop;
+using AfXdp.Xsk;
+
+namespace AfXdp.Engine;
+
+/// <summary>Where the frames of an engine's queues live.</summary>
+public enum UmemLayout
+{
+    /// <summary>
+    /// One UMEM for all queues (XDP_SHARED_UMEM; every socket has its own FILL and COMPLETION rings):
+    /// forwarding to another queue passes the frame itself, no copy.
+    /// </summary>
+    Shared,
+    /// <summary>One UMEM per queue: nothing shared between queues; forwarding copies the packet.</summary>
+    PerQueue,
+}
+
+/// <summary>Preferred busy polling for every socket of an engine (see <see cref="XskSocket.EnableBusyPoll"/>).</summary>
+public sealed record BusyPollOptions(int TimeoutMicroseconds = 20, int Budget = 64);
+
+/// <summary>How an <see cref="XdpEngine"/> is built; <see cref="Validate"/> runs before any syscall.</summary>
+public sealed record XdpEngineOptions
+{
+    /// <summary>The interface whose queues the engine opens.</summary>
+    public required string Interface { get; init; }
+
+    /// <summary>Queue ids to open, one socket and one worker thread each; null for all of the interface's queues.</summary>
+    public IReadOnlyList<uint>? Queues { get; init; }
+
+    /// <summary>
+    /// The CPU each worker is pinned to, by position in <see cref="Queues"/> (sched_setaffinity); null
+    /// leaves the scheduler free. Pin a queue's worker to the core that handles the queue's interrupt
+    /// (or, on veth, the core the sender runs on) to keep its packets in one cache.
+    /// </summary>
+    public IReadOnlyList<int>? Cores { get; init; }
+
+    public UmemLayout Umem { get; init; } = UmemLayout.Shared;
+
+    /// <summary>Frames owned by each queue: enough for a full FILL ring plus a full TX ring.</summary>
+    public uint FramesPerQueue { get; init; } = 4096;
+
+    public uint FrameSize { get; init; } = 4096;
+
+    /// <summary>Entries of each of the four rings of every queue (a power of two).</summary>
+    public uint RingSize { get; init; } = 2048;
+
+    /// <summary>Most packets handed to the handler at once.</summary>
+    public uint BatchSize { get; init; } = 64;
+
+    public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
+
+    public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
+
+    public bool NeedWakeup { get; init; } = true;
+
+    /// <summary>
+    /// How long an idle worker keeps polling its rings before it sleeps in poll(2): the latency of the
+    /// first packet after a pause against a core's worth of CPU. <see cref="Timeout.InfiniteTimeSpan"/>
+    /// never sleeps (lowest latency, one core per queue at 100 %); zero sleeps at once.
+    /// </summary>
+    public TimeSpan SpinTime { get; init; } = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>Longest sleep of an idle worker; it calls <see cref="IPacketHandler.Idle"/> at least this often.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Preferred busy polling on every socket; null for none. Workers then spin (the syscall is the poll).</summary>
+    public BusyPollOptions? BusyPoll { get; init; }
+
+    /// <summary>Attach the default redirect program and register every socket; false when the application brings its own.</summary>
+    public bool AttachProgram { get; init; } = true;
+
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(Interface);
+        if (Queues is { Count: 0 })
+            Throw.Config("XdpEngineOptions.Queues = []", "an engine needs at least one queue.", "leave Queues null for all queues, or list some.");
+        if (Queues is not null && Queues.Distinct().Count() != Queues.Count)
+            Throw.Config($"XdpEngineOptions.Queues = [{string.Join(", ", Queues)}]", "a queue is listed twice; each queue takes one socket.", "list every queue once.");
+        if (Cores is not null && Queues is not null && Cores.Count != Queues.Count)
+            Throw.Config($"XdpEngineOptions.Cores = [{string.Join(", ", Cores)}]", $"there are {Queues.Count} queues and {Cores.Count} cores.", "give one core per queue, in the order of Queues.");
+        if (Cores?.Where(c => c is < 0 or >= Affinity.MaxCpus).Select(c => (int?)c).FirstOrDefault() is int bad)
+            Throw.Config($"XdpEngineOptions.Cores: {bad}", $"a CPU number lies between 0 and {Affinity.MaxCpus - 1}.", "use the numbers `nproc` / `lscpu` show.");
+        Xsk.RingSize.Validate(nameof(RingSize), RingSize);
+        if (BatchSize is 0 || BatchSize > RingSize)
+            Throw.Config($"XdpEngineOptions.BatchSize = {BatchSize}", $"a batch holds 1 to RingSize ({RingSize}) packets.", "use e.g. 64.");
+        if (FramesPerQueue < RingSize + BatchSize)
+            Throw.Config($"XdpEngineOptions.FramesPerQueue = {FramesPerQueue}",
+                "a queue needs a full FILL ring of frames plus a batch for sending or it stalls.", $"use at least RingSize + BatchSize ({RingSize + BatchSize}), e.g. 2 x RingSize.");
+        if (SpinTime < TimeSpan.Zero && SpinTime != Timeout.InfiniteTimeSpan)
+            Throw.Config($"XdpEngineOptions.SpinTime = {SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");
+        if (IdleTimeout <= TimeSpan.Zero || IdleTimeout > TimeSpan.FromSeconds(10))
+            Throw.Config($"XdpEngineOptions.IdleTimeout = {IdleTimeout}", "the idle timeout lies between 1 ms and 10 s.", "use e.g. 100 ms.");
+        new UmemConfig { FrameCount = FramesPerQueue, FrameSize = FrameSize, FillRingSize = RingSize, CompletionRingSize = RingSize }.Validate();
+    }
+}

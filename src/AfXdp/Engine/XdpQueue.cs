@@ -1,0 +1,423 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using AfXdp.Interop;
+using AfXdp.Metrics;
+using AfXdp.Xsk;
+
+namespace AfXdp.Engine;
+
+/// <summary>
+/// One queue of an <see cref="XdpEngine"/>: its socket, its share of frames and the worker thread
+/// that moves them. Frame ownership: every frame has a home queue (the one whose FILL ring it was
+/// first given to); a frame that ends its trip on another queue (forwarded, then completed there)
+/// goes home through the home's return queue, so forwarding in one direction never starves a queue.
+/// </summary>
+public sealed unsafe class XdpQueue
+{
+    readonly XdpEngine _engine;
+    readonly FillRing _fill;
+    readonly CompletionRing _completion;
+    readonly RxRing _rx;
+    readonly TxRing _tx;
+    readonly uint _batch;
+    readonly ulong _frameSize;
+    readonly ulong _chunkMask;
+    readonly ulong _firstAddress;
+    readonly ulong _endAddress;
+    readonly bool _alwaysKick;
+    readonly uint _copyReserve;
+    readonly ulong[] _free;
+    readonly Packet[] _packets;
+    readonly EventFd _wake = new();
+    uint _freeCount;
+    uint _outstanding;
+    int _sleeping;
+    int _threadId;
+    IPacketHandler? _handler;
+
+    internal XdpQueue(XdpEngine engine, int index, XskSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
+    {
+        _engine = engine;
+        Index = index;
+        Socket = socket;
+        Core = core;
+        _fill = socket.Fill;
+        _completion = socket.Completion;
+        _rx = socket.Rx!;
+        _tx = socket.Tx!;
+        _batch = options.BatchSize;
+        _frameSize = options.FrameSize;
+        _chunkMask = ~(_frameSize - 1);
+        _firstAddress = firstAddress;
+        _endAddress = firstAddress + options.FramesPerQueue * _frameSize;
+        _alwaysKick = !options.NeedWakeup;
+        // With a UMEM per queue, a forwarded packet is copied into a frame of the target: keep a batch of frames out of the FILL ring for that.
+        _copyReserve = options.Umem == UmemLayout.PerQueue ? options.BatchSize : 0;
+        _free = new ulong[options.FramesPerQueue];
+        for (uint i = 0; i < options.FramesPerQueue; i++)
+            _free[_freeCount++] = firstAddress + (options.FramesPerQueue - 1 - i) * _frameSize;
+        _packets = new Packet[options.BatchSize];
+        Forwards = new FrameQueue((int)options.RingSize);
+        Returns = new FrameQueue((int)BitOperations.RoundUpToPowerOf2(options.FramesPerQueue));
+        Refill();
+    }
+
+    /// <summary>Position of this queue in <see cref="XdpEngine.Queues"/>.</summary>
+    public int Index { get; }
+
+    /// <summary>The interface's queue id the socket is bound to.</summary>
+    public uint QueueId => Socket.QueueId;
+
+    /// <summary>The CPU the worker is pinned to, or null.</summary>
+    public int? Core { get; }
+
+    public XskSocket Socket { get; }
+
+    public Umem Umem => Socket.Umem;
+
+    public XdpEngine Engine => _engine;
+
+    /// <summary>What this queue moved (also published as metrics).</summary>
+    public XskCounters Counters { get; } = new();
+
+    /// <summary>The exception that ended the worker, or null.</summary>
+    public Exception? Fault { get; private set; }
+
+    /// <summary>Descriptors other queues forward to this queue's TX ring.</summary>
+    internal FrameQueue Forwards { get; }
+
+    /// <summary>This queue's frames coming home from other queues.</summary>
+    internal FrameQueue Returns { get; }
+
+    /// <summary>Sends a held packet out of this queue (its worker thread only). False when the TX ring was full and the frame was recycled.</summary>
+    public bool Transmit(in Packet packet)
+    {
+        CheckThread();
+        if (_tx.Reserve(1, out uint index) == 0)
+        {
+            Counters.TxDropped++;
+            Recycle(packet.Address);
+            return false;
+        }
+        PutTx(index, packet.Address, (uint)packet.Length);
+        _tx.Submit(1);
+        return true;
+    }
+
+    /// <summary>Sends a held packet out of <paramref name="target"/> (this queue's worker thread only). False when the target had no room.</summary>
+    public bool Forward(in Packet packet, XdpQueue target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        CheckThread();
+        return ForwardTo(target, packet.Address, (uint)packet.Length);
+    }
+
+    /// <summary>Gives a held packet's frame back (this queue's worker thread only).</summary>
+    public void Release(in Packet packet)
+    {
+        CheckThread();
+        Recycle(packet.Address);
+    }
+
+    public override string ToString() => $"XdpQueue({Socket.InterfaceName} queue {QueueId}{(Core is { } c ? $" on CPU {c}" : "")})";
+
+    internal Thread StartWorker(IPacketHandler handler)
+    {
+        _handler = handler;
+        var thread = new Thread(Run) { IsBackground = true, Name = $"afxdp {Socket.InterfaceName} q{QueueId}" };
+        thread.Start();
+        return thread;
+    }
+
+    /// <summary>Wakes the worker if it sleeps in poll (stop, or work from another queue).</summary>
+    internal void Wake()
+    {
+        if (Interlocked.Exchange(ref _sleeping, 0) != 0)
+            _wake.Signal();
+    }
+
+    internal void DisposeWakeup() => _wake.Dispose();
+
+    void Run()
+    {
+        _threadId = Environment.CurrentManagedThreadId;
+        try
+        {
+            if (Core is { } core)
+                Affinity.PinCurrentThread(core);
+            Loop();
+        }
+        catch (Exception e)
+        {
+            Fault = e;
+        }
+    }
+
+    void Loop()
+    {
+        bool busyPoll = _engine.Options.BusyPoll is not null;
+        long spinTicks = _engine.Options.SpinTime == Timeout.InfiniteTimeSpan ? long.MaxValue
+            : (long)(_engine.Options.SpinTime.TotalSeconds * Stopwatch.Frequency);
+        long idleTicks = (long)(_engine.Options.IdleTimeout.TotalSeconds * Stopwatch.Frequency);
+        long idleSince = 0, lastIdleCall = Stopwatch.GetTimestamp();
+        while (!_engine.Stopping)
+        {
+            bool worked = ReapCompletions() | DrainReturns() | DrainForwards() | Receive();
+            Refill();
+            KickTx();
+            if (worked)
+            {
+                idleSince = 0;
+                continue;
+            }
+            if (busyPoll || (!_alwaysKick && _fill.NeedsWakeup))
+            {
+                // Busy polling: this syscall runs the driver's NAPI in our context.
+                Counters.Wakeups++;
+                Socket.WakeupRx();
+            }
+            long now = Stopwatch.GetTimestamp();
+            if (idleSince == 0)
+                idleSince = now;
+            if (!busyPoll && now - idleSince >= spinTicks)
+            {
+                Sleep();
+                (idleSince, lastIdleCall) = (0, Stopwatch.GetTimestamp());
+            }
+            else if (now - lastIdleCall >= idleTicks)
+            {
+                // A worker that never sleeps still tells the handler it is idle, once per IdleTimeout.
+                _handler!.Idle(this);
+                lastIdleCall = now;
+            }
+        }
+    }
+
+    /// <summary>
+    /// poll(2) on the socket (POLLIN) and the wakeup eventfd. The flag is set before the last look at
+    /// the inbound queues, and producers read it after their enqueue (both full fences), so an item
+    /// enqueued while we fall asleep always wakes us (the Dekker pattern).
+    /// </summary>
+    void Sleep()
+    {
+        _handler!.Idle(this);
+        Interlocked.Exchange(ref _sleeping, 1);
+        if (Forwards.HasItems || Returns.HasItems || _rx.Available != 0 || _engine.Stopping)
+        {
+            Volatile.Write(ref _sleeping, 0);
+            return;
+        }
+        Sys.pollfd* fds = stackalloc Sys.pollfd[2];
+        fds[0] = new Sys.pollfd { fd = Socket.Fd, events = Sys.POLLIN };
+        fds[1] = new Sys.pollfd { fd = _wake.Fd, events = Sys.POLLIN };
+        // While sent frames are outstanding, come back soon for their completions (they do not raise POLLIN).
+        int timeout = _outstanding != 0 ? 1 : (int)_engine.Options.IdleTimeout.TotalMilliseconds;
+        Counters.Wakeups++;
+        int n = Sys.Poll(fds, 2, timeout);
+        Volatile.Write(ref _sleeping, 0);
+        if (n < 0 && Sys.LastErrno != Errno.EINTR)
+            Throw.Errno($"poll({Socket}, wakeup eventfd)", Sys.LastErrno);
+        if (n > 0 && (fds[1].revents & Sys.POLLIN) != 0)
+            _wake.Drain();
+    }
+
+    bool Receive()
+    {
+        uint received = _rx.Peek(_batch, out uint rxIndex);
+        if (received == 0)
+            return false;
+        Packet[] packets = _packets;
+        byte* umem = Umem.Pointer;
+        long bytes = 0;
+        for (uint i = 0; i < received; i++)
+        {
+            XdpDescriptor d = _rx[rxIndex + i];
+            ulong offset = d.Address & ~_chunkMask;
+            packets[i] = new Packet(umem + d.Address, d.Address, d.Length, (uint)(_frameSize - offset));
+            bytes += d.Length;
+        }
+        // The descriptors are copied: the RX slots can go back to the kernel before the handler runs.
+        _rx.Release(received);
+        Counters.RxPackets += received;
+        Counters.RxBytes += bytes;
+        _handler!.Handle(this, packets.AsSpan(0, (int)received));
+        ApplyVerdicts(packets.AsSpan(0, (int)received));
+        return true;
+    }
+
+    void ApplyVerdicts(Span<Packet> packets)
+    {
+        uint transmits = 0;
+        foreach (ref readonly Packet p in packets)
+        {
+            if (p.Verdict == PacketVerdict.Transmit)
+                transmits++;
+        }
+        uint slots = transmits == 0 ? 0 : Math.Min(transmits, _tx.FreeCount(transmits));
+        _tx.Reserve(slots, out uint txIndex);
+        uint used = 0;
+        foreach (ref readonly Packet p in packets)
+        {
+            switch (p.Verdict)
+            {
+                case PacketVerdict.Drop:
+                    Recycle(p.Address);
+                    break;
+                case PacketVerdict.Transmit when used < slots:
+                    PutTx(txIndex + used++, p.Address, (uint)p.Length);
+                    break;
+                case PacketVerdict.Transmit:
+                    Counters.TxDropped++;
+                    Recycle(p.Address);
+                    break;
+                case PacketVerdict.Forward:
+                    ForwardTo(_engine.Queues[p.TargetQueue], p.Address, (uint)p.Length);
+                    break;
+            }
+        }
+        if (used != 0)
+            _tx.Submit(used);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void PutTx(uint index, ulong address, uint length)
+    {
+        _tx[index] = new XdpDescriptor { Address = address, Length = length };
+        _outstanding++;
+        Counters.TxBytes += length;
+    }
+
+    bool ForwardTo(XdpQueue target, ulong address, uint length)
+    {
+        if (target == this)
+        {
+            if (_tx.Reserve(1, out uint index) == 1)
+            {
+                PutTx(index, address, length);
+                _tx.Submit(1);
+                return true;
+            }
+        }
+        else if (target.Forwards.TryEnqueue(address, length, (ushort)Index))
+        {
+            if (Volatile.Read(ref target._sleeping) != 0)
+                target.Wake();
+            return true;
+        }
+        Counters.TxDropped++;
+        Recycle(address);
+        return false;
+    }
+
+    /// <summary>A frame this queue is done with: to the free stack if it lives here, else home.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Recycle(ulong address)
+    {
+        ulong chunk = address & _chunkMask;
+        if (chunk >= _firstAddress && chunk < _endAddress)
+        {
+            _free[_freeCount++] = chunk;
+            return;
+        }
+        SendHome(chunk);
+    }
+
+    void SendHome(ulong chunk)
+    {
+        XdpQueue home = _engine.HomeOf(chunk);
+        // Cannot fail: the return queue holds as many entries as the home has frames.
+        home.Returns.TryEnqueue(chunk, 0, (ushort)Index);
+        if (Volatile.Read(ref home._sleeping) != 0)
+            home.Wake();
+    }
+
+    bool ReapCompletions()
+    {
+        if (_outstanding == 0)
+            return false;
+        uint done = _completion.Peek(_completion.Size, out uint index);
+        if (done == 0)
+            return false;
+        for (uint i = 0; i < done; i++)
+            Recycle(_completion[index + i]);
+        _completion.Release(done);
+        _outstanding -= done;
+        Counters.TxPackets += done;
+        return true;
+    }
+
+    bool DrainReturns()
+    {
+        bool any = false;
+        while (Returns.TryDequeue(out ulong chunk, out _, out _))
+        {
+            _free[_freeCount++] = chunk;
+            any = true;
+        }
+        return any;
+    }
+
+    /// <summary>Descriptors other queues forward here, onto our TX ring: the frame itself on a shared UMEM, a copy otherwise.</summary>
+    bool DrainForwards()
+    {
+        if (!Forwards.HasItems)
+            return false;
+        uint room = Math.Min(_batch, _tx.FreeCount(_batch));
+        if (room == 0 || _tx.Reserve(room, out uint txIndex) == 0)
+            return false;
+        uint used = 0;
+        bool copies = _engine.Options.Umem == UmemLayout.PerQueue;
+        while (used < room && (!copies || _freeCount != 0) && Forwards.TryDequeue(out ulong address, out uint length, out ushort source))
+        {
+            if (copies)
+            {
+                XdpQueue origin = _engine.Queues[source];
+                ulong copy = _free[--_freeCount];
+                new ReadOnlySpan<byte>(origin.Umem.Pointer + address, (int)length).CopyTo(new Span<byte>(Umem.Pointer + copy, (int)length));
+                origin.Returns.TryEnqueue(address & _chunkMask, 0, (ushort)Index);
+                if (Volatile.Read(ref origin._sleeping) != 0)
+                    origin.Wake();
+                address = copy;
+            }
+            PutTx(txIndex + used++, address, length);
+        }
+        _tx.Cancel(room - used);
+        if (used != 0)
+            _tx.Submit(used);
+        return used != 0;
+    }
+
+    /// <summary>Hands free frames to the FILL ring, one Reserve/Submit per call.</summary>
+    void Refill()
+    {
+        if (_freeCount <= _copyReserve)
+            return;
+        uint spare = _freeCount - _copyReserve;
+        uint count = Math.Min(spare, _fill.FreeCount(spare));
+        if (count == 0 || _fill.Reserve(count, out uint index) == 0)
+            return;
+        for (uint i = 0; i < count; i++)
+            _fill[index + i] = _free[--_freeCount];
+        _fill.Submit(count);
+    }
+
+    /// <summary>
+    /// sendto() only when it can do work: the kernel asked (need_wakeup; always so in copy mode)
+    /// and the TX ring holds descriptors it has not taken yet.
+    /// </summary>
+    void KickTx()
+    {
+        if (_outstanding != 0 && (_alwaysKick || _tx.NeedsWakeup) && _tx.Pending != 0)
+        {
+            Counters.Wakeups++;
+            Socket.WakeupTx();
+        }
+    }
+
+    void CheckThread()
+    {
+        if (Environment.CurrentManagedThreadId != _threadId)
+            throw new InvalidOperationException($"{this}: held packets go back through the queue's own worker thread (from IPacketHandler.Handle or Idle).");
+    }
+}

@@ -1,0 +1,270 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+using AfXdp.Interop;
+
+namespace AfXdp.Xsk;
+
+/// <summary>
+/// Passes a UMEM and its bound AF_XDP sockets to another process over a unix socket (SCM_RIGHTS), the
+/// way the AF_XDP device plugin for Kubernetes hands a pod its sockets: the privileged side creates
+/// the UMEM (<see cref="Umem.CreateShareable"/>), binds the sockets and attaches the program; the
+/// receiving side needs no capability at all: it maps the UMEM's memfd and the rings of the received
+/// descriptors (getsockopt(XDP_MMAP_OFFSETS) and mmap work on any AF_XDP descriptor one holds) and
+/// moves frames. Keep the sender's redirect program (its bpf_link) alive as long as the receiver runs.
+/// </summary>
+/// <example>
+/// <code>
+/// // privileged, in the interface's namespace
+/// using var umem = Umem.CreateShareable(new UmemConfig { FrameCount = 4096 });
+/// using var socket = new XskSocket(umem, "eth0", 0);
+/// using var program = XskRedirectProgram.Attach("eth0");
+/// program.Register(socket);
+/// using Socket client = listener.Accept();
+/// XskHandoff.Send(client, umem, socket);
+///
+/// // unprivileged
+/// using var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+/// connection.Connect(new UnixDomainSocketEndPoint("/run/afxdp.sock"));
+/// using XskHandoffResult received = XskHandoff.Receive(connection);
+/// XskSocket mine = received.Sockets[0];   // rings mapped, bound, registered: fill and receive
+/// </code>
+/// </example>
+public static unsafe class XskHandoff
+{
+    /// <summary>The kernel's limit on descriptors in one SCM_RIGHTS message (SCM_MAX_FD).</summary>
+    public const int MaxDescriptors = 253;
+
+    const uint Magic = 0x41465831; // "AFX1"
+    const int MaxMessage = 64 * 1024;
+
+    /// <summary>Sends the UMEM (its memfd and its socket) and <paramref name="sockets"/> in one message.</summary>
+    public static void Send(Socket unixSocket, Umem umem, params IReadOnlyList<XskSocket> sockets)
+    {
+        ArgumentNullException.ThrowIfNull(unixSocket);
+        ArgumentNullException.ThrowIfNull(umem);
+        ArgumentNullException.ThrowIfNull(sockets);
+        if (umem.Memory is null)
+            Throw.Config("XskHandoff.Send(umem)", "the UMEM's memory is anonymous, so no other process can map it.", "create it with Umem.CreateShareable (or UmemConfig.Shareable = true).");
+        if (sockets.Count == 0 || sockets.Count + 2 > MaxDescriptors)
+            Throw.Config($"XskHandoff.Send({sockets.Count} sockets)", $"one message carries 1 to {MaxDescriptors - 2} sockets (SCM_MAX_FD is {MaxDescriptors} descriptors).", "send fewer sockets per message.");
+        if (sockets.FirstOrDefault(s => s.Umem != umem) is { } foreign)
+            Throw.Config($"XskHandoff.Send({foreign})", "the socket is bound on another UMEM.", "send each UMEM with its own sockets.");
+
+        List<SafeFd> fds = [umem.Memory, umem.Socket, .. sockets.Where(s => !s.UsesUmemSocket).Select(s => s.Handle)];
+        byte[] message = Encode(umem.Config, umem.BoundInterface, umem.BoundQueue, sockets);
+        var added = new List<SafeFd>();
+        try
+        {
+            foreach (SafeFd fd in fds)
+            {
+                bool ok = false;
+                fd.DangerousAddRef(ref ok);
+                added.Add(fd);
+            }
+            int dataLength = fds.Count * sizeof(int);
+            byte* control = stackalloc byte[Sys.CmsgSpace(MaxDescriptors * sizeof(int))];
+            var header = (Sys.cmsghdr*)control;
+            header->cmsg_len = (nuint)Sys.CmsgLength(dataLength);
+            header->cmsg_level = Sys.SOL_SOCKET;
+            header->cmsg_type = Sys.SCM_RIGHTS;
+            int* descriptors = (int*)(control + sizeof(Sys.cmsghdr));
+            for (int i = 0; i < fds.Count; i++)
+                descriptors[i] = fds[i].Fd;
+            fixed (byte* data = message)
+            {
+                var iov = new Sys.iovec { iov_base = data, iov_len = (nuint)message.Length };
+                var msg = new Sys.msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (nuint)Sys.CmsgSpace(dataLength) };
+                nint sent = Sys.SendMsg(UnixFd(unixSocket), &msg, 0);
+                if (sent < 0)
+                    Throw.Errno($"sendmsg(unix socket, {fds.Count} descriptors)", Sys.LastErrno);
+                // The descriptors travel with the first byte; the rest of a long message may need more writes.
+                if (sent < message.Length)
+                    unixSocket.Send(message.AsSpan((int)sent));
+            }
+        }
+        finally
+        {
+            added.ForEach(fd => fd.DangerousRelease());
+        }
+    }
+
+    /// <summary>
+    /// Receives what <see cref="Send"/> sent: the UMEM and the sockets, rings mapped, ready to move
+    /// frames. Blocks up to the socket's ReceiveTimeout.
+    /// </summary>
+    public static XskHandoffResult Receive(Socket unixSocket)
+    {
+        ArgumentNullException.ThrowIfNull(unixSocket);
+        byte[] buffer = new byte[MaxMessage];
+        var fds = new List<SafeFd>();
+        int length;
+        byte* control = stackalloc byte[Sys.CmsgSpace(MaxDescriptors * sizeof(int))];
+        fixed (byte* data = buffer)
+        {
+            var iov = new Sys.iovec { iov_base = data, iov_len = (nuint)buffer.Length };
+            var msg = new Sys.msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (nuint)Sys.CmsgSpace(MaxDescriptors * sizeof(int)) };
+            nint received = Sys.RecvMsg(UnixFd(unixSocket), &msg, Sys.MSG_CMSG_CLOEXEC);
+            if (received < 0)
+            {
+                int errno = Sys.LastErrno;
+                if (errno == Errno.EAGAIN)
+                    Throw.Kernel("recvmsg(unix socket)", errno, "nothing arrived within the socket's receive timeout.", "check that the privileged side sends (XskHandoff.Send) after it accepted the connection.");
+                Throw.Errno("recvmsg(unix socket)", errno);
+            }
+            length = (int)received;
+            for (var header = (Sys.cmsghdr*)(msg.msg_controllen >= (nuint)sizeof(Sys.cmsghdr) ? control : null); header is not null;
+                 header = NextHeader(control, msg.msg_controllen, header))
+            {
+                if (header->cmsg_level != Sys.SOL_SOCKET || header->cmsg_type != Sys.SCM_RIGHTS)
+                    continue;
+                int count = ((int)header->cmsg_len - sizeof(Sys.cmsghdr)) / sizeof(int);
+                for (int i = 0; i < count; i++)
+                    fds.Add(new SafeFd(((int*)((byte*)header + sizeof(Sys.cmsghdr)))[i]));
+            }
+            if ((msg.msg_flags & Sys.MSG_CTRUNC) != 0)
+            {
+                fds.ForEach(fd => fd.Dispose());
+                Throw.Kernel("recvmsg(unix socket)", Errno.EMFILE, "the descriptors did not all arrive (MSG_CTRUNC): the process is at its descriptor limit.", "raise `ulimit -n`.");
+            }
+        }
+        try
+        {
+            while (length < 4 || length < 4 + BinaryPrimitives.ReadInt32LittleEndian(buffer))
+            {
+                int more = unixSocket.Receive(buffer.AsSpan(length));
+                if (more == 0)
+                    Throw.Kernel("recv(unix socket)", Errno.ENOTCONN, "the sender closed the connection in the middle of the message.", "check the sender.");
+                length += more;
+            }
+            return Decode(buffer.AsSpan(0, length), fds);
+        }
+        catch
+        {
+            fds.ForEach(fd => fd.Dispose());
+            throw;
+        }
+    }
+
+    static Sys.cmsghdr* NextHeader(byte* control, nuint controlLength, Sys.cmsghdr* header)
+    {
+        byte* next = (byte*)header + (((int)header->cmsg_len + sizeof(nuint) - 1) & ~(sizeof(nuint) - 1));
+        return next + sizeof(Sys.cmsghdr) <= control + controlLength ? (Sys.cmsghdr*)next : null;
+    }
+
+    static int UnixFd(Socket socket)
+    {
+        if (socket.AddressFamily != AddressFamily.Unix)
+            Throw.Config($"XskHandoff over a {socket.AddressFamily} socket", "descriptors travel only over unix sockets (SCM_RIGHTS).", "use a Socket(AddressFamily.Unix, ...).");
+        return (int)socket.SafeHandle.DangerousGetHandle();
+    }
+
+    /// <summary>The message: magic, UMEM layout and bound (interface, queue), then one record per socket.</summary>
+    internal static byte[] Encode(UmemConfig umem, int boundInterface, uint boundQueue, IReadOnlyList<XskSocket> sockets)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(0); // length, patched below
+            w.Write(Magic);
+            w.Write(umem.FrameCount);
+            w.Write(umem.FrameSize);
+            w.Write(umem.Headroom);
+            w.Write(umem.FillRingSize);
+            w.Write(umem.CompletionRingSize);
+            w.Write(umem.UnalignedChunks);
+            w.Write(umem.TxMetadataLength);
+            w.Write(boundInterface);
+            w.Write(boundQueue);
+            w.Write(sockets.Count);
+            foreach (XskSocket s in sockets)
+            {
+                w.Write(s.UsesUmemSocket);
+                w.Write(s.InterfaceIndex);
+                w.Write(s.InterfaceName);
+                w.Write(s.QueueId);
+                w.Write(s.Config.RxRingSize);
+                w.Write(s.Config.TxRingSize);
+                w.Write(s.Config.FillRingSize);
+                w.Write(s.Config.CompletionRingSize);
+                w.Write(s.Config.NeedWakeup);
+            }
+        }
+        byte[] message = stream.ToArray();
+        BinaryPrimitives.WriteInt32LittleEndian(message, message.Length - 4);
+        return message;
+    }
+
+    /// <summary>Builds the objects from the message and the descriptors (memfd, UMEM socket, then one per socket that has its own).</summary>
+    internal static XskHandoffResult Decode(ReadOnlySpan<byte> message, List<SafeFd> fds)
+    {
+        using var r = new BinaryReader(new MemoryStream(message.ToArray()), Encoding.UTF8);
+        r.ReadInt32();
+        if (r.ReadUInt32() != Magic)
+            Throw.Kernel("XskHandoff.Receive", Errno.EINVAL, "the message is not an AfXdp handoff (wrong magic).", "connect to the socket XskHandoff.Send writes to.");
+        var config = new UmemConfig
+        {
+            FrameCount = r.ReadUInt32(),
+            FrameSize = r.ReadUInt32(),
+            Headroom = r.ReadUInt32(),
+            FillRingSize = r.ReadUInt32(),
+            CompletionRingSize = r.ReadUInt32(),
+            UnalignedChunks = r.ReadBoolean(),
+            TxMetadataLength = r.ReadUInt32(),
+        };
+        int boundInterface = r.ReadInt32();
+        uint boundQueue = r.ReadUInt32();
+        int count = r.ReadInt32();
+        var records = new List<(bool UsesUmemSocket, int Index, string Name, uint Queue, XskSocketConfig Config)>();
+        for (int i = 0; i < count; i++)
+        {
+            bool usesUmemSocket = r.ReadBoolean();
+            int index = r.ReadInt32();
+            string name = r.ReadString();
+            uint queue = r.ReadUInt32();
+            records.Add((usesUmemSocket, index, name, queue, new XskSocketConfig
+            {
+                RxRingSize = r.ReadUInt32(),
+                TxRingSize = r.ReadUInt32(),
+                FillRingSize = r.ReadUInt32(),
+                CompletionRingSize = r.ReadUInt32(),
+                NeedWakeup = r.ReadBoolean(),
+            }));
+        }
+        int expected = 2 + records.Count(x => !x.UsesUmemSocket);
+        if (fds.Count != expected)
+            Throw.Kernel("XskHandoff.Receive", Errno.EINVAL, $"the message describes {expected} descriptors but {fds.Count} arrived.", "send and receive with the same AfXdp version.");
+        var umem = new Umem(config, fds[0], fds[1], boundInterface, boundQueue);
+        var sockets = new List<XskSocket>();
+        try
+        {
+            int next = 2;
+            foreach (var x in records)
+                sockets.Add(new XskSocket(umem, x.UsesUmemSocket ? fds[1] : fds[next++], !x.UsesUmemSocket, x.Index, x.Name, x.Queue, x.Config));
+        }
+        catch
+        {
+            sockets.ForEach(s => s.Dispose());
+            umem.Dispose();
+            fds.Skip(2).ToList().ForEach(fd => fd.Dispose());
+            throw;
+        }
+        return new XskHandoffResult(umem, sockets);
+    }
+}
+
+/// <summary>A received UMEM and its sockets; Dispose unmaps and closes them all.</summary>
+public sealed class XskHandoffResult(Umem umem, IReadOnlyList<XskSocket> sockets) : IDisposable
+{
+    public Umem Umem { get; } = umem;
+
+    /// <summary>The sockets, in the order they were sent.</summary>
+    public IReadOnlyList<XskSocket> Sockets { get; } = sockets;
+
+    public void Dispose()
+    {
+        foreach (XskSocket socket in Sockets)
+            socket.Dispose();
+        Umem.Dispose();
+    }
+}

@@ -1,0 +1,18 @@
+using AfXdp.Engine;
+
+namespace AfXdp.Tests.Engine;
+
+public sealed class EngineOptionsTests
+{
+    [Fact]
+    public void Bad_options_are_refused_before_any_syscall()
+    {
+        var ok = new XdpEngineOptions { Interface = "lo" };
+        Assert.Contains("Queues", Assert.Throws<AfXdpException>(() => (ok with { Queues = [] }).Validate()).Message);
+        Assert.Contains("listed twice", Assert.Throws<AfXdpException>(() => (ok with { Queues = [1, 1] }).Validate()).Message);
+        Assert.Contains("one core per queue", Assert.Throws<AfXdpException>(() => (ok with { Queues = [0, 1], Cores = [0] }).Validate()).Message);
+        Assert.Contains("CPU number", Assert.Throws<AfXdpException>(() => (ok with { Cores = [-1] }).Validate()).Message);
+        Assert.Contains("FramesPerQueue", Assert.Throws<AfXdpException>(() => (ok with { FramesPerQueue = 1024 }).Validate()).Message);
+        Assert.Contains("power of two", Assert.Throws<AfXdpException>(() => (ok with { RingSize = 1000 }).Validate()).Message);
+    }
+}
