@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using AfXdp.Interop;
 
@@ -147,30 +148,48 @@ public sealed unsafe class XskSocket : IDisposable
     }
 
     /// <summary>
-    /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN), which
-    /// also wakes the kernel to refill from the FILL ring. Returns true when frames are ready.
+    /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN; -1 waits
+    /// without limit), which also wakes the kernel to refill from the FILL ring. Returns true when frames are
+    /// ready; false on timeout, also while the interface is down. Throws when the interface is gone.
     /// </summary>
     public bool PollRx(int timeoutMs) => Poll(Sys.POLLIN, timeoutMs);
 
-    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX.</summary>
+    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX. As <see cref="PollRx"/> otherwise.</summary>
     public bool PollTx(int timeoutMs) => Poll(Sys.POLLOUT, timeoutMs);
 
     bool Poll(short events, int timeoutMs)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, -1);
         Sys.pollfd pfd = new() { fd = _socket.Fd, events = events };
         int n = Sys.Poll(&pfd, 1, timeoutMs);
+        if (n > 0)
+            return (pfd.revents & events) != 0;
+        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
         if (n < 0)
         {
             int errno = Sys.LastErrno;
             if (errno == Errno.EINTR)
                 return false;
-            Throw.Errno($"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})", errno);
+            Throw.Errno(call, errno);
         }
-        return n > 0 && (pfd.revents & events) != 0;
+        // An unbound socket (its interface removed) polls as "nothing yet" forever; the idle path asks once.
+        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) < 0 && Sys.LastErrno == Errno.ENXIO)
+            ThrowUnbound(call);
+        return false;
     }
 
-    /// <summary>Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for busy-poll.</summary>
-    public void WakeupRx() => Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null);
+    /// <summary>
+    /// Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for
+    /// busy-poll. Returns false while the interface is down (ENETDOWN); throws when it is gone or the
+    /// socket has no RX ring.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool WakeupRx()
+    {
+        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) >= 0)
+            return true;
+        return RxWakeupFailed(Sys.LastErrno);
+    }
 
     /// <summary>
     /// Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, kernel 5.11+):
@@ -244,13 +263,42 @@ public sealed unsafe class XskSocket : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static bool TxWakeupFailed(int errno)
+    bool TxWakeupFailed(int errno)
     {
+        const string call = "sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)";
         if (errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN)
             return false;
-        Throw.Errno("sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)", errno);
+        if (errno == Errno.ENXIO)
+            ThrowUnbound(call);
+        Throw.Errno(call, errno);
         return false;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    bool RxWakeupFailed(int errno)
+    {
+        const string call = "recvfrom(AF_XDP socket, MSG_DONTWAIT) (RX wakeup)";
+        switch (errno)
+        {
+            case Errno.EAGAIN or Errno.EINTR or Errno.EBUSY or Errno.ENETDOWN:
+                return false;
+            case Errno.ENXIO:
+                ThrowUnbound(call);
+                break;
+            case Errno.ENOBUFS:
+                Throw.Kernel(call, errno, $"{this} has no RX ring (XskSocketConfig.RxRingSize = 0).", "create the socket with an RX ring to receive.");
+                break;
+        }
+        Throw.Errno(call, errno);
+        return false;
+    }
+
+    /// <summary>The kernel unbinds a socket whose interface goes away (xsk_notifier on NETDEV_UNREGISTER); every call then says ENXIO.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowUnbound(string call) =>
+        Throw.Kernel(call, Errno.ENXIO,
+            $"{InterfaceName} queue {QueueId} is gone: the kernel unbound the socket when the interface was removed (deleted, or moved out of or destroyed with its namespace).",
+            "dispose the socket and its UMEM; bind new ones once the interface exists again.");
 
     void Bind(bool primary)
     {

@@ -43,7 +43,7 @@ internal sealed class XskPair : IDisposable
 {
     static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
-    readonly List<Task> _receivers = [];
+    readonly List<Task> _loops = [];
     volatile bool _disposing;
 
     public XskPair(XdpAttachMode mode, XskPairOptions? options = null)
@@ -127,7 +127,7 @@ internal sealed class XskPair : IDisposable
         int submitted = 0, expected = expectedCompletions ?? descriptors.Count;
         var completed = new List<ulong>();
         var clock = Stopwatch.StartNew();
-        while ((submitted < descriptors.Count || tx.Pending != 0 || completed.Count < expected) && clock.Elapsed < Deadline)
+        while ((submitted < descriptors.Count || tx.Pending != 0 || completed.Count < expected) && clock.Elapsed < Deadline && !_disposing)
         {
             uint wanted = (uint)Math.Min(batch, descriptors.Count - submitted);
             if (wanted > 0 && tx.Reserve(wanted, out uint index) == wanted)
@@ -212,8 +212,16 @@ internal sealed class XskPair : IDisposable
     public Task<List<ReceivedPacket>> StartReceiving(int packets, bool poll = false, bool recycle = true, bool release = true, TimeSpan? timeout = null)
     {
         Task<List<ReceivedPacket>> receiving = Task.Factory.StartNew(() => Receive(packets, poll, recycle, release, timeout), TaskCreationOptions.LongRunning);
-        _receivers.Add(receiving);
+        _loops.Add(receiving);
         return receiving;
+    }
+
+    /// <summary><see cref="Send"/> on a thread of its own, for a test that changes the world while frames wait.</summary>
+    public Task<List<ulong>> StartSending(IReadOnlyList<XdpDescriptor> descriptors)
+    {
+        Task<List<ulong>> sending = Task.Factory.StartNew(() => Send(descriptors), TaskCreationOptions.LongRunning);
+        _loops.Add(sending);
+        return sending;
     }
 
     /// <summary>Asserts that <paramref name="received"/> are exactly the packets of <paramref name="sequences"/>, in order, of <paramref name="length"/> bytes.</summary>
@@ -234,9 +242,9 @@ internal sealed class XskPair : IDisposable
 
     public void Dispose()
     {
-        // A ring used after its socket is disposed is unmapped memory: stop the receivers first.
+        // A ring used after its socket is disposed is unmapped memory: stop the loops first.
         _disposing = true;
-        Task.WaitAny([Task.WhenAll(_receivers)], Deadline);
+        Task.WaitAny([Task.WhenAll(_loops)], Deadline);
         Program?.Dispose();
         Receiver?.Dispose();
         ReceiverUmem?.Dispose();
