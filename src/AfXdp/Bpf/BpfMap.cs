@@ -1,5 +1,6 @@
 using System.Text;
 using AfXdp.Interop;
+using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 
@@ -59,6 +60,13 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
             if (errno == Errno.EINVAL)
                 Throw.Kernel(call, errno, "the kernel rejected the map's shape (key/value size for this type, flags or name).",
                     $"for {spec.Type} check the sizes the kernel requires (XSKMAP and DEVMAP: 4-byte keys and values).");
+            if (errno == Errno.EPERM)
+            {
+                // Maps of sockets and devices are networking objects: map_create asks bpf_net_capable() too.
+                if (spec.Type is MapType.XskMap or MapType.DevMap)
+                    Throw.Capability(call, errno, spec.Type == MapType.XskMap ? "an XSKMAP" : "a DEVMAP", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN);
+                Throw.Capability(call, errno, "a BPF map", Privileges.CAP_BPF);
+            }
             Throw.Errno(call, errno);
         }
         return new BpfMap(new SafeFd(fd), spec);

@@ -1,5 +1,6 @@
 using System.Text;
 using AfXdp.Interop;
+using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 
@@ -67,6 +68,8 @@ public sealed unsafe class BpfProgram : IDisposable
                     Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end), Disassembler.Format(instructions));
             }
         }
+        if (fd < 0 && errno == Errno.EPERM)
+            Throw.Capability($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno, "an XDP program", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN);
         if (fd < 0)
             Throw.Errno($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno);
         var handle = new SafeFd(fd);

@@ -75,6 +75,9 @@ public sealed class XdpLink : IDisposable
                 break;
             case Errno.EINVAL or Errno.EOPNOTSUPP or Errno.ENOSYS:
                 return AttachNetlink(program, device, mode, call);
+            case Errno.EPERM:
+                Throw.Capability(call, errno, "attaching an XDP program", Privileges.CAP_NET_ADMIN);
+                break;
         }
         Throw.Errno(call, errno);
         return null;

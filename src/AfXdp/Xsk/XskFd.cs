@@ -9,7 +9,12 @@ internal static unsafe class XskFd
     {
         int fd = Sys.Socket(IfXdp.AF_XDP, Sys.SOCK_RAW | Sys.SOCK_CLOEXEC, 0);
         if (fd < 0)
-            Throw.Errno("socket(AF_XDP, SOCK_RAW)", Sys.LastErrno);
+        {
+            int errno = Sys.LastErrno;
+            if (errno is Errno.EPERM or Errno.EACCES)
+                Throw.Capability("socket(AF_XDP, SOCK_RAW)", errno, "an AF_XDP socket", Privileges.CAP_NET_RAW);
+            Throw.Errno("socket(AF_XDP, SOCK_RAW)", errno);
+        }
         return new SafeFd(fd);
     }
 
