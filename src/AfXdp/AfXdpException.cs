@@ -126,6 +126,8 @@ internal static class Throw
             Interop.Errno.ENOSYS =>
                 ("the kernel lacks this system call (built without CONFIG_BPF_SYSCALL?).",
                  "use a kernel with BPF enabled."),
+            Interop.Errno.EBADF =>
+                ("the descriptor is closed: the socket, UMEM, map or program was disposed.", "stop using an object after its Dispose; create a new one."),
             Interop.Errno.EMFILE =>
                 ("the process ran out of file descriptors.", "raise `ulimit -n`, or dispose sockets you no longer use."),
             _ => ("the kernel refused the call.", "check the arguments against the kernel documentation (Documentation/networking/af_xdp.rst)."),

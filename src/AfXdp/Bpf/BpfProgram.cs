@@ -9,6 +9,7 @@ public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, 
 {
     public static ProgramSpec FromAsm(string name, Asm asm)
     {
+        ArgumentNullException.ThrowIfNull(asm);
         (Insn[] instructions, MapReference[] maps) = asm.Build();
         return new ProgramSpec(name, instructions, maps);
     }
@@ -51,6 +52,8 @@ public sealed unsafe class BpfProgram : IDisposable
     public static BpfProgram LoadXdp(ProgramSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(spec.Instructions);
+        ArgumentNullException.ThrowIfNull(spec.Maps);
         if (spec.Instructions.Count == 0)
             Throw.Config($"ProgramSpec({spec.Name})", "the program has no instructions.", "end it with at least `exit`.");
         Insn[] instructions = spec.Resolve();

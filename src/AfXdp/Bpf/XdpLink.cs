@@ -46,6 +46,9 @@ public sealed class XdpLink : IDisposable
     public static XdpLink Attach(BpfProgram program, int ifindex, XdpAttachMode mode, bool replaceExisting = false)
     {
         ArgumentNullException.ThrowIfNull(program);
+        if (!Enum.IsDefined(mode))
+            Throw.Config($"XdpLink.Attach(\"{program.Name}\", mode: {(int)mode})", "the mode is not an XdpAttachMode (the kernel would read it as flags).",
+                "use XdpAttachMode.Auto, Skb, Drv or Hw.");
         NetDevice device = NetDevice.Get(ifindex);
         string call = $"bpf(BPF_LINK_CREATE, XDP \"{program.Name}\" -> {device.Name}, {mode})";
         if (device.Xdp.Any)
@@ -107,6 +110,7 @@ public sealed class XdpLink : IDisposable
     /// <summary>Removes whatever XDP program is attached through netlink (not bpf_link attachments, which only their owner can remove).</summary>
     public static void DetachNetlink(NetDevice device, string call)
     {
+        ArgumentNullException.ThrowIfNull(device);
         using var netlink = new NetlinkRoute();
         foreach (XdpAttachMode mode in new[] { XdpAttachMode.Drv, XdpAttachMode.Skb, XdpAttachMode.Hw })
         {

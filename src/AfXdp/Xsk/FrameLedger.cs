@@ -133,7 +133,7 @@ public sealed class FrameLedger : IDisposable
     public void SubmitFill(FillRing fill, uint index, uint count)
     {
         ArgumentNullException.ThrowIfNull(fill);
-        RingState ring = Producer(fill, index, count, "SubmitFill");
+        RingState ring = Producer(fill, fill.Size, index, count, "SubmitFill");
         for (uint i = 0; i < count; i++)
             Give(fill[index + i], State.Fill, ring, index + i, "SubmitFill");
         ring.Next = index + count;
@@ -144,7 +144,7 @@ public sealed class FrameLedger : IDisposable
     public void SubmitTx(TxRing tx, uint index, uint count)
     {
         ArgumentNullException.ThrowIfNull(tx);
-        RingState ring = Producer(tx, index, count, "SubmitTx");
+        RingState ring = Producer(tx, tx.Size, index, count, "SubmitTx");
         for (uint i = 0; i < count; i++)
             Give(tx[index + i].Address, State.Tx, ring, index + i, "SubmitTx");
         ring.Next = index + count;
@@ -272,8 +272,11 @@ public sealed class FrameLedger : IDisposable
             "give held frames back (FILL or TX ring) or Free them, and reap the COMPLETION ring until every sent frame is back, before disposing.");
     }
 
-    RingState Producer(object ring, uint index, uint count, string call)
+    RingState Producer(object ring, uint size, uint index, uint count, string call)
     {
+        if (count > size)
+            throw new FrameLedgerException($"FrameLedger.{call}(index {index}, {count})", 0, uint.MaxValue, FrameOwner.Application,
+                $"the ring has {size} entries, fewer than {count}.", "submit what Reserve reserved.");
         RingState state = Find(ring, index);
         if (state.Next != index)
             throw new FrameLedgerException($"FrameLedger.{call}(index {index}, {count})", 0, uint.MaxValue, FrameOwner.Application,

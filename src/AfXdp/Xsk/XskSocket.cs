@@ -28,6 +28,7 @@ public sealed unsafe class XskSocket : IDisposable
     XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config)
     {
         ArgumentNullException.ThrowIfNull(umem);
+        ObjectDisposedException.ThrowIf(umem.Socket.IsClosed, umem);
         Config = config ?? new XskSocketConfig();
         Config.Validate();
         Umem = umem;
@@ -41,6 +42,10 @@ public sealed unsafe class XskSocket : IDisposable
         InterfaceName = interfaceName ?? NetDevice.Get(interfaceIndex).Name;
         QueueId = queueId;
 
+        if (umem.FirstSocketFailure is { } failure)
+            Throw.Config($"XskSocket({InterfaceName}, queue {queueId})",
+                $"the UMEM's first socket failed to set up ({failure}); the UMEM's own descriptor keeps the rings it was given, which cannot be set twice.",
+                "dispose this Umem and create a new one for the next attempt.");
         bool primary = umem.TryClaimPrimarySocket();
         _ownsSocket = !primary;
         _socket = primary ? umem.Socket : XskFd.Open();
@@ -76,8 +81,10 @@ public sealed unsafe class XskSocket : IDisposable
             if (primary)
                 umem.MarkBound(interfaceIndex, queueId);
         }
-        catch
+        catch (Exception e)
         {
+            if (primary)
+                umem.FirstSocketFailed(e is AfXdpException { Call: var call } ? call : e.GetType().Name);
             Dispose();
             throw;
         }
@@ -161,10 +168,12 @@ public sealed unsafe class XskSocket : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, -1);
         Sys.pollfd pfd = new() { fd = _socket.Fd, events = events };
+        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
+        if (pfd.fd < 0)
+            Throw.Errno(call, Errno.EBADF); // poll(2) would ignore a negative descriptor and wait out the timeout
         int n = Sys.Poll(&pfd, 1, timeoutMs);
         if (n > 0)
             return (pfd.revents & events) != 0;
-        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
         if (n < 0)
         {
             int errno = Sys.LastErrno;
@@ -199,6 +208,11 @@ public sealed unsafe class XskSocket : IDisposable
     /// </summary>
     public void EnableBusyPoll(int timeoutMicroseconds, int budget)
     {
+        if (timeoutMicroseconds < 0)
+            Throw.Config($"EnableBusyPoll(timeoutMicroseconds: {timeoutMicroseconds})", "a busy-poll time cannot be negative.", "use e.g. 20 microseconds.");
+        if (budget is < 1 or > ushort.MaxValue)
+            Throw.Config($"EnableBusyPoll(budget: {budget})", $"the kernel takes a busy-poll budget from 1 to {ushort.MaxValue} (SO_BUSY_POLL_BUDGET is a u16).",
+                "use the batch size, e.g. 64.");
         SetSocketOption(Sys.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
