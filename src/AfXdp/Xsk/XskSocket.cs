@@ -168,23 +168,31 @@ public sealed unsafe class XskSocket : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, -1);
         Sys.pollfd pfd = new() { fd = _socket.Fd, events = events };
-        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
         if (pfd.fd < 0)
-            Throw.Errno(call, Errno.EBADF); // poll(2) would ignore a negative descriptor and wait out the timeout
+            PollFailed(events, Errno.EBADF); // poll(2) would ignore a negative descriptor and wait out the timeout
         int n = Sys.Poll(&pfd, 1, timeoutMs);
         if (n > 0)
             return (pfd.revents & events) != 0;
         if (n < 0)
         {
             int errno = Sys.LastErrno;
-            if (errno == Errno.EINTR)
-                return false;
-            Throw.Errno(call, errno);
+            if (errno != Errno.EINTR)
+                PollFailed(events, errno);
+            return false;
         }
         // An unbound socket (its interface removed) polls as "nothing yet" forever; the idle path asks once.
         if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) < 0 && Sys.LastErrno == Errno.ENXIO)
-            ThrowUnbound(call);
+            PollFailed(events, Errno.ENXIO);
         return false;
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    void PollFailed(short events, int errno)
+    {
+        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
+        if (errno == Errno.ENXIO)
+            ThrowUnbound(call);
+        Throw.Errno(call, errno);
     }
 
     /// <summary>

@@ -110,7 +110,7 @@ public sealed class SoakTests
         // not hand to the socket is the XSK's drop, which veth counts again on its receive queue.
         long Veth(string name) => veth.Where(c => c.Name == name).Sum(c => c.Delta);
         long vethDrops = Veth("A.tx_dropped") + Veth("B.tx_dropped");
-        string figures = $"soak: {frames} frames in {generated.Seconds:0.0} s ({frames / generated.Seconds:0} pps each way): " +
+        string figures = $"soak: {frames} frames in {generated.Seconds:0.0} s (A sent {frames / generated.Seconds:0} pps): " +
             $"received {generated.Received}, forwarded {forwarded}, XSK drops {xskDrops} (A {sa}, B {sb}), veth [{string.Join(", ", veth.Select(c => $"{c.Name}={c.Delta}"))}]";
         TestContext.Current.TestOutputHelper?.WriteLine(figures);
         Console.Error.WriteLine(figures);

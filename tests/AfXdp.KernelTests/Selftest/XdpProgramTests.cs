@@ -59,7 +59,8 @@ public sealed class XdpProgramTests
     {
         const int XDP_DROP = 1, XDP_PASS = 2;
         const short RxQueueIndex = 16; // struct xdp_md
-        const int AtomicAddFetch = (int)AluOp.Add | 1; // BPF_ADD | BPF_FETCH: the old value lands in the source register
+        // lock r1 = fetch_add(*(u64 *)(r0 + 0), r1): BPF_STX | BPF_ATOMIC | BPF_DW with BPF_ADD | BPF_FETCH, the old value lands in r1.
+        var fetchAdd = new Insn(Insn.STX | Insn.ATOMIC | (byte)Size.DW, (byte)Reg.R0 | (byte)Reg.R1 << 4, 0, (int)AluOp.Add | 1);
         return ProgramSpec.FromAsm("afxdp_drop_half", new Asm()
             .Mov64(Reg.R6, Reg.R1)
             .Store(Size.W, Reg.R10, -4, 0)
@@ -69,7 +70,7 @@ public sealed class XdpProgramTests
             .Call(Helper.MapLookupElem)
             .JumpIf(JumpOp.Eq, Reg.R0, 0, "redirect")
             .Mov64(Reg.R1, 1)
-            .Emit(Insn.AtomicAdd64(Reg.R0, 0, Reg.R1) with { Immediate = AtomicAddFetch })
+            .Emit(fetchAdd)
             .Alu64(AluOp.And, Reg.R1, 1)
             .JumpIf(JumpOp.Ne, Reg.R1, 0, "drop")
             .Label("redirect")
