@@ -6,9 +6,9 @@ namespace AfXdp.KernelTests.Selftest;
 /// <summary>
 /// xskxceiver's multi-buffer scenarios (XDP_USE_SG, XskSocketConfig.MultiBuffer) in copy mode: packets longer
 /// than a frame go out as chains of TX descriptors linked by XDP_PKT_CONTD and arrive as chains of RX
-/// descriptors. The MTU is 3000 so that drv mode on veth takes them without a frags-aware program
-/// (BPF_F_XDP_HAS_FRAGS, which BpfProgram cannot request yet): a packet fits one page for XDP and
-/// still spans two 2 KiB frames.
+/// descriptors. The MTU is 3000 so that drv mode on veth takes them with the plain redirect program (no
+/// BPF_F_XDP_HAS_FRAGS): a packet fits one page for XDP and still spans two 2 KiB frames. The chains are
+/// written and read on the raw rings, descriptor by descriptor, as the kernel sees them.
 /// </summary>
 public sealed class MultiBufferTests
 {
