@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using AfXdp.Interop;
+using AfXdp.Xsk;
 
 namespace AfXdp;
 
@@ -82,6 +83,26 @@ internal static class Throw
         throw new AfXdpException(what, 0, cause, fix);
 
     /// <summary>
+    /// EPERM or EACCES from a call that needs the <paramref name="needed"/> capabilities: names those the calling
+    /// thread lacks. CAP_SYS_ADMIN stands in for CAP_BPF and CAP_NET_ADMIN (bpf_capable, bpf_net_capable).
+    /// </summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Capability(string call, int errno, string what, params int[] needed)
+    {
+        bool admin = Privileges.Has(Privileges.CAP_SYS_ADMIN);
+        string[] missing = [.. needed.Where(c => !Privileges.Has(c) && !(admin && c != Privileges.CAP_NET_RAW)).Select(Privileges.Name)];
+        string all = string.Join(" and ", needed.Select(Privileges.Name));
+        if (missing.Length == 0)
+            throw new AfXdpException(call, errno,
+                $"the process has {all}, which {what} needs, yet the kernel refused: a security module (SELinux, AppArmor) or lockdown forbids it.",
+                "look for the denial in the kernel log (`dmesg`, `journalctl -k`) or the audit log.");
+        string lacking = string.Join(" and ", missing);
+        throw new AfXdpException(call, errno,
+            $"the process lacks {lacking}: {what} needs {all}{(needed.All(c => c == Privileges.CAP_NET_RAW) ? "" : " (CAP_SYS_ADMIN also grants CAP_BPF and CAP_NET_ADMIN)")}.",
+            $"run as root, or grant {lacking}: `setcap {string.Join(',', needed.Select(c => Privileges.Name(c).ToLowerInvariant()))}+ep` on the program, AmbientCapabilities= in a systemd unit, or `setpriv --ambient-caps` for a child.");
+    }
+
+    /// <summary>
     /// A generic explanation for an errno that a call site did not explain better;
     /// the common ones (privilege, memlock, missing device) are worded once here.
     /// </summary>
@@ -105,6 +126,8 @@ internal static class Throw
             Interop.Errno.ENOSYS =>
                 ("the kernel lacks this system call (built without CONFIG_BPF_SYSCALL?).",
                  "use a kernel with BPF enabled."),
+            Interop.Errno.EBADF =>
+                ("the descriptor is closed: the socket, UMEM, map or program was disposed.", "stop using an object after its Dispose; create a new one."),
             Interop.Errno.EMFILE =>
                 ("the process ran out of file descriptors.", "raise `ulimit -n`, or dispose sockets you no longer use."),
             _ => ("the kernel refused the call.", "check the arguments against the kernel documentation (Documentation/networking/af_xdp.rst)."),

@@ -65,6 +65,7 @@ public sealed class Asm
     /// <summary>dst = the map's fd, patched when the program loads (lddw with BPF_PSEUDO_MAP_FD).</summary>
     public Asm LoadMap(Reg dst, IBpfMapReference map)
     {
+        ArgumentNullException.ThrowIfNull(map);
         _maps.Add(new MapReference(_insns.Count, map));
         (Insn lo, Insn hi) = Insn.LoadImm64(dst, 0, Insn.PSEUDO_MAP_FD);
         return Emit(lo).Emit(hi);

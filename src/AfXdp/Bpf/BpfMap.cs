@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using AfXdp.Interop;
+using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 
@@ -90,6 +91,13 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
             if (errno == Errno.EINVAL)
                 Throw.Kernel(call, errno, "the kernel rejected the map's shape (key/value size for this type, flags or name).",
                     $"for {spec.Type} check the sizes the kernel requires (arrays and XSKMAP/DEVMAP: 4-byte keys; XSKMAP and DEVMAP: 4-byte values).");
+            if (errno == Errno.EPERM)
+            {
+                // Maps of sockets and devices are networking objects: map_create asks bpf_net_capable() too.
+                if (spec.Type is MapType.XskMap or MapType.DevMap)
+                    Throw.Capability(call, errno, spec.Type == MapType.XskMap ? "an XSKMAP" : "a DEVMAP", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN);
+                Throw.Capability(call, errno, "a BPF map", Privileges.CAP_BPF);
+            }
             Throw.Errno(call, errno);
         }
         return Adopt(new SafeFd(fd), "map");

@@ -1,5 +1,6 @@
 using System.Text;
 using AfXdp.Interop;
+using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 
@@ -15,6 +16,7 @@ public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, 
 
     public static ProgramSpec FromAsm(string name, Asm asm)
     {
+        ArgumentNullException.ThrowIfNull(asm);
         (Insn[] instructions, MapReference[] maps) = asm.Build();
         return new ProgramSpec(name, instructions, maps);
     }
@@ -81,6 +83,8 @@ public sealed unsafe class BpfProgram : IDisposable
     public static BpfProgram LoadXdp(ProgramSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(spec.Instructions);
+        ArgumentNullException.ThrowIfNull(spec.Maps);
         if (spec.Instructions.Count == 0)
             Throw.Config($"ProgramSpec({spec.Name})", "the program has no instructions.", "end it with at least `exit`.");
         Insn[] instructions = spec.Resolve();
@@ -99,6 +103,8 @@ public sealed unsafe class BpfProgram : IDisposable
                     Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end), Disassembler.Format(instructions, spec.Maps));
             }
         }
+        if (fd < 0 && errno == Errno.EPERM)
+            Throw.Capability($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno, "an XDP program", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN);
         if (fd < 0)
             Throw.Errno($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno);
         return Adopt(new SafeFd(fd), $"program \"{spec.Name}\"");

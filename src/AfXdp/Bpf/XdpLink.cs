@@ -46,6 +46,9 @@ public sealed class XdpLink : IDisposable
     public static XdpLink Attach(BpfProgram program, int ifindex, XdpAttachMode mode, bool replaceExisting = false)
     {
         ArgumentNullException.ThrowIfNull(program);
+        if (!Enum.IsDefined(mode))
+            Throw.Config($"XdpLink.Attach(\"{program.Name}\", mode: {(int)mode})", "the mode is not an XdpAttachMode (the kernel would read it as flags).",
+                "use XdpAttachMode.Auto, Skb, Drv or Hw.");
         NetDevice device = NetDevice.Get(ifindex);
         string call = $"bpf(BPF_LINK_CREATE, XDP \"{program.Name}\" -> {device.Name}, {mode})";
         if (device.Xdp.Any)
@@ -80,6 +83,9 @@ public sealed class XdpLink : IDisposable
                 break;
             case Errno.EINVAL or Errno.EOPNOTSUPP or Errno.ENOSYS:
                 return AttachNetlink(program, device, mode, call);
+            case Errno.EPERM:
+                Throw.Capability(call, errno, "attaching an XDP program", Privileges.CAP_NET_ADMIN);
+                break;
         }
         Throw.Errno(call, errno);
         return null;

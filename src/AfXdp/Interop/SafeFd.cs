@@ -11,8 +11,11 @@ public sealed class SafeFd : SafeHandle
 
     public override bool IsInvalid => (int)handle < 0;
 
-    /// <summary>The raw descriptor number (valid while this handle is open).</summary>
-    public int Fd => (int)handle;
+    /// <summary>
+    /// The raw descriptor number; -1 once closed, so that a call on a disposed object fails with EBADF
+    /// instead of reaching whatever descriptor the number was reused for.
+    /// </summary>
+    public int Fd => IsClosed ? -1 : (int)handle;
 
     protected override bool ReleaseHandle() => Sys.Close((int)handle) == 0;
 }

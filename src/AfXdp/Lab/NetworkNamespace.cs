@@ -54,11 +54,15 @@ public static class NetworkNamespace
     }
 
     /// <summary>Runs <paramref name="body"/> inside namespace <paramref name="name"/>; its exception is rethrown with its stack.</summary>
-    public static void Run(string name, Action body) => Run(name, () =>
+    public static void Run(string name, Action body)
     {
-        body();
-        return true;
-    });
+        ArgumentNullException.ThrowIfNull(body);
+        Run(name, () =>
+        {
+            body();
+            return true;
+        });
+    }
 
     /// <summary>
     /// Starts <paramref name="body"/> inside namespace <paramref name="name"/> on a dedicated background thread,
@@ -78,17 +82,22 @@ public static class NetworkNamespace
     }
 
     /// <summary>Starts <paramref name="body"/> inside namespace <paramref name="name"/> on a dedicated background thread.</summary>
-    public static Task RunAsync(string name, Action body) => RunAsync(name, () =>
+    public static Task RunAsync(string name, Action body)
     {
-        body();
-        return true;
-    });
+        ArgumentNullException.ThrowIfNull(body);
+        return RunAsync(name, () =>
+        {
+            body();
+            return true;
+        });
+    }
 
     // The thread is background, so that a forgotten loop does not keep the process alive after Main returns.
     // `done` runs on it after it is back in its original namespace, so that nothing it signals
     // (a task continuation queued to the pool) can start a thread inside the namespace.
     static Thread Start<T>(string name, Func<T> body, Action<T?, ExceptionDispatchInfo?> done)
     {
+        ArgumentNullException.ThrowIfNull(body);
         string path = PathOf(name);
         if (IsAwaitable(typeof(T)))
             Throw.Config($"NetworkNamespace.Run(\"{name}\", async body)", "an async body runs its continuations on pool threads outside the namespace.",

@@ -65,14 +65,44 @@ public sealed class PcapReader : IDisposable
         uint capturedLength = ReadUInt32(header[PcapFormat.CapturedLengthOffset..]);
         if (capturedLength > SnapLength)
             throw new InvalidDataException($"pcap record of {capturedLength} bytes exceeds the snapshot length {SnapLength}.");
-        var data = new byte[capturedLength];
-        if (_stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
-            throw new InvalidDataException($"pcap record cut short: fewer than its {capturedLength} bytes.");
+        // The length is the file's word: a file that lies must not make us allocate gigabytes first.
+        if (_stream.CanSeek && capturedLength > _stream.Length - _stream.Position)
+            throw CutShort(capturedLength);
+        byte[] data;
+        if (capturedLength <= ChunkLength || _stream.CanSeek)
+        {
+            data = new byte[capturedLength];
+            if (_stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false) < data.Length)
+                throw CutShort(capturedLength);
+        }
+        else if ((data = ReadInChunks((int)capturedLength)).Length < capturedLength)
+        {
+            throw CutShort(capturedLength);
+        }
         long timestamp = ReadUInt32(header[PcapFormat.SecondsOffset..]) * PcapFormat.NanosecondsPerSecond
             + ReadUInt32(header[PcapFormat.FractionOffset..]) * _nanosecondsPerFractionUnit;
         packet = new PcapPacket(data, timestamp, (int)ReadUInt32(header[PcapFormat.OriginalLengthOffset..]));
         return true;
     }
+
+    const int ChunkLength = 1 << 20;
+
+    /// <summary>Reads a long record from a stream of unknown length a megabyte at a time; what it returns is whole or shorter than asked.</summary>
+    byte[] ReadInChunks(int length)
+    {
+        using var record = new MemoryStream();
+        var chunk = new byte[ChunkLength];
+        while (record.Length < length)
+        {
+            int read = _stream.ReadAtLeast(chunk, (int)Math.Min(ChunkLength, length - record.Length), throwOnEndOfStream: false);
+            if (read == 0)
+                break;
+            record.Write(chunk, 0, read);
+        }
+        return record.ToArray();
+    }
+
+    static InvalidDataException CutShort(uint capturedLength) => new($"pcap record cut short: fewer than its {capturedLength} bytes.");
 
     public void Dispose()
     {

@@ -92,6 +92,9 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
     /// <summary>Looks the interface up by index (RTM_GETLINK).</summary>
     public static NetDevice Get(int index)
     {
+        if (index <= 0)
+            Throw.Config($"interface index {index}", "interface indices start at 1 (if_nametoindex returns 0 for \"no such interface\").",
+                "look the interface up by name, or take the index from `ip -br link` in its namespace.");
         using var netlink = new NetlinkRoute();
         Dictionary<ushort, byte[]> link;
         Dictionary<ushort, byte[]> xdp;

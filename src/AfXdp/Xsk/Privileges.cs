@@ -11,6 +11,17 @@ public static unsafe class Privileges
     public const int CAP_SYS_ADMIN = 21;
     public const int CAP_BPF = 39;
 
+    /// <summary>The capability's name as capabilities(7) writes it, e.g. "CAP_NET_RAW".</summary>
+    public static string Name(int capability) => capability switch
+    {
+        CAP_NET_ADMIN => "CAP_NET_ADMIN",
+        CAP_NET_RAW => "CAP_NET_RAW",
+        CAP_IPC_LOCK => "CAP_IPC_LOCK",
+        CAP_SYS_ADMIN => "CAP_SYS_ADMIN",
+        CAP_BPF => "CAP_BPF",
+        _ => $"capability {capability}",
+    };
+
     /// <summary>True if the capability is in the effective set (/proc/self/status CapEff).</summary>
     public static bool Has(int capability)
     {

@@ -122,6 +122,11 @@ public sealed unsafe class Umem : IDisposable
     /// <summary>Claims the UMEM's own socket for the first bind; later sockets get false and share.</summary>
     internal bool TryClaimPrimarySocket() => Interlocked.Exchange(ref _socketsBound, 1) == 0;
 
+    /// <summary>The call that failed when the first socket set up the UMEM's own descriptor; null when it did not fail.</summary>
+    internal string? FirstSocketFailure { get; private set; }
+
+    internal void FirstSocketFailed(string call) => FirstSocketFailure = call;
+
     /// <summary>Interface index the UMEM's own rings are bound to (0 before the first bind).</summary>
     internal int BoundInterface { get; private set; }
 

@@ -23,6 +23,12 @@ public sealed record UmemConfig
     /// <summary>Headroom the kernel reserves in front of every frame (XDP_PACKET_HEADROOM).</summary>
     public const uint KernelHeadroom = 256;
 
+    /// <summary>
+    /// Bytes at the end of every frame that headroom may not reach: skb_shared_info (320 on 64-bit) plus 128.
+    /// xdp_umem_reg enforces it since a 2026 fix (in 6.18 stable), so that a frame can still become an skb.
+    /// </summary>
+    public const uint KernelTailroom = 448;
+
     /// <summary>Number of frames (chunks) in the UMEM.</summary>
     public uint FrameCount { get; init; } = 4096;
 
@@ -72,10 +78,11 @@ public sealed record UmemConfig
             Throw.Config($"UmemConfig.FrameSize = {FrameSize}",
                 $"the kernel accepts frame sizes from {MinFrameSize} to the page size ({Environment.SystemPageSize}).",
                 $"use a size between {MinFrameSize} and {Environment.SystemPageSize}.");
-        if (Headroom + TxMetadataLength >= FrameSize - KernelHeadroom)
+        // In 64 bits: a huge Headroom must not wrap around into an accepted value.
+        if ((ulong)Headroom + TxMetadataLength > (ulong)FrameSize - KernelHeadroom - KernelTailroom)
             Throw.Config($"UmemConfig.Headroom = {Headroom}",
-                $"headroom plus TX metadata must leave room for a packet after the kernel's own {KernelHeadroom} bytes in a {FrameSize}-byte frame.",
-                $"keep Headroom + TxMetadataLength below {FrameSize - KernelHeadroom}.");
+                $"headroom plus TX metadata must leave room for a packet between the kernel's own {KernelHeadroom} bytes in front and {KernelTailroom} behind in a {FrameSize}-byte frame.",
+                $"keep Headroom + TxMetadataLength at most {FrameSize - KernelHeadroom - KernelTailroom}.");
         if (TxMetadataLength >= 256 || TxMetadataLength % 8 != 0)
             Throw.Config($"UmemConfig.TxMetadataLength = {TxMetadataLength}",
                 "the kernel accepts TX metadata lengths that are multiples of 8 below 256.",

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using AfXdp.Interop;
 
 namespace AfXdp.Xsk;
@@ -5,11 +6,26 @@ namespace AfXdp.Xsk;
 /// <summary>The setsockopt/getsockopt/mmap steps shared by <see cref="Umem"/> and <see cref="XskSocket"/>.</summary>
 internal static unsafe class XskFd
 {
+    // A ring is raw pointers into its mapping: the mapping must live as long as anyone can reach the ring,
+    // even one who kept socket.Rx and let the socket go (the finalizer would unmap it under the reader).
+    static readonly ConditionalWeakTable<object, SafeMapping> s_ringMappings = new();
+
+    static T Tie<T>(T ring, SafeMapping map) where T : class
+    {
+        s_ringMappings.Add(ring, map);
+        return ring;
+    }
+
     public static SafeFd Open()
     {
         int fd = Sys.Socket(IfXdp.AF_XDP, Sys.SOCK_RAW | Sys.SOCK_CLOEXEC, 0);
         if (fd < 0)
-            Throw.Errno("socket(AF_XDP, SOCK_RAW)", Sys.LastErrno);
+        {
+            int errno = Sys.LastErrno;
+            if (errno is Errno.EPERM or Errno.EACCES)
+                Throw.Capability("socket(AF_XDP, SOCK_RAW)", errno, "an AF_XDP socket", Privileges.CAP_NET_RAW);
+            Throw.Errno("socket(AF_XDP, SOCK_RAW)", errno);
+        }
         return new SafeFd(fd);
     }
 
@@ -56,24 +72,24 @@ internal static unsafe class XskFd
     public static (SafeMapping, FillRing) MapFillRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
     {
         SafeMapping map = MapRing(socket, offsets.fr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_FILL_RING, "FILL");
-        return (map, new FillRing(RingMemory.At(map.Pointer, offsets.fr, size)));
+        return (map, Tie(new FillRing(RingMemory.At(map.Pointer, offsets.fr, size)), map));
     }
 
     public static (SafeMapping, CompletionRing) MapCompletionRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
     {
         SafeMapping map = MapRing(socket, offsets.cr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_COMPLETION_RING, "COMPLETION");
-        return (map, new CompletionRing(RingMemory.At(map.Pointer, offsets.cr, size)));
+        return (map, Tie(new CompletionRing(RingMemory.At(map.Pointer, offsets.cr, size)), map));
     }
 
     public static (SafeMapping, RxRing) MapRxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
     {
         SafeMapping map = MapRing(socket, offsets.rx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_RX_RING, "RX");
-        return (map, new RxRing(RingMemory.At(map.Pointer, offsets.rx, size)));
+        return (map, Tie(new RxRing(RingMemory.At(map.Pointer, offsets.rx, size)), map));
     }
 
     public static (SafeMapping, TxRing) MapTxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
     {
         SafeMapping map = MapRing(socket, offsets.tx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_TX_RING, "TX");
-        return (map, new TxRing(RingMemory.At(map.Pointer, offsets.tx, size)));
+        return (map, Tie(new TxRing(RingMemory.At(map.Pointer, offsets.tx, size)), map));
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using AfXdp.Interop;
 
@@ -28,6 +29,7 @@ public sealed unsafe class XskSocket : IDisposable
     XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config)
     {
         ArgumentNullException.ThrowIfNull(umem);
+        ObjectDisposedException.ThrowIf(umem.Socket.IsClosed, umem);
         Config = config ?? new XskSocketConfig();
         Config.Validate();
         Umem = umem;
@@ -41,6 +43,10 @@ public sealed unsafe class XskSocket : IDisposable
         InterfaceName = interfaceName ?? NetDevice.Get(interfaceIndex).Name;
         QueueId = queueId;
 
+        if (umem.FirstSocketFailure is { } failure)
+            Throw.Config($"XskSocket({InterfaceName}, queue {queueId})",
+                $"the UMEM's first socket failed to set up ({failure}); the UMEM's own descriptor keeps the rings it was given, which cannot be set twice.",
+                "dispose this Umem and create a new one for the next attempt.");
         bool primary = umem.TryClaimPrimarySocket();
         _ownsSocket = !primary;
         _socket = primary ? umem.Socket : XskFd.Open();
@@ -76,8 +82,10 @@ public sealed unsafe class XskSocket : IDisposable
             if (primary)
                 umem.MarkBound(interfaceIndex, queueId);
         }
-        catch
+        catch (Exception e)
         {
+            if (primary)
+                umem.FirstSocketFailed(e is AfXdpException { Call: var call } ? call : e.GetType().Name);
             Dispose();
             throw;
         }
@@ -185,30 +193,58 @@ public sealed unsafe class XskSocket : IDisposable
     }
 
     /// <summary>
-    /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN), which
-    /// also wakes the kernel to refill from the FILL ring. Returns true when frames are ready.
+    /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN; -1 waits
+    /// without limit), which also wakes the kernel to refill from the FILL ring. Returns true when frames are
+    /// ready; false on timeout, also while the interface is down. Throws when the interface is gone.
     /// </summary>
     public bool PollRx(int timeoutMs) => Poll(Sys.POLLIN, timeoutMs);
 
-    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX.</summary>
+    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX. As <see cref="PollRx"/> otherwise.</summary>
     public bool PollTx(int timeoutMs) => Poll(Sys.POLLOUT, timeoutMs);
 
     bool Poll(short events, int timeoutMs)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, -1);
         Sys.pollfd pfd = new() { fd = _socket.Fd, events = events };
+        if (pfd.fd < 0)
+            PollFailed(events, Errno.EBADF); // poll(2) would ignore a negative descriptor and wait out the timeout
         int n = Sys.Poll(&pfd, 1, timeoutMs);
+        if (n > 0)
+            return (pfd.revents & events) != 0;
         if (n < 0)
         {
             int errno = Sys.LastErrno;
-            if (errno == Errno.EINTR)
-                return false;
-            Throw.Errno($"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})", errno);
+            if (errno != Errno.EINTR)
+                PollFailed(events, errno);
+            return false;
         }
-        return n > 0 && (pfd.revents & events) != 0;
+        // An unbound socket (its interface removed) polls as "nothing yet" forever; the idle path asks once.
+        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) < 0 && Sys.LastErrno == Errno.ENXIO)
+            PollFailed(events, Errno.ENXIO);
+        return false;
     }
 
-    /// <summary>Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for busy-poll.</summary>
-    public void WakeupRx() => Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null);
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    void PollFailed(short events, int errno)
+    {
+        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
+        if (errno == Errno.ENXIO)
+            ThrowUnbound(call);
+        Throw.Errno(call, errno);
+    }
+
+    /// <summary>
+    /// Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for
+    /// busy-poll. Returns false while the interface is down (ENETDOWN); throws when it is gone or the
+    /// socket has no RX ring.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool WakeupRx()
+    {
+        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) >= 0)
+            return true;
+        return RxWakeupFailed(Sys.LastErrno);
+    }
 
     /// <summary>
     /// Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, kernel 5.11+):
@@ -227,6 +263,11 @@ public sealed unsafe class XskSocket : IDisposable
     /// </remarks>
     public void EnableBusyPoll(int timeoutMicroseconds, int budget)
     {
+        if (timeoutMicroseconds < 0)
+            Throw.Config($"EnableBusyPoll(timeoutMicroseconds: {timeoutMicroseconds})", "a busy-poll time cannot be negative.", "use e.g. 20 microseconds.");
+        if (budget is < 1 or > ushort.MaxValue)
+            Throw.Config($"EnableBusyPoll(budget: {budget})", $"the kernel takes a busy-poll budget from 1 to {ushort.MaxValue} (SO_BUSY_POLL_BUDGET is a u16).",
+                "use the batch size, e.g. 64.");
         SetSocketOption(Sys.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
@@ -314,20 +355,48 @@ public sealed unsafe class XskSocket : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static bool TxWakeupFailed(int errno)
+    bool TxWakeupFailed(int errno)
     {
+        const string call = "sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)";
         if (errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN)
             return false;
-        const string call = "sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)";
         if (errno == Errno.EINVAL)
             // net/xdp/xsk.c, xsk_skb_metadata: the descriptor is left at the head of the TX ring.
             Throw.Kernel(call, errno,
                 "the kernel refused the packet at the head of the TX ring because of its TX metadata: a request flag it does not know, " +
                 "a checksum position past the packet's end, or XDP_TX_METADATA on a UMEM without a TX metadata area. The descriptor stays in the ring.",
                 "check the XskTxMetadata before sending (RequestChecksum needs start + offset + 2 <= the packet length), then close the socket and open a new one.");
+        if (errno == Errno.ENXIO)
+            ThrowUnbound(call);
         Throw.Errno(call, errno);
         return false;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    bool RxWakeupFailed(int errno)
+    {
+        const string call = "recvfrom(AF_XDP socket, MSG_DONTWAIT) (RX wakeup)";
+        switch (errno)
+        {
+            case Errno.EAGAIN or Errno.EINTR or Errno.EBUSY or Errno.ENETDOWN:
+                return false;
+            case Errno.ENXIO:
+                ThrowUnbound(call);
+                break;
+            case Errno.ENOBUFS:
+                Throw.Kernel(call, errno, $"{this} has no RX ring (XskSocketConfig.RxRingSize = 0).", "create the socket with an RX ring to receive.");
+                break;
+        }
+        Throw.Errno(call, errno);
+        return false;
+    }
+
+    /// <summary>The kernel unbinds a socket whose interface goes away (xsk_notifier on NETDEV_UNREGISTER); every call then says ENXIO.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowUnbound(string call) =>
+        Throw.Kernel(call, Errno.ENXIO,
+            $"{InterfaceName} queue {QueueId} is gone: the kernel unbound the socket when the interface was removed (deleted, or moved out of or destroyed with its namespace).",
+            "dispose the socket and its UMEM; bind new ones once the interface exists again.");
 
     void Bind(bool primary)
     {

@@ -54,6 +54,25 @@ public sealed class AllocationTests
         Assert.Equal(0, allocated);
     }
 
+    /// <summary>The syscalls of an idle loop (poll timing out, wakeups) allocate nothing either, nor do the checks behind them.</summary>
+    [Fact]
+    public void Polls_and_wakeups_allocate_nothing()
+    {
+        using var bed = new XskTestBed(XdpAttachMode.Skb);
+        void Idle()
+        {
+            bed.Socket.PollRx(0);
+            bed.Socket.PollTx(0);
+            bed.Socket.WakeupRx();
+            bed.Socket.WakeupTx();
+        }
+        Idle();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+            Idle();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     /// <summary>rxdrop: peek, recycle the addresses to the FILL ring, release. Bounded by 15 s.</summary>
     static long ReceiveLoop(XskSocket socket, long count)
     {

@@ -105,6 +105,21 @@ public sealed class ErrorTests
         Assert.DoesNotContain("   at ", run.Error);
     }
 
+    /// <summary>The XSKMAP is the first BPF object the data path creates; it needs both capabilities (map_create asks bpf_net_capable too).</summary>
+    [Theory]
+    [InlineData("cap_bpf", "CAP_BPF")]
+    [InlineData("cap_net_admin", "CAP_NET_ADMIN")]
+    public void Without_CAP_BPF_or_CAP_NET_ADMIN_the_XSKMAP_is_EPERM_naming_the_capability(string dropped, string named)
+    {
+        using VethLab lab = VethLab.Create();
+        CommandResult run = lab.Exec(VethSide.B, "capsh", $"--drop={dropped},cap_sys_admin", "--",
+            "-c", $"exec {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -d 1");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("bpf(BPF_MAP_CREATE, XskMap \"afxdp_xsks\"", run.Error);
+        Assert.Contains($"failed: EPERM (Operation not permitted). Cause: the process lacks {named}: an XSKMAP needs CAP_BPF and CAP_NET_ADMIN", run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
     [Fact]
     public void Without_CAP_IPC_LOCK_a_UMEM_over_the_memlock_limit_is_refused_before_the_kernel_says_ENOBUFS()
     {

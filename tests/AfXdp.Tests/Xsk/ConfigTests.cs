@@ -42,9 +42,10 @@ public class ConfigTests
     [Fact]
     public void HeadroomMustLeaveRoomForAPacket()
     {
-        var e = Assert.Throws<AfXdpException>(() => new UmemConfig { FrameSize = 2048, Headroom = 1792 }.Validate());
-        Assert.Contains("Headroom = 1792", e.Message);
-        new UmemConfig { FrameSize = 2048, Headroom = 1791 }.Validate();
+        var e = Assert.Throws<AfXdpException>(() => new UmemConfig { FrameSize = 2048, Headroom = 1345 }.Validate());
+        Assert.Contains("Headroom = 1345", e.Message);
+        new UmemConfig { FrameSize = 2048, Headroom = 1344 }.Validate();
+        Assert.Throws<AfXdpException>(() => new UmemConfig { Headroom = uint.MaxValue, TxMetadataLength = 8 }.Validate());
     }
 
     [Theory]
