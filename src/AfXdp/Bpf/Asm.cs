@@ -71,6 +71,17 @@ public sealed class Asm
         return Emit(lo).Emit(hi);
     }
 
+    /// <summary>
+    /// r0 = bpf_redirect_map(xskMap, ctx->rx_queue_index, XDP_PASS), with the program's context in
+    /// <paramref name="context"/>: the frame goes to the socket of its queue, or to the kernel when the
+    /// queue's slot is empty. Clobbers r1-r5.
+    /// </summary>
+    public Asm RedirectToQueueSocket(Reg context, IBpfMapReference xskMap) => this
+        .Load(Size.W, Reg.R2, context, 16) // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index
+        .LoadMap(Reg.R1, xskMap)
+        .Mov64(Reg.R3, 2) // XDP_PASS
+        .Call(Helper.RedirectMap);
+
     /// <summary>goto label</summary>
     public Asm Jump(string label) => JumpTo(Insn.Jump(0), label);
 

@@ -22,10 +22,9 @@ public static class EchoSteeringProgram
     public const string ProgramName = "afxdp_echo";
 
     const int XDP_PASS = 2;
-    // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index.
+    // struct xdp_md: data, data_end, ...
     const short DataOffset = 0;
     const short DataEndOffset = 4;
-    const short RxQueueIndexOffset = 16;
 
     // Frame offsets: Ethernet header (14), then ARP or IPv4 (RFC 826, RFC 791).
     const short EtherTypeOffset = 12;
@@ -82,10 +81,7 @@ public static class EchoSteeringProgram
         .Load(Size.W, Reg.R5, Reg.R2, ArpTargetIpOffset)
         .JumpIf(JumpOp.Ne, Reg.R5, Reg.R7, "pass")
         .Label("redirect")
-        .Load(Size.W, Reg.R2, Reg.R6, RxQueueIndexOffset)
-        .LoadMap(Reg.R1, xskMap)
-        .Mov64(Reg.R3, XDP_PASS)
-        .Call(Helper.RedirectMap)
+        .RedirectToQueueSocket(Reg.R6, xskMap)
         .Exit()
         .Label("pass")
         .Mov64(Reg.R0, XDP_PASS)

@@ -40,7 +40,7 @@ public static class SteeringProgram
 
     const int XDP_PASS = (int)XdpAction.Pass, XDP_REDIRECT = (int)XdpAction.Redirect;
     // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index
-    const short Data = 0, DataEnd = 4, RxQueueIndex = 16;
+    const short Data = 0, DataEnd = 4;
     const int EthernetHeader = 14, VlanTag = 4, Ipv4Header = 20, Ipv6Header = 40;
     const string Pass = "pass", Match = "match", Count = "count", Done = "done", Ipv4 = "ipv4", Ports = "ports";
 
@@ -90,10 +90,7 @@ public static class SteeringProgram
             EmitPorts(asm, range);
 
         asm.Label(Match)
-            .Load(Size.W, Reg.R2, Reg.R6, RxQueueIndex)
-            .LoadMap(Reg.R1, xskMap)
-            .Mov64(Reg.R3, XDP_PASS) // the action when the queue's slot is empty
-            .Call(Helper.RedirectMap)
+            .RedirectToQueueSocket(Reg.R6, xskMap)
             .Mov64(Reg.R8, Reg.R0)
             .Mov64(Reg.R7, (int)SteeringVerdict.Redirected)
             .JumpIf(JumpOp.Eq, Reg.R0, XDP_REDIRECT, Count)

@@ -15,8 +15,6 @@ public sealed class XskRedirectProgram : IDisposable
     /// <summary>The name of the unfiltered program (`bpftool prog show` and `ip link` print it).</summary>
     public const string ProgramName = "afxdp_redirect";
 
-    const short RxQueueIndexOffset = 16; // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index
-
     readonly PerCpuArray<ulong>? _counters;
     bool _disposed;
 
@@ -40,10 +38,7 @@ public sealed class XskRedirectProgram : IDisposable
 
     /// <summary>The unfiltered program's instructions for an XSKMAP: bpf_redirect_map(&amp;xsks, ctx->rx_queue_index, XDP_PASS).</summary>
     public static ProgramSpec Spec(IBpfMapReference xskMap) => ProgramSpec.FromAsm(ProgramName, new Asm()
-        .Load(Size.W, Reg.R2, Reg.R1, RxQueueIndexOffset)
-        .LoadMap(Reg.R1, xskMap)
-        .Mov64(Reg.R3, (int)XdpAction.Pass)
-        .Call(Helper.RedirectMap)
+        .RedirectToQueueSocket(Reg.R1, xskMap)
         .Exit());
 
     /// <summary>

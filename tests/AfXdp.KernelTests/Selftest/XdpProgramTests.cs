@@ -57,8 +57,7 @@ public sealed class XdpProgramTests
     /// <summary>r1 = fetch_add(&amp;counter[0], 1); odd → XDP_DROP, even → bpf_redirect_map(&amp;xsks, rx_queue_index, XDP_PASS).</summary>
     static ProgramSpec DropEverySecond(BpfMap counter, BpfMap xsks)
     {
-        const int XDP_DROP = 1, XDP_PASS = 2;
-        const short RxQueueIndex = 16; // struct xdp_md
+        const int XDP_DROP = 1;
         // lock r1 = fetch_add(*(u64 *)(r0 + 0), r1): BPF_STX | BPF_ATOMIC | BPF_DW with BPF_ADD | BPF_FETCH, the old value lands in r1.
         var fetchAdd = new Insn(Insn.STX | Insn.ATOMIC | (byte)Size.DW, (byte)Reg.R0 | (byte)Reg.R1 << 4, 0, (int)AluOp.Add | 1);
         return ProgramSpec.FromAsm("afxdp_drop_half", new Asm()
@@ -74,10 +73,7 @@ public sealed class XdpProgramTests
             .Alu64(AluOp.And, Reg.R1, 1)
             .JumpIf(JumpOp.Ne, Reg.R1, 0, "drop")
             .Label("redirect")
-            .Load(Size.W, Reg.R2, Reg.R6, RxQueueIndex)
-            .LoadMap(Reg.R1, xsks)
-            .Mov64(Reg.R3, XDP_PASS)
-            .Call(Helper.RedirectMap)
+            .RedirectToQueueSocket(Reg.R6, xsks)
             .Exit()
             .Label("drop")
             .Mov64(Reg.R0, XDP_DROP)
