@@ -94,8 +94,7 @@ public sealed class DoctorTests
     public void Missing_privileges_and_a_small_memlock_limit_say_what_to_grant()
     {
         using VethLab lab = VethLab.Create();
-        CommandResult run = lab.Exec(VethSide.B, "capsh", "--drop=cap_net_raw,cap_ipc_lock", "--",
-            "-c", $"ulimit -l 1024 && exec {KernelTest.DotnetHost} {KernelTest.CliPath()} doctor -i {lab.InterfaceB}");
+        CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, "cap_net_raw,cap_ipc_lock", "ulimit -l 1024 && ", $"doctor -i {lab.InterfaceB}");
         Assert.Equal(1, run.ExitCode);
         Assert.Matches(@"FAIL  af_xdp +socket\(AF_XDP, SOCK_RAW\): EPERM", run.Output);
         Assert.Matches(@"FAIL  CAP_NET_RAW +missing: needed for creating AF_XDP sockets", run.Output);

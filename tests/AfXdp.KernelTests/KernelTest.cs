@@ -58,6 +58,13 @@ internal static class KernelTest
     public static CommandResult AfxdpIn(VethLab lab, VethSide side, params string[] args) =>
         lab.Exec(side, DotnetHost, [CliPath(), .. args]);
 
+    /// <summary>
+    /// Runs the CLI inside one end of a lab with capabilities dropped from its bounding set
+    /// (`capsh --drop=...`), after <paramref name="shellPrefix"/> (e.g. "ulimit -l 1024 && ").
+    /// </summary>
+    public static CommandResult AfxdpWithout(VethLab lab, VethSide side, string droppedCapabilities, string shellPrefix, string arguments) =>
+        lab.Exec(side, "capsh", $"--drop={droppedCapabilities}", "--", "-c", $"{shellPrefix}exec {DotnetHost} {CliPath()} {arguments}");
+
     /// <summary>Starts the CLI inside one end of a lab without waiting for it.</summary>
     public static System.Diagnostics.Process StartAfxdpIn(VethLab lab, VethSide side, params string[] args)
     {

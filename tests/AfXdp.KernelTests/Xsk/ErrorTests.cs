@@ -97,8 +97,7 @@ public sealed class ErrorTests
     public void Without_CAP_NET_RAW_socket_creation_is_EPERM_naming_the_capability()
     {
         using VethLab lab = VethLab.Create();
-        CommandResult run = lab.Exec(VethSide.B, "capsh", "--drop=cap_net_raw", "--",
-            "-c", $"exec {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -d 1");
+        CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, "cap_net_raw", "", $"bench -i {lab.InterfaceB} -d 1");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("socket(AF_XDP, SOCK_RAW) failed: EPERM", run.Error);
         Assert.Contains("CAP_NET_RAW", run.Error);
@@ -112,8 +111,7 @@ public sealed class ErrorTests
     public void Without_CAP_BPF_or_CAP_NET_ADMIN_the_XSKMAP_is_EPERM_naming_the_capability(string dropped, string named)
     {
         using VethLab lab = VethLab.Create();
-        CommandResult run = lab.Exec(VethSide.B, "capsh", $"--drop={dropped},cap_sys_admin", "--",
-            "-c", $"exec {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -d 1");
+        CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, $"{dropped},cap_sys_admin", "", $"bench -i {lab.InterfaceB} -d 1");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("bpf(BPF_MAP_CREATE, XskMap \"afxdp_xsks\"", run.Error);
         Assert.Contains($"failed: EPERM (Operation not permitted). Cause: the process lacks {named}: an XSKMAP needs CAP_BPF and CAP_NET_ADMIN", run.Error);
@@ -124,8 +122,7 @@ public sealed class ErrorTests
     public void Without_CAP_IPC_LOCK_a_UMEM_over_the_memlock_limit_is_refused_before_the_kernel_says_ENOBUFS()
     {
         using VethLab lab = VethLab.Create();
-        CommandResult run = lab.Exec(VethSide.B, "capsh", "--drop=cap_ipc_lock", "--",
-            "-c", $"ulimit -l 1024 && exec {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -d 1");
+        CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, "cap_ipc_lock", "ulimit -l 1024 && ", $"bench -i {lab.InterfaceB} -d 1");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("RLIMIT_MEMLOCK (1048576 bytes)", run.Error);
         Assert.Contains("lacks CAP_IPC_LOCK", run.Error);
