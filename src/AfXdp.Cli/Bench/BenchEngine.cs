@@ -145,9 +145,7 @@ public sealed class BenchEngine : IDisposable
                 if (counters.RxPackets != 0 || counters.TxPackets != 0)
                     Volatile.Write(ref counters.StartTimestamp, now);
                 else if (now - setupDone > firstPacketTimeout)
-                    throw new AfXdpException($"bench {_options.ModeName} on {_options.Interface} queue {_options.Queue}", 0,
-                        $"no packet arrived within {_options.FirstPacketTimeout:0} s.",
-                        "send traffic to the interface (`afxdp doctor` checks the setup), and check that it reaches queue " + _options.Queue + ".");
+                    throw NoPacketArrived();
                 continue;
             }
             if (now - start >= duration)
@@ -185,14 +183,18 @@ public sealed class BenchEngine : IDisposable
         }
         catch (OperationCanceledException) when (counters.StartTimestamp == 0 && !_stop)
         {
-            throw new AfXdpException($"bench {_options.ModeName} --async on {_options.Interface} queue {_options.Queue}", 0,
-                $"no packet arrived within {_options.FirstPacketTimeout:0} s.", "send traffic to the interface, and check that it reaches queue " + _options.Queue + ".");
+            throw NoPacketArrived();
         }
         catch (OperationCanceledException)
         {
         }
         AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
     }
+
+    AfXdpException NoPacketArrived() =>
+        new($"bench {_options.ModeName}{(_options.Async ? " --async" : "")} on {_options.Interface} queue {_options.Queue}", 0,
+            $"no packet arrived within {_options.FirstPacketTimeout:0} s.",
+            $"send traffic to the interface (`afxdp doctor` checks the setup), and check that it reaches queue {_options.Queue}.");
 
     void FillLowerHalf()
     {
