@@ -36,10 +36,10 @@ public class AfXdpException : Exception
 
     static string Format(string call, int errno, string cause, string fix)
     {
-        string what = errno == 0
-            ? $"{call}: invalid argument"
-            : $"{call} failed: {Interop.Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)})";
-        return $"{what}. Cause: {cause} Fix: {fix}";
+        // errno 0: the library refused before any syscall, so there is no kernel error to name.
+        return errno == 0
+            ? $"{call}: {cause} Fix: {fix}"
+            : $"{call} failed: {Interop.Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)}). Cause: {cause} Fix: {fix}";
     }
 }
 
