@@ -12,6 +12,7 @@ namespace AfXdp;
 /// </summary>
 public class AfXdpException : Exception
 {
+    /// <summary>An error for <paramref name="call"/>: <paramref name="errno"/> as the kernel returned it (0 when the library refused before any syscall), the likely cause and the fix, each a sentence.</summary>
     public AfXdpException(string call, int errno, string cause, string fix, Exception? inner = null)
         : base(Format(call, errno, cause, fix), inner)
     {
@@ -30,8 +31,10 @@ public class AfXdpException : Exception
     /// <summary>The symbolic errno, e.g. "EBUSY".</summary>
     public string ErrnoName => Errno == 0 ? "" : Interop.Errno.Name(Errno);
 
+    /// <summary>Why it failed, in a sentence: what the kernel or the library objected to.</summary>
     public string Cause { get; }
 
+    /// <summary>What to do about it, in a sentence: a command, an option, a capability.</summary>
     public string Fix { get; }
 
     static string Format(string call, int errno, string cause, string fix)
@@ -49,8 +52,10 @@ public sealed class VerifierException(string call, int errno, string log, string
         "the kernel verifier rejected the program. Verifier log (last lines):\n" + Tail(log, 30) + "\nProgram:\n" + disassembly,
         "correct the instruction the log points at; the full log is in VerifierException.Log.")
 {
+    /// <summary>The verifier's full log (BPF_PROG_LOAD with log level 1).</summary>
     public string Log { get; } = log;
 
+    /// <summary>The rejected program, one instruction a line, numbered as the log refers to them.</summary>
     public string Disassembly { get; } = disassembly;
 
     static string Tail(string log, int lines)
@@ -66,8 +71,10 @@ public sealed class XdpProgramConflictException(string call, int errno, string i
         $"{ifName} already has XDP program id {programId} '{programName}' attached in {mode} mode (by {attachedBy}), and replacing it silently could break whoever loaded it.",
         $"detach it on purpose (`afxdp detach -i {ifName}` or `ip link set dev {ifName} xdp off`), or pass ReplaceExisting = true.")
 {
+    /// <summary>The id of the program already attached.</summary>
     public uint ProgramId { get; } = programId;
 
+    /// <summary>The name of the program already attached.</summary>
     public string ProgramName { get; } = programName;
 }
 

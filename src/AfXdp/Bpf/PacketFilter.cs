@@ -7,6 +7,7 @@ namespace AfXdp.Bpf;
 /// <summary>An inclusive range of port numbers; one port when <see cref="First"/> equals <see cref="Last"/>.</summary>
 public readonly record struct PortRange(ushort First, ushort Last)
 {
+    /// <summary>"9" for one port, "8000-8100" for a range, as the grammar writes it.</summary>
     public override string ToString() => First == Last ? First.ToString(CultureInfo.InvariantCulture) : $"{First}-{Last}";
 }
 
@@ -31,8 +32,20 @@ public readonly record struct PortRange(ushort First, ushort Last)
 /// </summary>
 public sealed record PacketFilter
 {
-    public const ushort EtherTypeIpv4 = 0x0800, EtherTypeIpv6 = 0x86dd, EtherTypeArp = 0x0806;
-    public const byte ProtocolIcmp = 1, ProtocolTcp = 6, ProtocolUdp = 17, ProtocolIcmpv6 = 58;
+    /// <summary>The EtherType of IPv4, which "ip" matches.</summary>
+    public const ushort EtherTypeIpv4 = 0x0800;
+    /// <summary>The EtherType of IPv6, which "ip6" matches.</summary>
+    public const ushort EtherTypeIpv6 = 0x86dd;
+    /// <summary>The EtherType of ARP, which "arp" matches.</summary>
+    public const ushort EtherTypeArp = 0x0806;
+    /// <summary>IP protocol number of ICMP.</summary>
+    public const byte ProtocolIcmp = 1;
+    /// <summary>IP protocol number of TCP.</summary>
+    public const byte ProtocolTcp = 6;
+    /// <summary>IP protocol number of UDP.</summary>
+    public const byte ProtocolUdp = 17;
+    /// <summary>IP protocol number of ICMPv6.</summary>
+    public const byte ProtocolIcmpv6 = 58;
 
     /// <summary>The frame must carry a VLAN tag.</summary>
     public bool Vlan { get; init; }

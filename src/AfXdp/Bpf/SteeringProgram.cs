@@ -17,8 +17,10 @@ public enum SteeringVerdict
 /// <summary>Frames per verdict since the program was loaded, summed over all CPUs.</summary>
 public readonly record struct SteeringCounters(ulong NotMatched, ulong Redirected, ulong NoSocket)
 {
+    /// <summary>Every frame the program saw.</summary>
     public ulong Total => NotMatched + Redirected + NoSocket;
 
+    /// <summary>"redirected=N not_matched=N no_socket=N".</summary>
     public override string ToString() => $"redirected={Redirected} not_matched={NotMatched} no_socket={NoSocket}";
 }
 
@@ -36,6 +38,7 @@ public static class SteeringProgram
     /// <summary>The per-CPU counters map: one u64 per <see cref="SteeringVerdict"/>.</summary>
     public const string CountersName = "afxdp_verdicts";
 
+    /// <summary>Entries of the counters map, one per <see cref="SteeringVerdict"/>.</summary>
     public const uint CounterCount = 3;
 
     const int XDP_PASS = (int)XdpAction.Pass, XDP_REDIRECT = (int)XdpAction.Redirect;

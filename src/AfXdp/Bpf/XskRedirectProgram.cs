@@ -27,10 +27,13 @@ public sealed class XskRedirectProgram : IDisposable
         Filter = filter;
     }
 
+    /// <summary>The XSKMAP the program redirects into: slot q holds the socket of queue q.</summary>
     public XskMap XskMap { get; }
 
+    /// <summary>The loaded program (afxdp_redirect, or afxdp_steer with a filter).</summary>
     public BpfProgram Program { get; }
 
+    /// <summary>The attachment to the interface (a bpf_link where the kernel has them).</summary>
     public XdpLink Link { get; }
 
     /// <summary>The frames redirected to sockets; null when every frame is.</summary>
@@ -105,6 +108,7 @@ public sealed class XskRedirectProgram : IDisposable
         return new SteeringCounters(_counters.Sum((uint)SteeringVerdict.NotMatched), _counters.Sum((uint)SteeringVerdict.Redirected), _counters.Sum((uint)SteeringVerdict.NoSocket));
     }
 
+    /// <summary>Detaches the program and closes the program, map and counters; the kernel frees them. Idempotent.</summary>
     public void Dispose()
     {
         if (_disposed)

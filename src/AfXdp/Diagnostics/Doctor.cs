@@ -5,8 +5,10 @@ using AfXdp.Xsk;
 
 namespace AfXdp.Diagnostics;
 
+/// <summary>How a <see cref="DoctorCheck"/> came out.</summary>
 public enum CheckStatus
 {
+    /// <summary>Works.</summary>
     Ok,
     /// <summary>Works, with a limit worth knowing (slower mode, a missing optional piece).</summary>
     Warn,

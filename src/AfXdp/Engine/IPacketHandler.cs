@@ -80,6 +80,7 @@ public unsafe struct Packet
     /// <summary>The packet's bytes, in place in the UMEM.</summary>
     public readonly Span<byte> Data => new(_data, (int)_length);
 
+    /// <summary>What happens to the frame after the handler returns (Drop unless it said otherwise).</summary>
     public readonly PacketVerdict Verdict => _verdict;
 
     /// <summary>The engine index (<see cref="XdpQueue.Index"/>) of the queue a forwarded packet goes to.</summary>

@@ -98,6 +98,7 @@ public sealed class XdpEngine : IDisposable
         }
     }
 
+    /// <summary>What the engine was created with.</summary>
     public XdpEngineOptions Options { get; }
 
     /// <summary>The queues, in the order of <see cref="XdpEngineOptions.Queues"/>.</summary>
@@ -106,6 +107,7 @@ public sealed class XdpEngine : IDisposable
     /// <summary>The redirect program (null when <see cref="XdpEngineOptions.AttachProgram"/> is false: register the sockets yourself).</summary>
     public XskRedirectProgram? Program { get; }
 
+    /// <summary>True between Start and Stop (or Dispose).</summary>
     public bool IsRunning => _workers.Count != 0 && !_stopping;
 
     internal bool Stopping => _stopping;
@@ -159,6 +161,7 @@ public sealed class XdpEngine : IDisposable
             queue.DisposeWakeup();
     }
 
+    /// <summary>The interface and queue ids, for messages.</summary>
     public override string ToString() => $"XdpEngine({Options.Interface}, queues {string.Join(",", (Queues ?? []).Select(q => q.QueueId))})";
 
     /// <summary>The queue a frame of the shared UMEM belongs to.</summary>

@@ -72,10 +72,13 @@ public sealed unsafe class XdpQueue
     /// <summary>The CPU the worker is pinned to, or null.</summary>
     public int? Core { get; }
 
+    /// <summary>The AF_XDP socket bound to this queue.</summary>
     public XskSocket Socket { get; }
 
+    /// <summary>The UMEM the socket's frames live in (shared by all queues, or this queue's own).</summary>
     public Umem Umem => Socket.Umem;
 
+    /// <summary>The engine this queue belongs to.</summary>
     public XdpEngine Engine => _engine;
 
     /// <summary>What this queue moved (also published as metrics).</summary>
@@ -120,6 +123,7 @@ public sealed unsafe class XdpQueue
         Recycle(packet.Address);
     }
 
+    /// <summary>Interface, queue id and CPU, for messages.</summary>
     public override string ToString() => $"XdpQueue({Socket.InterfaceName} queue {QueueId}{(Core is { } c ? $" on CPU {c}" : "")})";
 
     internal Thread StartWorker(IPacketHandler handler)

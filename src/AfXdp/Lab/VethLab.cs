@@ -8,7 +8,9 @@ namespace AfXdp.Lab;
 /// <summary>One of the two sides of a <see cref="VethLab"/>.</summary>
 public enum VethSide
 {
+    /// <summary>The first namespace (10.99.N.1), the peer in most tests.</summary>
     A,
+    /// <summary>The second namespace (10.99.N.2), where the AF_XDP side usually runs.</summary>
     B,
 }
 
@@ -31,6 +33,7 @@ public sealed class VethLab : IDisposable
     /// <summary>The name of the persistent lab: namespaces afxlabA / afxlabB, interfaces afxa0 / afxb0.</summary>
     public const string PersistentName = "afxlab";
 
+    /// <summary>The prefix length of both addresses (a /24 per lab).</summary>
     public const int PrefixLength = 24;
 
     const int PersistentIndex = 255; // 10.99.255.0/24; throwaway labs use 10.99.0-254.0/24
@@ -60,20 +63,28 @@ public sealed class VethLab : IDisposable
     /// <summary>The lab's name: "afx{pid}-{index}" for a throwaway lab, "afxlab" for the persistent one.</summary>
     public string Name { get; }
 
+    /// <summary>The network namespace of side A.</summary>
     public string NamespaceA { get; }
 
+    /// <summary>The network namespace of side B.</summary>
     public string NamespaceB { get; }
 
+    /// <summary>The veth end in namespace A.</summary>
     public string InterfaceA { get; }
 
+    /// <summary>The veth end in namespace B.</summary>
     public string InterfaceB { get; }
 
+    /// <summary>The MAC address of A's end (locally administered, 02:...).</summary>
     public string MacA { get; }
 
+    /// <summary>The MAC address of B's end (locally administered, 02:...).</summary>
     public string MacB { get; }
 
+    /// <summary>A's IPv4 address, 10.99.N.1.</summary>
     public IPAddress AddressA { get; }
 
+    /// <summary>B's IPv4 address, 10.99.N.2.</summary>
     public IPAddress AddressB { get; }
 
     /// <summary>The namespace of <paramref name="side"/>.</summary>
@@ -182,6 +193,7 @@ public sealed class VethLab : IDisposable
             DeleteNamespaces();
     }
 
+    /// <summary>Both ends with namespace, interface, MAC and address.</summary>
     public override string ToString() =>
         $"{NamespaceA}/{InterfaceA} {MacA} {AddressA}/{PrefixLength} <-> {NamespaceB}/{InterfaceB} {MacB} {AddressB}/{PrefixLength}";
 

@@ -18,6 +18,7 @@ namespace AfXdp.Metrics;
 /// </remarks>
 public static class AfXdpMetrics
 {
+    /// <summary>The name of the Meter the instruments belong to: listen to it with OpenTelemetry, dotnet-counters or a MeterListener.</summary>
     public const string MeterName = "AfXdp";
 
     const string InterfaceTag = "network.interface.name";
