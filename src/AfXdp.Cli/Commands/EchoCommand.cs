@@ -14,26 +14,13 @@ internal static class EchoCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface to answer on", Required = true };
-        var ip = new Option<IPAddress?>("--ip")
-        {
-            Description = "IPv4 address to answer for (default: the interface's first IPv4 address). Best one the kernel does not have, " +
-                "e.g. a spare address of the subnet: the kernel then never answers too",
-            CustomParser = r =>
-            {
-                string text = r.Tokens.Single().Value;
-                if (IPAddress.TryParse(text, out IPAddress? address) && address.AddressFamily == AddressFamily.InterNetwork)
-                    return address;
-                r.AddError($"--ip: '{text}' is not an IPv4 address");
-                return null;
-            },
-        };
-        var port = new Option<ushort>("--port") { Description = "UDP echo port", DefaultValueFactory = _ => 7 };
-        var queue = new Option<uint>("--queue", "-q") { Description = "queue id", DefaultValueFactory = _ => 0 };
-        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
-        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
-        var duration = new Option<double>("--duration", "-d") { Description = "seconds to run; 0 runs until Ctrl-C", DefaultValueFactory = _ => 0 };
-        duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400) r.AddError("--duration must be from 0 to 86400 seconds"); });
+        var iface = CliOptions.Interface("interface to answer on");
+        var ip = CliOptions.Ipv4("--ip", "IPv4 address to answer for (default: the interface's first IPv4 address). Best one the kernel does not have, " +
+            "e.g. a spare address of the subnet: the kernel then never answers too", fallback: null);
+        var port = CliOptions.Number<ushort>("--port", null, "UDP echo port", 7, 1, ushort.MaxValue, "a port");
+        var queue = CliOptions.Queue();
+        var attach = CliOptions.Attach();
+        var duration = CliOptions.Duration("seconds to run; 0 runs until Ctrl-C", 0, zeroRunsForever: true);
 
         var command = new Command("echo",
             "Answer ARP requests, ping (ICMP echo) and UDP echo for one IPv4 address entirely over AF_XDP: each request is turned around " +
@@ -46,10 +33,7 @@ internal static class EchoCommand
             NetDevice.IndexOf(name); // a missing interface is reported as such, not as one without an address
             IPAddress? address = r.GetValue(ip) ?? FirstIpv4Address(name);
             if (address is null)
-            {
-                Console.Error.WriteLine($"{name} has no IPv4 address: give one to answer for with --ip");
-                return 1;
-            }
+                throw new AfXdpException($"echo on {name}", 0, $"{name} has no IPv4 address to answer for.", "give one with --ip.");
             return Run(new EchoResponderConfig
             {
                 Interface = name,

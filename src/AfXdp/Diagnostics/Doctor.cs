@@ -31,14 +31,19 @@ public static class Doctor
     public static IReadOnlyList<DoctorCheck> Run(string? interfaceName = null, uint queue = 0)
     {
         var checks = new List<DoctorCheck> { Kernel(File.ReadAllText("/proc/sys/kernel/osrelease").Trim()), Socket() };
-        checks.AddRange(Capabilities());
-        checks.Add(Memlock());
+        checks.AddRange(PrivilegeChecks());
         checks.Add(ProgramLoad());
         checks.Add(BpfFileSystem());
         if (interfaceName is not null)
             checks.AddRange(Interface(interfaceName, queue));
         return checks;
     }
+
+    /// <summary>
+    /// The checks of what the process may do, as <see cref="Run"/> reports them: each capability AF_XDP
+    /// uses, and the locked-memory limit against the default UMEM. Cheap: /proc and getrlimit only.
+    /// </summary>
+    public static IReadOnlyList<DoctorCheck> PrivilegeChecks() => [.. Capabilities(), Memlock()];
 
     /// <summary>The kernel release's version ("6.18.44-fc-v657" is 6.18.44), or null when it does not start with one.</summary>
     internal static Version? ParseRelease(string release)

@@ -18,7 +18,7 @@ public sealed class CaptureTests
         using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 });
         string path = Path.Combine(Path.GetTempPath(), $"afxdp-capture-{Guid.NewGuid():N}.pcap");
         using System.Diagnostics.Process capture = KernelTest.StartAfxdpIn(bed.Lab, VethSide.A,
-            "capture", "-i", bed.Lab.InterfaceA, "-w", path, "-c", "50", "-d", "30", "-a", "drv");
+            "capture", "-i", bed.Lab.InterfaceA, "-w", path, "-n", "50", "-d", "30", "-a", "drv");
         try
         {
             string? banner = await capture.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask()
