@@ -77,7 +77,7 @@ public static class Doctor
         }
         catch (AfXdpException e)
         {
-            return new("af_xdp", CheckStatus.Fail, $"{e.Call}: {e.ErrnoName}: {e.Cause}", e.Fix);
+            return new("af_xdp", CheckStatus.Fail, Failure(e), e.Fix);
         }
     }
 
@@ -114,6 +114,9 @@ public static class Doctor
         return new("memlock", CheckStatus.Ok, $"RLIMIT_MEMLOCK {Mib(limit)} (the default UMEM needs {Mib(defaultUmem)})");
     }
 
+    /// <summary>"call: EPERM: cause", or "call: cause" when the library refused before any syscall (errno 0).</summary>
+    static string Failure(AfXdpException e) => e.Errno == 0 ? $"{e.Call}: {e.Cause}" : $"{e.Call}: {e.ErrnoName}: {e.Cause}";
+
     static string Mib(ulong bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.#} MiB");
 
     static ProgramSpec PassProgram() => ProgramSpec.FromAsm("afxdp_doctor", new Asm().Mov64(Reg.R0, (int)XdpAction.Pass).Exit());
@@ -129,7 +132,7 @@ public static class Doctor
         }
         catch (AfXdpException e)
         {
-            return new("bpf", CheckStatus.Fail, $"{e.Call}: {e.ErrnoName}: {e.Cause}", e.Fix);
+            return new("bpf", CheckStatus.Fail, Failure(e), e.Fix);
         }
     }
 
@@ -230,7 +233,7 @@ public static class Doctor
         }
         catch (AfXdpException e)
         {
-            error = $"{e.ErrnoName} ({e.Cause})";
+            error = e.Errno == 0 ? e.Cause : $"{e.ErrnoName} ({e.Cause})";
             return false;
         }
     }
@@ -246,7 +249,7 @@ public static class Doctor
         if (TryBind(device, queue, XdpBindMode.Copy, out AfXdpException? copy))
             return new("zero-copy", CheckStatus.Warn, $"copy mode only ({zeroCopy.ErrnoName} for zero-copy: the driver has no AF_XDP zero-copy support); copy mode binds to queue {queue}",
                 "expect copy-mode throughput; zero-copy needs a driver that supports it (e.g. i40e, ice, mlx5, ixgbe).");
-        return new("zero-copy", CheckStatus.Fail, $"an AF_XDP socket cannot bind to queue {queue}: {copy!.Call}: {copy.ErrnoName}: {copy.Cause}", copy.Fix);
+        return new("zero-copy", CheckStatus.Fail, $"an AF_XDP socket cannot bind to queue {queue}: {Failure(copy!)}", copy!.Fix);
     }
 
     static bool TryBind(NetDevice device, uint queue, XdpBindMode mode, out AfXdpException? failure)
