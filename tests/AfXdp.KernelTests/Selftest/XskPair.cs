@@ -55,8 +55,8 @@ internal sealed class XskPair : IDisposable
         Lab = VethLab.Create(new VethLabOptions { Mtu = Options.Mtu });
         try
         {
-            (SenderUmem, Sender) = Lab.Run(VethSide.A, () => Open(Lab.InterfaceA, Options.SenderUmem, Options.SenderSocket));
-            (ReceiverUmem, Receiver) = Lab.Run(VethSide.B, () => Open(Lab.InterfaceB, Options.ReceiverUmem, Options.ReceiverSocket));
+            (SenderUmem, Sender) = Lab.Run(VethSide.A, () => Open(Lab.InterfaceA, Options.SenderUmem, (umem, name) => new TxSocket(umem, name, 0, Options.SenderSocket)));
+            (ReceiverUmem, Receiver) = Lab.Run(VethSide.B, () => Open(Lab.InterfaceB, Options.ReceiverUmem, (umem, name) => new RxSocket(umem, name, 0, Options.ReceiverSocket)));
             Program = Options.RedirectProgram ? AttachProgram(mode) : null;
             Fill(0, Options.FillFrames ?? Receiver.Fill.Size);
         }
@@ -75,11 +75,11 @@ internal sealed class XskPair : IDisposable
 
     public Umem SenderUmem { get; }
 
-    public RxTxSocket Sender { get; }
+    public TxSocket Sender { get; }
 
     public Umem ReceiverUmem { get; }
 
-    public RxTxSocket Receiver { get; }
+    public RxSocket Receiver { get; }
 
     /// <summary>The redirect program on B; replaced by <see cref="ReplaceProgram"/>.</summary>
     public XskRedirectProgram? Program { get; private set; }
@@ -254,12 +254,12 @@ internal sealed class XskPair : IDisposable
         Lab.Dispose();
     }
 
-    static (Umem, RxTxSocket) Open(string interfaceName, UmemConfig umemConfig, XskSocketConfig socketConfig)
+    static (Umem, TSocket) Open<TSocket>(string interfaceName, UmemConfig umemConfig, Func<Umem, string, TSocket> open)
     {
         var umem = new Umem(umemConfig);
         try
         {
-            return (umem, new RxTxSocket(umem, interfaceName, 0, socketConfig));
+            return (umem, open(umem, interfaceName));
         }
         catch
         {
