@@ -17,8 +17,12 @@ public sealed class ActiveQueueTests
     static VethLab DefaultVeth()
     {
         VethLab lab = VethLab.Create(new VethLabOptions { RxQueues = 2, TxQueues = 2 });
-        CommandResult channels = lab.Exec(VethSide.B, "ethtool", "-L", lab.InterfaceB, "rx", "1", "tx", "1");
-        Assert.True(channels.ExitCode == 0, $"{channels.CommandLine}: {channels.Error}");
+        // Both ends: native XDP on veth wants at least as many RX queues as the peer has TX queues (else ENOSPC).
+        foreach (VethSide side in new[] { VethSide.A, VethSide.B })
+        {
+            CommandResult channels = lab.Exec(side, "ethtool", "-L", lab.InterfaceOf(side), "rx", "1", "tx", "1");
+            Assert.True(channels.ExitCode == 0, $"{channels.CommandLine}: {channels.Error}");
+        }
         return lab;
     }
 
