@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Net;
 
 namespace AfXdp.KernelTests;
@@ -99,7 +99,7 @@ public sealed partial class CliErrorTests
             Assert.True(run.ExitCode == 1, $"exit code {run.ExitCode}: {run.Output}{run.Error}");
             AssertOneLine(run.Error, Fill(message));
             Assert.StartsWith("afxdp: ", run.Error);
-            Assert.False(lab.Run(VethSide.B, () => AfXdp.Xsk.NetDevice.Get(lab.InterfaceB).Xdp.Any), "a failed run left a program attached");
+            Assert.False(lab.Run(VethSide.B, () => AfXdp.Device.NetDevice.Get(lab.InterfaceB).Xdp.Any), "a failed run left a program attached");
         }
         finally
         {

@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
 namespace AfXdp.KernelTests;
 

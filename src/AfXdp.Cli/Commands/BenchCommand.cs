@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
+using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using AfXdp.Apps;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -44,13 +46,9 @@ internal static class CaptureCommand
         using var output = PcapFile.Create(file.FullName);
         NetDevice device = NetDevice.Get(interfaceName);
         using var umem = new Umem(new UmemConfig { FrameCount = Frames, FillRingSize = Frames });
-        using var socket = new XskSocket(umem, device.Index, queue, new XskSocketConfig { TxRingSize = 0, MultiBuffer = true });
-        FillRing fill = socket.Fill;
-        fill.Reserve(Frames, out uint index);
-        for (uint i = 0; i < Frames; i++)
-            fill[index + i] = umem.FrameAddress(i);
-        fill.Submit(Frames);
-        var capture = new PcapCapture(socket, output.Writer);
+        using var socket = new RxSocket(umem, device.Index, queue, new XskSocketConfig { MultiBuffer = true });
+        socket.Fill.Populate(0, Frames);
+        var capture = new PcapCapture(socket.Rx, output.Writer);
         using XskRedirectProgram program = XskRedirectProgram.Attach(device, mode, filter: filter, multiBuffer: true);
         program.Register(socket);
         Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {program.Program.Name}{(filter is null ? "" : $" for \"{filter}\"")} (prog id {program.Link.ProgramId}) " +

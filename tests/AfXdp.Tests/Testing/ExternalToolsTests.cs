@@ -1,9 +1,9 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
-namespace AfXdp.Tests.Lab;
+namespace AfXdp.Tests.Testing;
 
 /// <summary>The table of programs the lab and the tests run (ExternalTools.txt) and what a missing one says.</summary>
 public partial class ExternalToolsTests
@@ -73,6 +73,6 @@ public partial class ExternalToolsTests
         Assert.Contains(started, s => s.Program == "ping");
         Assert.Contains(started, s => s.Program == "tcpdump");
         string[] unlisted = [.. started.Where(s => ExternalTools.Of(s.Program) is null && s.Program != "dotnet").Select(s => $"{s.Program} ({s.File})").Distinct()];
-        Assert.True(unlisted.Length == 0, $"started by the tests but not in src/AfXdp/Lab/ExternalTools.txt: {string.Join(", ", unlisted)}");
+        Assert.True(unlisted.Length == 0, $"started by the tests but not in src/AfXdp.Testing/ExternalTools.txt: {string.Join(", ", unlisted)}");
     }
 }

@@ -1,7 +1,7 @@
 using System.Reflection;
 using AfXdp.Interop;
 
-namespace AfXdp.Lab;
+namespace AfXdp.Testing;
 
 /// <summary>One program of <c>ExternalTools.txt</c>: the program (or a file), its Debian package, and what it is for.</summary>
 internal sealed record ExternalTool(string Program, string Package, string UsedFor)
