@@ -85,9 +85,9 @@ public sealed partial class CliErrorTests
     [InlineData("engine -i {none} -d 1", "\"{none}\"")]
     [InlineData("detach -i {none}", "afxdp: if_nametoindex(\"{none}\") failed: ENODEV")]
     [InlineData("napi -i {none}", "{none}")]
-    [InlineData("bench -i {if} -q 5 -d 1", "afxdp: bind({if}, queue 5) failed: EINVAL (Invalid argument). Cause: {if} has 1 queue(s)")]
-    [InlineData("capture -i {if} -q 5 -w {file}", "afxdp: bind({if}, queue 5) failed: EINVAL")]
-    [InlineData("engine -i {if} -q 5 -d 1", "afxdp: XdpEngineOptions.Queues: 5: {if} has")]
+    [InlineData("bench -i {if} -q 5 -d 1", "afxdp: RxSocket({if}, queue 5) failed: EINVAL (Invalid argument). Cause: queue 5 is not in use: {if} has 1 active queue (0).")]
+    [InlineData("capture -i {if} -q 5 -w {file}", "afxdp: RxSocket({if}, queue 5) failed: EINVAL (Invalid argument). Cause: queue 5 is not in use")]
+    [InlineData("engine -i {if} -q 5 -d 1", "afxdp: XdpEngineOptions.Queues: 5 failed: EINVAL (Invalid argument). Cause: queue 5 is not in use: {if} has 1 active queue (0).")]
     public void A_failure_at_run_time_is_one_line_and_exit_code_1(string commandLine, string message)
     {
         using VethLab lab = VethLab.Create();
