@@ -74,7 +74,14 @@ public sealed class BenchEngine : IDisposable
             _completion = _socket.Completion;
             _rx = _socket.Rx;
             _tx = _socket.Tx;
-            if (options.WantsRx)
+            if (options.WantsRx && options.XskMap is { } source)
+            {
+                using XskMap map = source.Open(options.Interface);
+                map.Register(_socket);
+                XskMapId = map.Id;
+                FillLowerHalf();
+            }
+            else if (options.WantsRx)
             {
                 _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
                 _program.Register(_socket);
@@ -95,6 +102,9 @@ public sealed class BenchEngine : IDisposable
     public XskSocket Socket => _socket;
 
     public XskRedirectProgram? Program => _program;
+
+    /// <summary>The id of the device plugin's XSKMAP the socket was registered in (--xskmap); null when we attached our own program.</summary>
+    public uint? XskMapId { get; }
 
     /// <summary>Bytes allocated by the measured loop's thread while it ran.</summary>
     public long AllocatedBytes { get; private set; }

@@ -25,6 +25,12 @@ public sealed record EchoResponderConfig
 
     public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
 
+    /// <summary>
+    /// Register in this XSKMAP (e.g. the AF_XDP device plugin's) instead of attaching the steering program; it stays the
+    /// caller's. The program already on the interface then decides which frames arrive: requests are answered, others dropped.
+    /// </summary>
+    public XskMap? XskMap { get; init; }
+
     public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
 
     /// <summary>Descriptors taken from the RX ring at a time.</summary>
@@ -60,7 +66,7 @@ public sealed class EchoResponder : IDisposable
 
     readonly Umem _umem;
     readonly XskSocket _socket;
-    readonly XskRedirectProgram _program;
+    readonly XskRedirectProgram? _program;
     readonly FillRing _fill;
     readonly CompletionRing _completion;
     readonly RxRing _rx;
@@ -94,8 +100,15 @@ public sealed class EchoResponder : IDisposable
             for (uint i = 0; i < FrameCount; i++)
                 _fill[index + i] = _umem.FrameAddress(i);
             _fill.Submit(FrameCount);
-            _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
-            _program.Register(_socket);
+            if (config.XskMap is { } map)
+            {
+                map.Register(_socket);
+            }
+            else
+            {
+                _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
+                _program.Register(_socket);
+            }
         }
         catch
         {
@@ -111,8 +124,8 @@ public sealed class EchoResponder : IDisposable
 
     public XskSocket Socket => _socket;
 
-    /// <summary>The steering program and its attachment.</summary>
-    public XskRedirectProgram Program => _program;
+    /// <summary>The steering program and its attachment; null when registered in <see cref="EchoResponderConfig.XskMap"/>.</summary>
+    public XskRedirectProgram? Program => _program;
 
     /// <summary>The counts so far; safe to read from another thread.</summary>
     public EchoCounters Counters => new(Volatile.Read(ref _arpReplies), Volatile.Read(ref _icmpEchoReplies), Volatile.Read(ref _udpEchoReplies),
