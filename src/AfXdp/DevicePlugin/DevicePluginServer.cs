@@ -38,6 +38,7 @@ public sealed unsafe class DevicePluginServer : IDisposable
     readonly DevicePluginServerOptions _options;
     readonly CreatedDirectories _directories = new();
     int _clients;
+    bool _bound;
 
     /// <summary>Binds and listens on <paramref name="socketPath"/> (creating its directory), serving <paramref name="maps"/> by interface name.</summary>
     public DevicePluginServer(string socketPath, IReadOnlyDictionary<string, XskMap> maps, DevicePluginServerOptions? options = null)
@@ -67,7 +68,7 @@ public sealed unsafe class DevicePluginServer : IDisposable
                 Throw.Errno(call, errno);
             }
             // From here the file is ours to remove.
-            Bound = true;
+            _bound = true;
             if (Sys.Chmod(SocketPath, 0b110_000_000) != 0)
                 Throw.Errno($"chmod(\"{SocketPath}\", 0600)", Sys.LastErrno);
             if (_options.OwnerUid is int uid && Sys.Chown(SocketPath, uid, -1) != 0)
@@ -87,8 +88,6 @@ public sealed unsafe class DevicePluginServer : IDisposable
 
     /// <summary>How many clients connected so far.</summary>
     public int Clients => Volatile.Read(ref _clients);
-
-    bool Bound { get; set; }
 
     /// <summary>Serves clients one after another until <paramref name="cancellation"/> is signalled (noticed within 100 ms).</summary>
     public void Run(CancellationToken cancellation)
@@ -118,12 +117,10 @@ public sealed unsafe class DevicePluginServer : IDisposable
     /// <summary>Stops listening and removes the socket file and the directories the server created (when empty).</summary>
     public void Dispose()
     {
-        if (_listener.IsClosed && !Bound)
-            return;
         _listener.Dispose();
-        if (Bound)
+        if (_bound)
         {
-            Bound = false;
+            _bound = false;
             File.Delete(SocketPath);
         }
         _directories.RemoveEmpty();
@@ -184,11 +181,12 @@ public sealed unsafe class DevicePluginServer : IDisposable
         byte[] buffer = new byte[DevicePluginProtocol.MaxRequestLength];
         var descriptors = new List<SafeFd>();
         nint received = Sys.ReceiveWithDescriptors(connection.Fd, buffer, descriptors, out _);
+        int errno = Sys.LastErrno;
         // Descriptors a client sends (the plugin's /config_busy_poll) are not served here.
         descriptors.ForEach(d => d.Dispose());
         if (received <= 0)
         {
-            Log(client, received == 0 ? "closed" : $"gone ({Errno.Name(Sys.LastErrno)})");
+            Log(client, received == 0 ? "closed" : $"gone ({Errno.Name(errno)})");
             return null;
         }
         // A longer request is cut to the plugin's 64 bytes, as the plugin's read cuts it.
