@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.DevicePlugin;
 using AfXdp.Xsk;
 

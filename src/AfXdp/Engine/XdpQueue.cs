@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using AfXdp.Interop;
-using AfXdp.Metrics;
 using AfXdp.Xsk;
 
 namespace AfXdp.Engine;
@@ -25,7 +24,6 @@ public sealed unsafe class XdpQueue
     readonly ulong _chunkMask;
     readonly ulong _firstAddress;
     readonly ulong _endAddress;
-    readonly bool _alwaysKick;
     readonly uint _copyReserve;
     readonly ulong[] _free;
     readonly Packet[] _packets;
@@ -36,7 +34,7 @@ public sealed unsafe class XdpQueue
     int _threadId;
     IPacketHandler? _handler;
 
-    internal XdpQueue(XdpEngine engine, int index, XskSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
+    internal XdpQueue(XdpEngine engine, int index, RxTxSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
     {
         _engine = engine;
         Index = index;
@@ -44,14 +42,13 @@ public sealed unsafe class XdpQueue
         Core = core;
         _fill = socket.Fill;
         _completion = socket.Completion;
-        _rx = socket.Rx!;
-        _tx = socket.Tx!;
+        _rx = socket.Rx;
+        _tx = socket.Tx;
         _batch = options.BatchSize;
         _frameSize = options.FrameSize;
         _chunkMask = ~(_frameSize - 1);
         _firstAddress = firstAddress;
         _endAddress = firstAddress + options.FramesPerQueue * _frameSize;
-        _alwaysKick = !options.NeedWakeup;
         // With a UMEM per queue, a forwarded packet is copied into a frame of the target: keep a batch of frames out of the FILL ring for that.
         _copyReserve = options.Umem == UmemLayout.PerQueue ? options.BatchSize : 0;
         _free = new ulong[options.FramesPerQueue];
@@ -72,14 +69,15 @@ public sealed unsafe class XdpQueue
     /// <summary>The CPU the worker is pinned to, or null.</summary>
     public int? Core { get; }
 
-    public XskSocket Socket { get; }
+    /// <summary>The queue's socket.</summary>
+    public RxTxSocket Socket { get; }
 
     public Umem Umem => Socket.Umem;
 
     public XdpEngine Engine => _engine;
 
-    /// <summary>What this queue moved (also published as metrics).</summary>
-    public XskCounters Counters { get; } = new();
+    /// <summary>What this queue moved: its socket's counters (also published as metrics).</summary>
+    public XskCounters Counters => Socket.Counters;
 
     /// <summary>The exception that ended the worker, or null.</summary>
     public Exception? Fault { get; private set; }
@@ -94,15 +92,7 @@ public sealed unsafe class XdpQueue
     public bool Transmit(in Packet packet)
     {
         CheckThread();
-        if (_tx.Reserve(1, out uint index) == 0)
-        {
-            Counters.TxDropped++;
-            Recycle(packet.Address);
-            return false;
-        }
-        PutTx(index, packet.Address, (uint)packet.Length);
-        _tx.Submit(1);
-        return true;
+        return SendOrDrop(packet.Address, (uint)packet.Length);
     }
 
     /// <summary>Sends a held packet out of <paramref name="target"/> (this queue's worker thread only). False when the target had no room.</summary>
@@ -171,12 +161,6 @@ public sealed unsafe class XdpQueue
                 idleSince = 0;
                 continue;
             }
-            if (busyPoll || (!_alwaysKick && _fill.NeedsWakeup))
-            {
-                // Busy polling: this syscall runs the driver's NAPI in our context.
-                Counters.Wakeups++;
-                Socket.WakeupRx();
-            }
             long now = Stopwatch.GetTimestamp();
             if (idleSince == 0)
                 idleSince = now;
@@ -224,23 +208,20 @@ public sealed unsafe class XdpQueue
 
     bool Receive()
     {
-        uint received = _rx.Peek(_batch, out uint rxIndex);
-        if (received == 0)
+        RxBatch batch = _rx.Receive(_batch);
+        if (batch.IsEmpty)
             return false;
+        uint received = batch.Count;
         Packet[] packets = _packets;
         byte* umem = Umem.Pointer;
-        long bytes = 0;
-        for (uint i = 0; i < received; i++)
+        int i = 0;
+        foreach (RxFrame frame in batch)
         {
-            XdpDescriptor d = _rx[rxIndex + i];
-            ulong offset = d.Address & ~_chunkMask;
-            packets[i] = new Packet(umem + d.Address, d.Address, d.Length, (uint)(_frameSize - offset));
-            bytes += d.Length;
+            ulong offset = frame.Address & ~_chunkMask;
+            packets[i++] = new Packet(umem + frame.Address, frame.Address, (uint)frame.Length, (uint)(_frameSize - offset));
         }
-        // The descriptors are copied: the RX slots can go back to the kernel before the handler runs.
-        _rx.Release(received);
-        Counters.RxPackets += received;
-        Counters.RxBytes += bytes;
+        // The engine keeps the frames (its own free lists say where each goes next): the RX slots go back to the kernel before the handler runs.
+        batch.Release();
         _handler!.Handle(this, packets.AsSpan(0, (int)received));
         ApplyVerdicts(packets.AsSpan(0, (int)received));
         return true;
@@ -248,15 +229,8 @@ public sealed unsafe class XdpQueue
 
     void ApplyVerdicts(Span<Packet> packets)
     {
-        uint transmits = 0;
-        foreach (ref readonly Packet p in packets)
-        {
-            if (p.Verdict == PacketVerdict.Transmit)
-                transmits++;
-        }
-        uint slots = transmits == 0 ? 0 : Math.Min(transmits, _tx.FreeCount(transmits));
-        _tx.Reserve(slots, out uint txIndex);
-        uint used = 0;
+        Span<XdpDescriptor> transmits = stackalloc XdpDescriptor[packets.Length];
+        int count = 0;
         foreach (ref readonly Packet p in packets)
         {
             switch (p.Verdict)
@@ -264,42 +238,39 @@ public sealed unsafe class XdpQueue
                 case PacketVerdict.Drop:
                     Recycle(p.Address);
                     break;
-                case PacketVerdict.Transmit when used < slots:
-                    PutTx(txIndex + used++, p.Address, (uint)p.Length);
-                    break;
                 case PacketVerdict.Transmit:
-                    Counters.TxDropped++;
-                    Recycle(p.Address);
+                    transmits[count++] = new XdpDescriptor { Address = p.Address, Length = (uint)p.Length };
                     break;
                 case PacketVerdict.Forward:
                     ForwardTo(_engine.Queues[p.TargetQueue], p.Address, (uint)p.Length);
                     break;
             }
         }
-        if (used != 0)
-            _tx.Submit(used);
+        SendOrDrop(transmits[..count]);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void PutTx(uint index, ulong address, uint length)
+    /// <summary>Sends the frames (the TX ring's retry policy applies); those that found no room are dropped and recycled.</summary>
+    int SendOrDrop(ReadOnlySpan<XdpDescriptor> frames)
     {
-        _tx[index] = new XdpDescriptor { Address = address, Length = length };
-        _outstanding++;
-        Counters.TxBytes += length;
+        if (frames.IsEmpty)
+            return 0;
+        int sent = _tx.Send(frames);
+        _outstanding += (uint)sent;
+        foreach (XdpDescriptor dropped in frames[sent..])
+        {
+            Counters.TxDropped++;
+            Recycle(dropped.Address);
+        }
+        return sent;
     }
+
+    bool SendOrDrop(ulong address, uint length) => SendOrDrop([new XdpDescriptor { Address = address, Length = length }]) == 1;
 
     bool ForwardTo(XdpQueue target, ulong address, uint length)
     {
         if (target == this)
-        {
-            if (_tx.Reserve(1, out uint index) == 1)
-            {
-                PutTx(index, address, length);
-                _tx.Submit(1);
-                return true;
-            }
-        }
-        else if (target.Forwards.TryEnqueue(address, length, (ushort)Index))
+            return SendOrDrop(address, length);
+        if (target.Forwards.TryEnqueue(address, length, (ushort)Index))
         {
             if (Volatile.Read(ref target._sleeping) != 0)
                 target.Wake();
@@ -336,15 +307,16 @@ public sealed unsafe class XdpQueue
     {
         if (_outstanding == 0)
             return false;
-        uint done = _completion.Peek(_completion.Size, out uint index);
-        if (done == 0)
-            return false;
-        for (uint i = 0; i < done; i++)
-            Recycle(_completion[index + i]);
-        _completion.Release(done);
-        _outstanding -= done;
-        Counters.TxPackets += done;
-        return true;
+        Span<ulong> completed = stackalloc ulong[64];
+        int done, total = 0;
+        while ((done = _completion.Take(completed)) != 0)
+        {
+            foreach (ulong address in completed[..done])
+                Recycle(address);
+            total += done;
+        }
+        _outstanding -= (uint)total;
+        return total != 0;
     }
 
     bool DrainReturns()
@@ -363,10 +335,10 @@ public sealed unsafe class XdpQueue
     {
         if (!Forwards.HasItems)
             return false;
+        // Only as many as the TX ring has room for now: the rest wait in the queue, nothing is dropped.
         uint room = Math.Min(_batch, _tx.FreeCount(_batch));
-        if (room == 0 || _tx.Reserve(room, out uint txIndex) == 0)
-            return false;
-        uint used = 0;
+        Span<XdpDescriptor> frames = stackalloc XdpDescriptor[(int)room];
+        int used = 0;
         bool copies = _engine.Options.Umem == UmemLayout.PerQueue;
         while (used < room && (!copies || _freeCount != 0) && Forwards.TryDequeue(out ulong address, out uint length, out ushort source))
         {
@@ -380,39 +352,30 @@ public sealed unsafe class XdpQueue
                     origin.Wake();
                 address = copy;
             }
-            PutTx(txIndex + used++, address, length);
+            frames[used++] = new XdpDescriptor { Address = address, Length = length };
         }
-        _tx.Cancel(room - used);
-        if (used != 0)
-            _tx.Submit(used);
-        return used != 0;
+        return SendOrDrop(frames[..used]) != 0;
     }
 
-    /// <summary>Hands free frames to the FILL ring, one Reserve/Submit per call.</summary>
+    /// <summary>Hands free frames to the FILL ring, as many as it has room for, in one Recycle.</summary>
     void Refill()
     {
         if (_freeCount <= _copyReserve)
             return;
         uint spare = _freeCount - _copyReserve;
         uint count = Math.Min(spare, _fill.FreeCount(spare));
-        if (count == 0 || _fill.Reserve(count, out uint index) == 0)
+        if (count == 0)
             return;
-        for (uint i = 0; i < count; i++)
-            _fill[index + i] = _free[--_freeCount];
-        _fill.Submit(count);
+        // The free stack's top entries, in one Recycle: the ring has room for them (FreeCount above).
+        _freeCount -= count;
+        _fill.Recycle(_free.AsSpan((int)_freeCount, (int)count));
     }
 
-    /// <summary>
-    /// sendto() only when it can do work: the kernel asked (need_wakeup; always so in copy mode)
-    /// and the TX ring holds descriptors it has not taken yet.
-    /// </summary>
+    /// <summary>sendto() only when it can do work (<see cref="TxRing.Kick"/>), and only while frames are out.</summary>
     void KickTx()
     {
-        if (_outstanding != 0 && (_alwaysKick || _tx.NeedsWakeup) && _tx.Pending != 0)
-        {
-            Counters.Wakeups++;
-            Socket.WakeupTx();
-        }
+        if (_outstanding != 0)
+            _tx.Kick();
     }
 
     void CheckThread()

@@ -134,7 +134,7 @@ public sealed class DevicePluginServerTests : IDisposable
     public void Gives_the_socket_to_the_owner_asked_for()
     {
         (DevicePluginServer server, Task running) = Start(new DevicePluginServerOptions { OwnerUid = 65534 });
-        string owner = AfXdp.Lab.ExternalCommand.RunChecked("stat", "-c", "%u %a", SocketPath).Trim();
+        string owner = AfXdp.Testing.ExternalCommand.RunChecked("stat", "-c", "%u %a", SocketPath).Trim();
         Stop(server, running);
         Assert.Equal("65534 600", owner);
     }

@@ -1,9 +1,10 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.DevicePlugin;
 using AfXdp.KernelTests.Xsk;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.DevicePlugin;

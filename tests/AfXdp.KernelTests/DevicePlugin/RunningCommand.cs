@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
 namespace AfXdp.KernelTests.DevicePlugin;
 
