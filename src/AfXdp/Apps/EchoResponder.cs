@@ -20,13 +20,16 @@ public sealed record EchoResponderConfig
     /// <summary>UDP port whose datagrams are sent back (RFC 862's echo port by default).</summary>
     public ushort UdpPort { get; init; } = 7;
 
+    /// <summary>The interface's RX queue to bind the socket to (0 by default); it must be a queue in use.</summary>
     public uint Queue { get; init; }
 
     /// <summary>The MAC to answer with; null for the interface's own.</summary>
     public MacAddress? Mac { get; init; }
 
+    /// <summary>How the steering program is attached (native when the driver supports it, else generic, by default).</summary>
     public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
 
+    /// <summary>Copy or zero-copy bind of the socket (the kernel decides, by default).</summary>
     public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
 
     /// <summary>Descriptors taken from the RX ring at a time.</summary>
@@ -41,6 +44,7 @@ public sealed record EchoResponderConfig
 /// <param name="TxRingFull">Replies dropped because the TX ring stayed full.</param>
 public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long TxRingFull)
 {
+    /// <summary>All replies sent: ARP, ICMP echo and UDP echo together.</summary>
     public long Replies => ArpReplies + IcmpEchoReplies + UdpEchoReplies;
 }
 
@@ -67,6 +71,12 @@ public sealed class EchoResponder : IDisposable
     readonly uint _batch;
     long _arpReplies, _icmpEchoReplies, _udpEchoReplies, _ignored;
 
+    /// <summary>
+    /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderConfig.Queue"/>, fills the FILL ring and
+    /// attaches the steering program; everything opened so far is released again if a step fails.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="config"/> is null.</exception>
+    /// <exception cref="AfXdpException">The address is not IPv4, the batch is 0 or larger than the ring (2048), or the kernel refuses a step (no such interface, missing capability, queue not in use).</exception>
     public EchoResponder(EchoResponderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -95,6 +105,7 @@ public sealed class EchoResponder : IDisposable
         }
     }
 
+    /// <summary>The configuration the responder was built with.</summary>
     public EchoResponderConfig Config { get; }
 
     /// <summary>The MAC, address and port answered with.</summary>
@@ -147,6 +158,7 @@ public sealed class EchoResponder : IDisposable
             ProcessBatch(timeoutMs: 100);
     }
 
+    /// <summary>Detaches the steering program, closes the socket and unmaps the UMEM; requests reach the kernel again.</summary>
     public void Dispose()
     {
         _program?.Dispose();
@@ -154,6 +166,7 @@ public sealed class EchoResponder : IDisposable
         _umem.Dispose();
     }
 
+    /// <summary>The address, interface, queue and UDP port, for logs.</summary>
     public override string ToString() => $"EchoResponder({Config.Address} on {Config.Interface} queue {Config.Queue}, UDP port {Config.UdpPort})";
 
     void Count(EchoReplyKind kind)

@@ -218,6 +218,7 @@ public readonly unsafe ref struct RingSlots<T> where T : unmanaged
         _mask = mask;
     }
 
+    /// <summary>The slot at a free-running index returned by <see cref="ProducerRing{T}.Reserve"/> (wrapped by the ring mask).</summary>
     public ref T this[uint index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -237,6 +238,7 @@ public readonly unsafe ref struct RingEntries<T> where T : unmanaged
         _mask = mask;
     }
 
+    /// <summary>The entry at a free-running index returned by <see cref="ConsumerRing{T}.Peek"/> (wrapped by the ring mask).</summary>
     public ref readonly T this[uint index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
