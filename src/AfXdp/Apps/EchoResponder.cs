@@ -20,11 +20,13 @@ public sealed record EchoResponderConfig
     /// <summary>UDP port whose datagrams are sent back (RFC 862's echo port by default).</summary>
     public ushort UdpPort { get; init; } = 7;
 
+    /// <summary>The interface's RX queue to bind the socket to (0 by default); it must be a queue in use.</summary>
     public uint Queue { get; init; }
 
     /// <summary>The MAC to answer with; null for the interface's own.</summary>
     public MacAddress? Mac { get; init; }
 
+    /// <summary>How the steering program is attached (native when the driver supports it, else generic, by default).</summary>
     public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
 
     /// <summary>
@@ -33,6 +35,7 @@ public sealed record EchoResponderConfig
     /// </summary>
     public XskMap? XskMap { get; init; }
 
+    /// <summary>Copy or zero-copy bind of the socket (the kernel decides, by default).</summary>
     public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
 
     /// <summary>Descriptors taken from the RX ring at a time.</summary>
@@ -47,6 +50,7 @@ public sealed record EchoResponderConfig
 /// <param name="TxRingFull">Replies dropped because the TX ring stayed full.</param>
 public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long TxRingFull)
 {
+    /// <summary>All replies sent: ARP, ICMP echo and UDP echo together.</summary>
     public long Replies => ArpReplies + IcmpEchoReplies + UdpEchoReplies;
 }
 
@@ -73,6 +77,13 @@ public sealed class EchoResponder : IDisposable
     readonly uint _batch;
     long _arpReplies, _icmpEchoReplies, _udpEchoReplies, _ignored;
 
+    /// <summary>
+    /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderConfig.Queue"/>, fills the FILL ring and
+    /// attaches the steering program (or registers in <see cref="EchoResponderConfig.XskMap"/>); everything opened so far
+    /// is released again if a step fails.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="config"/> is null.</exception>
+    /// <exception cref="AfXdpException">The address is not IPv4, the batch is 0 or larger than the ring (2048), or the kernel refuses a step (no such interface, missing capability, queue not in use).</exception>
     public EchoResponder(EchoResponderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -108,6 +119,7 @@ public sealed class EchoResponder : IDisposable
         }
     }
 
+    /// <summary>The configuration the responder was built with.</summary>
     public EchoResponderConfig Config { get; }
 
     /// <summary>The MAC, address and port answered with.</summary>
@@ -160,6 +172,7 @@ public sealed class EchoResponder : IDisposable
             ProcessBatch(timeoutMs: 100);
     }
 
+    /// <summary>Detaches the steering program (if it attached one), closes the socket and unmaps the UMEM.</summary>
     public void Dispose()
     {
         _program?.Dispose();
@@ -167,6 +180,7 @@ public sealed class EchoResponder : IDisposable
         _umem.Dispose();
     }
 
+    /// <summary>The address, interface, queue and UDP port, for logs.</summary>
     public override string ToString() => $"EchoResponder({Config.Address} on {Config.Interface} queue {Config.Queue}, UDP port {Config.UdpPort})";
 
     void Count(EchoReplyKind kind)

@@ -15,7 +15,9 @@ public enum DevicePluginCommand
     Fin,
 }
 
-/// <summary>One parsed request: the command and its argument (the host or interface name; null when it has none).</summary>
+/// <summary>One parsed request: the command and its argument.</summary>
+/// <param name="Command">What the request asks for.</param>
+/// <param name="Argument">The host name (/connect) or interface name (/xsk_map_fd); null when there is none.</param>
 public readonly record struct DevicePluginRequest(DevicePluginCommand Command, string? Argument);
 
 /// <summary>

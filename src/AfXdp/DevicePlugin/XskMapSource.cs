@@ -16,6 +16,8 @@ public enum XskMapSourceKind
 /// attached the XDP program: its unix socket or its pin. Written <c>uds[:PATH]</c> or <c>pin[:PATH]</c>; without
 /// a path, the plugin's default for the interface (/tmp/afxdp_dp/INTERFACE/afxdp.sock or .../xsks_map).
 /// </summary>
+/// <param name="Kind">The socket or the pin.</param>
+/// <param name="Path">Where it is; null for the plugin's default for the interface.</param>
 public sealed record XskMapSource(XskMapSourceKind Kind, string? Path = null)
 {
     /// <summary>What <see cref="TryParse"/> accepts, for messages.</summary>

@@ -224,11 +224,13 @@ public static unsafe class XskHandoff
 /// <summary>A received UMEM and its sockets; Dispose unmaps and closes them all.</summary>
 public sealed class XskHandoffResult(Umem umem, IReadOnlyList<XskSocket> sockets) : IDisposable
 {
+    /// <summary>The received UMEM: the sender's memfd and FILL/COMPLETION rings, mapped into this process.</summary>
     public Umem Umem { get; } = umem;
 
     /// <summary>The sockets, in the order they were sent.</summary>
     public IReadOnlyList<XskSocket> Sockets { get; } = sockets;
 
+    /// <summary>Closes every socket, then unmaps and closes the UMEM.</summary>
     public void Dispose()
     {
         foreach (XskSocket socket in Sockets)
