@@ -51,14 +51,14 @@ internal static class CliOptions
         return option;
     }
 
-    /// <summary>A number of seconds up to a day: 0 allowed only when <paramref name="zeroAllowed"/>.</summary>
-    public static double Seconds(ArgumentResult r, string name, bool zeroAllowed)
+    /// <summary>A number of seconds up to <paramref name="maximum"/> (a day): 0 allowed only when <paramref name="zeroAllowed"/>.</summary>
+    public static double Seconds(ArgumentResult r, string name, bool zeroAllowed, double maximum = 86400)
     {
         string text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-            && double.IsFinite(seconds) && (zeroAllowed ? seconds >= 0 : seconds > 0) && seconds <= 86400)
+            && double.IsFinite(seconds) && (zeroAllowed ? seconds >= 0 : seconds > 0) && seconds <= maximum)
             return seconds;
-        r.AddError($"{name}: '{text}' is not a number of seconds {(zeroAllowed ? "from 0 to 86400 (0: until Ctrl-C)" : "above 0 and up to 86400")}");
+        r.AddError($"{name}: '{text}' is not a number of seconds {(zeroAllowed ? $"from 0 to {maximum} (0: until Ctrl-C)" : $"above 0 and up to {maximum}")}");
         return 0;
     }
 

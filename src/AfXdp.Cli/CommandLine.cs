@@ -51,7 +51,7 @@ internal static class CommandLine
             });
             if (Debug && error is AfXdpException)
                 Console.Error.WriteLine(error.StackTrace);
-            if (MissingPrivileges() is { } missing)
+            if (error is PrivilegeException && MissingPrivileges() is { } missing)
                 Console.Error.WriteLine($"afxdp: {missing}");
             return Failed;
         }

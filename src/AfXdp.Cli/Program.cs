@@ -20,6 +20,7 @@ root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(EngineCommand.Create());
 root.Subcommands.Add(HandoffRxCommand.Create());
 root.Subcommands.Add(NapiCommand.Create());
+root.Subcommands.Add(PluginCommand.Create());
 root.SetAction(_ =>
 {
     Console.Error.WriteLine($"afxdp: name a command: {string.Join(", ", root.Subcommands.Select(c => c.Name))} (`afxdp --help` describes them)");

@@ -77,6 +77,12 @@ public sealed class XdpProgramConflictException(string call, int errno, string i
     public string ProgramName { get; } = programName;
 }
 
+/// <summary>
+/// The process lacks a privilege the call needs: a capability (EPERM), or locked memory under RLIMIT_MEMLOCK
+/// without CAP_IPC_LOCK. A caller can then check every privilege at once (Diagnostics.Doctor.PrivilegeChecks).
+/// </summary>
+public sealed class PrivilegeException(string call, int errno, string cause, string fix) : AfXdpException(call, errno, cause, fix);
+
 /// <summary>Throw helpers: keep the throwing code out of hot methods.</summary>
 internal static class Throw
 {
@@ -103,10 +109,15 @@ internal static class Throw
                 $"the process has {all}, which {what} needs, yet the kernel refused: a security module (SELinux, AppArmor) or lockdown forbids it.",
                 "look for the denial in the kernel log (`dmesg`, `journalctl -k`) or the audit log.");
         string lacking = string.Join(" and ", missing);
-        throw new AfXdpException(call, errno,
+        throw new PrivilegeException(call, errno,
             $"the process lacks {lacking}: {what} needs {all}{(needed.All(c => c == Capabilities.CAP_NET_RAW) ? "" : " (CAP_SYS_ADMIN also grants CAP_BPF and CAP_NET_ADMIN)")}.",
             $"run as root, or grant {lacking}: `setcap {string.Join(',', needed.Select(c => Capabilities.Name(c).ToLowerInvariant()))}+ep` on the program, AmbientCapabilities= in a systemd unit, or `setpriv --ambient-caps` for a child.");
     }
+
+    /// <summary>A privilege the process lacks (see <see cref="PrivilegeException"/>); errno 0 when refused before the syscall.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Privilege(string call, int errno, string cause, string fix) =>
+        throw new PrivilegeException(call, errno, cause, fix);
 
     /// <summary>
     /// A generic explanation for an errno that a call site did not explain better;
@@ -138,6 +149,8 @@ internal static class Throw
                 ("the process ran out of file descriptors.", "raise `ulimit -n`, or dispose sockets you no longer use."),
             _ => ("the kernel refused the call.", "check the arguments against the kernel documentation (Documentation/networking/af_xdp.rst)."),
         };
+        if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES or Interop.Errno.ENOBUFS or Interop.Errno.ENOMEM)
+            Privilege(call, errno, cause, fix);
         throw new AfXdpException(call, errno, cause, fix);
     }
 }

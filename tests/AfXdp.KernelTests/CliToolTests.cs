@@ -11,7 +11,7 @@ public sealed partial class CliToolTests
         .Single(a => a.Key == "RepositoryRoot").Value!;
 
     static readonly string[][] Subcommands =
-        [["bench"], ["capture"], ["demo"], ["detach"], ["doctor"], ["echo"], ["engine"], ["handoff-rx"], ["lab", "up"], ["lab", "down"], ["lab", "status"], ["napi"]];
+        [["bench"], ["capture"], ["demo"], ["detach"], ["doctor"], ["echo"], ["engine"], ["handoff-rx"], ["plugin"], ["lab", "up"], ["lab", "down"], ["lab", "status"], ["napi"]];
 
     [GeneratedRegex(@"^\s+-(?<letter>[a-zA-Z]), (?<long>--[a-z-]+)", RegexOptions.Multiline)]
     private static partial Regex ShortOption();

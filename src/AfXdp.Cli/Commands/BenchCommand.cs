@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
 using AfXdp.Device;
+using AfXdp.DevicePlugin;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -39,13 +40,14 @@ internal static class BenchCommand
         var sndbuf = CliOptions.OptionalNumber<int>("--sndbuf", "socket send buffer in bytes (SO_SNDBUFFORCE; default: net.core.wmem_default)", 0, int.MaxValue);
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
         var filter = CliOptions.Filter();
+        var xskmap = XskMapOption.Create();
 
         var command = new Command("bench",
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
             iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, noRx, unaligned,
-            smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, json,
+            smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, xskmap, json,
         };
         command.SetAction(r =>
         {
@@ -57,8 +59,14 @@ internal static class BenchCommand
                 throw new UsageException($"--size: '{length}' is not a frame length from 42 (Ethernet + IPv4 + UDP headers) to {frameSize - UmemConfig.KernelHeadroom} (the frame size minus the kernel's headroom)");
             if (r.GetValue(awaiting) && r.GetValue(mode) != "rxdrop")
                 throw new UsageException($"--async: only with -m rxdrop, not -m {r.GetValue(mode)}");
+            XskMapSource? source = r.GetValue(xskmap);
+            if (source is not null && r.GetValue(filter) is not null)
+                throw XskMapOption.Conflict("--filter", "the steering program is one we would load, and with --xskmap the device plugin's program decides what reaches the socket.");
+            if (source is not null && r.GetValue(noRx))
+                throw XskMapOption.Conflict("--no-rx", "a socket without an RX ring has nothing to register in the XSKMAP.");
             var options = new BenchOptions
             {
+                XskMap = source,
                 Interface = r.GetRequiredValue(iface),
                 Mode = Enum.Parse<BenchMode>(r.GetRequiredValue(mode), ignoreCase: true),
                 Queue = r.GetValue(queue),
@@ -98,6 +106,8 @@ internal static class BenchCommand
         using var engine = new BenchEngine(options);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; engine.Stop(); });
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; engine.Stop(); });
+        if (engine.XskMapId is uint mapId)
+            Console.Error.WriteLine($"registered queue {options.Queue} in XSKMAP id {mapId} from {options.XskMap!.PathFor(options.Interface)}; the program on {options.Interface} is left as it is");
         Process self = Process.GetCurrentProcess();
         TimeSpan user0 = self.UserProcessorTime, system0 = self.PrivilegedProcessorTime, cpu0 = ProcessCpuTime.Now();
         long started = Stopwatch.GetTimestamp();

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using AfXdp.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
+using AfXdp.DevicePlugin;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -23,20 +24,28 @@ internal static class CaptureCommand
         var queue = CliOptions.Queue();
         var attach = CliOptions.Attach();
         var filter = CliOptions.Filter();
+        var xskmap = XskMapOption.Create();
 
         var command = new Command("capture",
             "Write what an AF_XDP socket on one queue receives to a pcap file that tcpdump, tshark and Wireshark read, with nanosecond timestamps; " +
             "jumbo frames larger than a UMEM frame are received as multi-buffer chains and written as one packet. " +
             "CAPTURED FRAMES ARE TAKEN AWAY FROM THE KERNEL: every frame the program steers to the socket never reaches the kernel's stack " +
             "(without --filter that is everything on the queue: ARP, ping and TCP connections on that interface stop working while it runs). " +
-            "--filter takes only matching frames and leaves the rest to the kernel.")
-        { iface, file, count, duration, queue, attach, filter };
-        command.SetAction(r => Run(r.GetRequiredValue(iface), r.GetRequiredValue(file), r.GetValue(count), r.GetValue(duration), r.GetValue(queue),
-            Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(filter)));
+            "--filter takes only matching frames and leaves the rest to the kernel; with --xskmap the program already on the interface decides.")
+        { iface, file, count, duration, queue, attach, filter, xskmap };
+        command.SetAction(r =>
+        {
+            XskMapSource? source = r.GetValue(xskmap);
+            PacketFilter? steering = r.GetValue(filter);
+            if (source is not null && steering is not null)
+                throw XskMapOption.Conflict("--filter", "the steering program is one we would load, and with --xskmap the device plugin's program decides what reaches the socket.");
+            return Run(r.GetRequiredValue(iface), r.GetRequiredValue(file), r.GetValue(count), r.GetValue(duration), r.GetValue(queue),
+                Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), steering, source);
+        });
         return command;
     }
 
-    static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode, PacketFilter? filter)
+    static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode, PacketFilter? filter, XskMapSource? source)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
@@ -49,10 +58,21 @@ internal static class CaptureCommand
         using var socket = new RxSocket(umem, device.Index, queue, new XskSocketConfig { MultiBuffer = true });
         socket.Fill.Populate(0, Frames);
         var capture = new PcapCapture(socket.Rx, output.Writer);
-        using XskRedirectProgram program = XskRedirectProgram.Attach(device, mode, filter: filter, multiBuffer: true);
-        program.Register(socket);
-        Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {program.Program.Name}{(filter is null ? "" : $" for \"{filter}\"")} (prog id {program.Link.ProgramId}) " +
-            $"in {program.Link.Mode.ToString().ToLowerInvariant()} mode; {(filter is null ? "these frames" : "matching frames")} no longer reach the kernel. " +
+        using XskRedirectProgram? program = source is null ? XskRedirectProgram.Attach(device, mode, filter: filter, multiBuffer: true) : null;
+        string how;
+        if (program is not null)
+        {
+            program.Register(socket);
+            how = $"{program.Program.Name}{(filter is null ? "" : $" for \"{filter}\"")} (prog id {program.Link.ProgramId}) in {program.Link.Mode.ToString().ToLowerInvariant()} mode; " +
+                $"{(filter is null ? "these frames" : "matching frames")} no longer reach the kernel.";
+        }
+        else
+        {
+            using XskMap map = source!.Open(interfaceName);
+            map.Register(socket);
+            how = $"registered in XSKMAP id {map.Id} from {source.PathFor(interfaceName)}; the program on {interfaceName} decides what arrives.";
+        }
+        Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {how} " +
             (count, seconds) switch
             {
                 ( > 0, > 0) => $"Stops after {count} packets or {seconds:0.###} s.",
@@ -78,7 +98,7 @@ internal static class CaptureCommand
         XdpStatistics statistics = socket.Statistics;
         Console.WriteLine($"wrote {capture.Packets} packets ({capture.Bytes} bytes) in {clock.Elapsed.TotalSeconds:0.0} s to {file.FullName}; " +
             $"kernel drops: rx_dropped={statistics.RxDropped} rx_ring_full={statistics.RxRingFull} rx_fill_ring_empty_descs={statistics.RxFillRingEmptyDescriptors}" +
-            (filter is null ? "" : $"; steering: {program.ReadCounters()}"));
+            (program?.Filter is null ? "" : $"; steering: {program.ReadCounters()}"));
         return 0;
     }
 }

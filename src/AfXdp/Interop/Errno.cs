@@ -39,8 +39,12 @@ public static class Errno
     public const int EMFILE = 24;
     /// <summary>No space left on device.</summary>
     public const int ENOSPC = 28;
+    /// <summary>Broken pipe (the other end closed).</summary>
+    public const int EPIPE = 32;
     /// <summary>Numerical result out of range.</summary>
     public const int ERANGE = 34;
+    /// <summary>File name too long.</summary>
+    public const int ENAMETOOLONG = 36;
     /// <summary>Function not implemented.</summary>
     public const int ENOSYS = 38;
     /// <summary>Protocol not available (an unknown socket option).</summary>
@@ -57,8 +61,16 @@ public static class Errno
     public const int ENOBUFS = 105;
     /// <summary>Socket operation on non-socket.</summary>
     public const int ENOTSOCK = 88;
+    /// <summary>Protocol wrong type for socket.</summary>
+    public const int EPROTOTYPE = 91;
+    /// <summary>Software caused connection abort.</summary>
+    public const int ECONNABORTED = 103;
+    /// <summary>Connection reset by peer.</summary>
+    public const int ECONNRESET = 104;
     /// <summary>Transport endpoint is not connected.</summary>
     public const int ENOTCONN = 107;
+    /// <summary>Connection refused.</summary>
+    public const int ECONNREFUSED = 111;
 
     /// <summary>The symbolic name of an errno value, e.g. "EBUSY"; "errno N" when unknown.</summary>
     public static string Name(int errno) => errno switch
@@ -66,9 +78,9 @@ public static class Errno
         EPERM => "EPERM", ENOENT => "ENOENT", ESRCH => "ESRCH", EINTR => "EINTR", EIO => "EIO",
         ENXIO => "ENXIO", E2BIG => "E2BIG", EBADF => "EBADF", EAGAIN => "EAGAIN", ENOMEM => "ENOMEM",
         EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST", ENODEV => "ENODEV",
-        EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", ERANGE => "ERANGE", ENOSYS => "ENOSYS", ENOPROTOOPT => "ENOPROTOOPT",
+        EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", EPIPE => "EPIPE", ERANGE => "ERANGE", ENAMETOOLONG => "ENAMETOOLONG", ENOSYS => "ENOSYS", ENOPROTOOPT => "ENOPROTOOPT",
         EOPNOTSUPP => "EOPNOTSUPP", EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE",
-        ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTSOCK => "ENOTSOCK", ENOTCONN => "ENOTCONN",
+        ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTSOCK => "ENOTSOCK", EPROTOTYPE => "EPROTOTYPE", ECONNABORTED => "ECONNABORTED", ECONNRESET => "ECONNRESET", ENOTCONN => "ENOTCONN", ECONNREFUSED => "ECONNREFUSED",
         _ => $"errno {errno}",
     };
 }

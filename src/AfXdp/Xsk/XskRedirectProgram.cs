@@ -28,13 +28,13 @@ public sealed class XskRedirectProgram : IDisposable
         Filter = filter;
     }
 
-    /// <summary>The XSKMAP the program redirects into: slot q holds the socket of queue q.</summary>
+    /// <summary>The XSKMAP "afxdp_xsks", one slot per queue of the interface; slot q holds the socket bound to queue q.</summary>
     public XskMap XskMap { get; }
 
-    /// <summary>The loaded program (afxdp_redirect, or afxdp_steer with a filter).</summary>
+    /// <summary>The loaded XDP program.</summary>
     public BpfProgram Program { get; }
 
-    /// <summary>The attachment to the interface (a bpf_link where the kernel has them).</summary>
+    /// <summary>The program's attachment to the interface (a bpf_link, or netlink IFLA_XDP on kernels without XDP links).</summary>
     public XdpLink Link { get; }
 
     /// <summary>The frames redirected to sockets; null when every frame is.</summary>
@@ -109,7 +109,7 @@ public sealed class XskRedirectProgram : IDisposable
         return new SteeringCounters(_counters.Sum((uint)SteeringVerdict.NotMatched), _counters.Sum((uint)SteeringVerdict.Redirected), _counters.Sum((uint)SteeringVerdict.NoSocket));
     }
 
-    /// <summary>Detaches the program and closes the program, map and counters; the kernel frees them. Idempotent.</summary>
+    /// <summary>Detaches the program, then closes it, the counters and the XSKMAP; all frames pass to the kernel again. Idempotent.</summary>
     public void Dispose()
     {
         if (_disposed)

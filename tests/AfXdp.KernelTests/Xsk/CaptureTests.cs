@@ -88,8 +88,7 @@ public sealed class CaptureTests
     [Fact]
     public void Tcpdump_reads_the_file_with_its_nanosecond_timestamps()
     {
-        if (!File.Exists("/usr/bin/tcpdump") && !File.Exists("/usr/sbin/tcpdump"))
-            Assert.Skip("tcpdump is not installed (apt-get install tcpdump); .ci/run installs it.");
+        // No skip without tcpdump: ExternalCommand fails naming it and its package ("tcpdump is missing: apt-get install tcpdump").
         using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 });
         string path = Path.Combine(Path.GetTempPath(), $"afxdp-capture-{Guid.NewGuid():N}.pcap");
         try
