@@ -169,11 +169,12 @@ public sealed partial class CliErrorTests
         using VethLab lab = VethLab.Create();
         using System.Diagnostics.Process feeder = KernelTest.StartAfxdpIn(lab, VethSide.A,
             "bench", "-i", lab.InterfaceA, "-m", "txonly", "-R", "-c", "copy", "-d", "20", "--dmac", lab.MacB, "--sip", lab.AddressA.ToString(), "--dip", lab.AddressB.ToString());
+        // The tmpfs goes with the thread's mount namespace; the empty directory under it is removed below.
+        string mount = Directory.CreateTempSubdirectory("afxdp-full-").FullName;
         try
         {
             PrivateMounts.Run(() =>
             {
-                string mount = Directory.CreateTempSubdirectory("afxdp-full-").FullName;
                 PrivateMounts.MountTmpfs(mount, "64k");
                 string path = Path.Combine(mount, "full.pcap");
                 CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "capture", "-i", lab.InterfaceB, "-w", path, "-d", "15", "-a", "drv");
@@ -206,6 +207,7 @@ public sealed partial class CliErrorTests
             if (!feeder.HasExited)
                 feeder.Kill();
             feeder.WaitForExit();
+            Directory.Delete(mount);
         }
     }
 
