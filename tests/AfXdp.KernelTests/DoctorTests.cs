@@ -1,6 +1,7 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.KernelTests.Bpf;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests;

@@ -1,4 +1,5 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Metrics;
 using AfXdp.Xsk;
 
@@ -34,7 +35,7 @@ namespace AfXdp.Engine;
 public sealed class XdpEngine : IDisposable
 {
     readonly List<Umem> _umems = [];
-    readonly List<XskSocket> _sockets = [];
+    readonly List<RxTxSocket> _sockets = [];
     readonly List<IDisposable> _metrics = [];
     readonly List<Thread> _workers = [];
     readonly ulong _bytesPerQueue;
@@ -73,14 +74,14 @@ public sealed class XdpEngine : IDisposable
             for (int i = 0; i < queueIds.Count; i++)
             {
                 Umem umem = shared ?? NewUmem(1);
-                var socket = new XskSocket(umem, device.Index, queueIds[i], socketConfig);
+                var socket = new RxTxSocket(umem, device.Index, queueIds[i], socketConfig);
                 _sockets.Add(socket);
                 if (options.BusyPoll is { } busyPoll)
                     socket.EnableBusyPoll(busyPoll.TimeoutMicroseconds, busyPoll.Budget);
                 ulong first = shared is null ? 0 : (ulong)i * _bytesPerQueue;
                 var queue = new XdpQueue(this, i, socket, first, options, options.Cores?[i]);
                 queues.Add(queue);
-                _metrics.Add(AfXdpMetrics.Track(socket, queue.Counters));
+                _metrics.Add(AfXdpMetrics.Track(socket));
             }
             Queues = queues;
             if (options.AttachProgram)

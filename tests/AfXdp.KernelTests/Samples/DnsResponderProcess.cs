@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
 namespace AfXdp.KernelTests.Samples;
 

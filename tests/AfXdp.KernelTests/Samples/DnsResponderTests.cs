@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
 namespace AfXdp.KernelTests.Samples;
 

@@ -1,8 +1,8 @@
 using System.Net;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Udp;
-using AfXdp.Xsk;
+using AfXdp.Device;
 
 namespace AfXdp.KernelTests.UdpService;
 

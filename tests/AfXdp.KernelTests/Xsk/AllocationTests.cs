@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -74,9 +75,9 @@ public sealed class AllocationTests
     }
 
     /// <summary>rxdrop: peek, recycle the addresses to the FILL ring, release. Bounded by 15 s.</summary>
-    static long ReceiveLoop(XskSocket socket, long count)
+    static long ReceiveLoop(RxTxSocket socket, long count)
     {
-        RxRing rx = socket.Rx!;
+        RxRing rx = socket.Rx;
         FillRing fill = socket.Fill;
         long received = 0, deadline = Stopwatch.GetTimestamp() + 15 * Stopwatch.Frequency;
         while (received < count && Stopwatch.GetTimestamp() < deadline)
@@ -98,7 +99,7 @@ public sealed class AllocationTests
     /// <summary>txonly: reserve, describe prebuilt frames, submit, wake the kernel, reap completions. Bounded by 15 s.</summary>
     static long TransmitLoop(XskTestBed bed, long count)
     {
-        TxRing tx = bed.Socket.Tx!;
+        TxRing tx = bed.Socket.Tx;
         CompletionRing completion = bed.Socket.Completion;
         long submitted = 0, completed = 0, deadline = Stopwatch.GetTimestamp() + 15 * Stopwatch.Frequency;
         ulong frameSize = bed.Umem.FrameSize;

@@ -1,6 +1,7 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -16,7 +17,7 @@ public sealed class ErrorTests
     {
         using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 });
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        AfXdpException e = Fails(bed.Lab, () => new XskSocket(new Umem(), bed.Lab.InterfaceB, 0, new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromMilliseconds(500) }).Dispose());
+        AfXdpException e = Fails(bed.Lab, () => new RxTxSocket(new Umem(), bed.Lab.InterfaceB, 0, new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromMilliseconds(500) }).Dispose());
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(5));
         Assert.Equal(Errno.EBUSY, e.Errno);
         Assert.Contains($"bind({bed.Lab.InterfaceB}, queue 0)", e.Message);
@@ -28,7 +29,7 @@ public sealed class ErrorTests
     public void A_queue_the_device_lacks_is_EINVAL_naming_the_queue_count()
     {
         using VethLab lab = VethLab.Create();
-        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), lab.InterfaceB, 5).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), lab.InterfaceB, 5).Dispose());
         Assert.Equal(Errno.EINVAL, e.Errno);
         Assert.Contains("has 1 queue(s)", e.Message);
         Assert.Contains("queue 5 does not exist", e.Message);
@@ -39,7 +40,7 @@ public sealed class ErrorTests
     public void Zero_copy_on_veth_is_EOPNOTSUPP_with_the_copy_mode_fix()
     {
         using VethLab lab = VethLab.Create();
-        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }).Dispose());
         Assert.Equal(Errno.EOPNOTSUPP, e.Errno);
         Assert.Contains("zero-copy", e.Message);
         Assert.Contains("XdpBindMode.Copy", e.Message);
@@ -49,7 +50,7 @@ public sealed class ErrorTests
     public void A_missing_interface_is_ENODEV()
     {
         using VethLab lab = VethLab.Create();
-        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), "nosuchif0", 0).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), "nosuchif0", 0).Dispose());
         Assert.Equal(Errno.ENODEV, e.Errno);
         Assert.Contains("no interface \"nosuchif0\" in this network namespace", e.Message);
         // The other end's interface exists, but in the other namespace.
@@ -61,7 +62,7 @@ public sealed class ErrorTests
     {
         using VethLab lab = VethLab.Create();
         using var umem = new Umem(); // created in this thread's namespace, not the lab's
-        AfXdpException e = Fails(lab, () => new XskSocket(umem, lab.InterfaceB, 0).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(umem, lab.InterfaceB, 0).Dispose());
         Assert.Equal(0, e.Errno);
         Assert.Contains("the UMEM was created in network namespace net:[", e.Message);
         Assert.Contains("inside the interface's namespace", e.Message);
