@@ -22,12 +22,14 @@ var records = new Option<string[]>("--record") { Description = "an A record, NAM
 var duration = new Option<double>("--duration", "-d") { Description = "seconds to serve; 0 serves until Ctrl-C or SIGTERM", DefaultValueFactory = _ => 0 };
 duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400) r.AddError("--duration must be from 0 to 86400 seconds"); });
 var kernel = new Option<bool>("--kernel") { Description = "serve through System.Net.Sockets (the kernel's UDP stack) instead of AF_XDP, for comparison" };
+var spin = new Option<int>("--spin-us") { Description = "AF_XDP: microseconds an idle worker polls before it sleeps in poll(2)", DefaultValueFactory = _ => 50 };
+spin.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 1_000_000) r.AddError("--spin-us must be from 0 to 1000000"); });
 var threads = new Option<int>("--threads") { Description = "--kernel: sockets (SO_REUSEPORT), one thread each; default one per CPU the process may run on", DefaultValueFactory = _ => Environment.ProcessorCount };
 threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 256) r.AddError("--threads must be from 1 to 256"); });
 
 var root = new RootCommand("An authoritative DNS responder for A records, over AF_XDP or (--kernel) System.Net.Sockets.")
 {
-    iface, ip, port, records, duration, kernel, threads,
+    iface, ip, port, records, duration, kernel, threads, spin,
 };
 root.SetAction(r =>
 {
@@ -49,7 +51,7 @@ root.SetAction(r =>
     string name = r.GetRequiredValue(iface);
     return r.GetValue(kernel)
         ? SocketServer.Run(name, endpoint, zone, r.GetValue(threads), stop.Token)
-        : XdpServer.Run(name, endpoint, zone, stop.Token);
+        : XdpServer.Run(name, endpoint, zone, TimeSpan.FromMicroseconds(r.GetValue(spin)), stop.Token);
 });
 try
 {

@@ -34,8 +34,7 @@ public static class SocketServer
                 : e.SocketErrorCode == SocketError.AccessDenied ? "Fix: ports below 1024 and binding to a device need root or CAP_NET_BIND_SERVICE and CAP_NET_RAW." : "Fix: check the interface and address."));
             return 2;
         }
-        Console.WriteLine($"serving {zone.Count} name(s) on {endpoint} ({interfaceName}) through System.Net.Sockets, {threads} socket(s) with SO_REUSEPORT; " +
-            (stop.CanBeCanceled ? "Ctrl-C stops." : ""));
+        Console.WriteLine($"serving {zone.Count} name(s) on {endpoint} ({interfaceName}) through System.Net.Sockets, {threads} socket(s) with SO_REUSEPORT.");
         var clock = Stopwatch.StartNew();
         var counters = new DnsCounters[threads];
         var workers = new Thread[threads];

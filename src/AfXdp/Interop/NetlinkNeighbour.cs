@@ -2,11 +2,19 @@ using System.Buffers.Binary;
 
 namespace AfXdp.Interop;
 
-/// <summary>The neighbour (ARP) requests: RTM_GETNEIGH for one IPv4 address, and RTM_NEWNEIGH with NTF_USE to have the kernel resolve one.</summary>
+/// <summary>
+/// The neighbour (ARP) requests: RTM_GETNEIGH for one IPv4 address, and RTM_NEWNEIGH with NTF_USE to have
+/// the kernel resolve one; and RTM_GETADDR for an interface's IPv4 addresses.
+/// </summary>
 internal sealed partial class NetlinkRoute
 {
     const ushort RTM_NEWNEIGH = 28;
     const ushort RTM_GETNEIGH = 30;
+    const ushort RTM_NEWADDR = 20;
+    const ushort RTM_GETADDR = 22;
+    const ushort NLM_F_DUMP = 0x300;
+    const int IfaddrmsgSize = 8;
+    const ushort IFA_LOCAL = 2;
     const ushort NLM_F_CREATE = 0x400;
     const int NdmsgSize = 12;
     const byte AF_INET = 2;
@@ -46,6 +54,22 @@ internal sealed partial class NetlinkRoute
     public void UseNeighbour(int ifindex, uint address) =>
         Exchange(StartNeighbourMessage(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, ifindex, NTF_USE, address),
             $"RTM_NEWNEIGH(ifindex {ifindex}, {Ipv4Text(address)}, NTF_USE)", static (_, _) => { });
+
+    /// <summary>The IPv4 addresses of <paramref name="ifindex"/> (most significant byte first) with their prefix lengths.</summary>
+    public List<(uint Address, int PrefixLength)> GetIpv4Addresses(int ifindex)
+    {
+        int length = StartMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, IfaddrmsgSize);
+        Buffer[NlmsghdrSize] = AF_INET; // struct ifaddrmsg: family, prefixlen, flags, scope, index
+        var addresses = new List<(uint, int)>();
+        Exchange(length, $"RTM_GETADDR(ifindex {ifindex})", (type, payload) =>
+        {
+            if (type != RTM_NEWADDR || payload.Length < IfaddrmsgSize || BinaryPrimitives.ReadInt32LittleEndian(payload[4..]) != ifindex)
+                return;
+            if (ParseAttributes(payload[IfaddrmsgSize..]).TryGetValue(IFA_LOCAL, out byte[]? local) && local.Length == 4)
+                addresses.Add((BinaryPrimitives.ReadUInt32BigEndian(local), payload[1]));
+        });
+        return addresses;
+    }
 
     int StartNeighbourMessage(ushort type, ushort flags, int ifindex, byte ndmFlags, uint address)
     {

@@ -31,7 +31,15 @@ internal static class UdpFrame
     /// sent to <paramref name="ourMac"/>, and that a reply to its source would be correct. On success
     /// <paramref name="payloadLength"/> is the UDP payload's length (bytes past the UDP length are padding).
     /// </summary>
-    public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, MacAddress ourMac, uint subnetBroadcast, out int payloadLength)
+    public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, MacAddress ourMac, uint subnetBroadcast, out int payloadLength) =>
+        Check(frame, ourMac, [], [subnetBroadcast], out payloadLength);
+
+    /// <summary>
+    /// <see cref="Check(ReadOnlySpan{byte}, MacAddress, uint, out int)"/> for a host of several addresses: the destination must be one of
+    /// <paramref name="addresses"/> (any, when empty), and the source must not be the broadcast address of that address's subnet
+    /// (<paramref name="broadcasts"/>, by position; the first when <paramref name="addresses"/> is empty).
+    /// </summary>
+    public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, MacAddress ourMac, ReadOnlySpan<uint> addresses, ReadOnlySpan<uint> broadcasts, out int payloadLength)
     {
         payloadLength = 0;
         if (frame.Length < HeadersLength
@@ -52,9 +60,12 @@ internal static class UdpFrame
         if (BinaryPrimitives.ReadUInt16BigEndian(datagram[6..]) != 0
             && InternetChecksum.Sum(datagram, InternetChecksum.PseudoHeaderSum(source, destination, IpProtocol.Udp, udpLength)) != 0xFFFF)
             return UdpFrameCheck.BadChecksum;
+        int local = addresses.IsEmpty ? 0 : addresses.IndexOf(destination);
+        if (local < 0)
+            return UdpFrameCheck.Unanswerable;
         if (new MacAddress(frame) != ourMac
             || !ReplyRules.IsAnswerableSourceMac(new MacAddress(frame[MacAddress.Length..]))
-            || !ReplyRules.IsAnswerableSource(source, destination, subnetBroadcast)
+            || !ReplyRules.IsAnswerableSource(source, destination, broadcasts[local])
             || ReplyRules.IsReflectorPort(BinaryPrimitives.ReadUInt16BigEndian(datagram)))
             return UdpFrameCheck.Unanswerable;
         payloadLength = udpLength - UdpDatagram.HeaderLength;
