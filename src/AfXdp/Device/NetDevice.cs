@@ -96,11 +96,12 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
     uint ActiveQueues(DeviceChannels? channels) =>
         channels is { } c && c.Combined + Math.Max(c.Rx, c.Tx) > 0 ? Math.Min(c.Combined + Math.Max(c.Rx, c.Tx), QueueCount) : QueueCount;
 
-    /// <summary>Throws, naming the active queues and how to add some, when <paramref name="queue"/> is not in use.</summary>
+    /// <summary>Throws (EINVAL, as bind would), naming the active queues and how to add some, when <paramref name="queue"/> is not in use.</summary>
     public void CheckQueueInUse(uint queue, string call)
     {
+        // EINVAL: what bind(2) would answer (xsk_bind checks real_num_rx/tx_queues), said before the syscall with the reason.
         if (QueryQueueProblem(queue) is { } problem)
-            Throw.Config(call, problem.Cause, problem.Fix);
+            Throw.Kernel(call, Interop.Errno.EINVAL, problem.Cause, problem.Fix);
     }
 
     /// <summary>Why <paramref name="queue"/> cannot be bound (cause, fix), or null when it is active.</summary>

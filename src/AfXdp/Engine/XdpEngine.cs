@@ -52,9 +52,10 @@ public sealed class XdpEngine : IDisposable
         options.Validate();
         Options = options;
         NetDevice device = NetDevice.Get(options.Interface);
-        IReadOnlyList<uint> queueIds = options.Queues ?? Enumerable.Range(0, (int)device.QueueCount).Select(q => (uint)q).ToList();
-        if (queueIds.FirstOrDefault(q => q >= device.QueueCount, uint.MaxValue) is var missing and not uint.MaxValue)
-            Throw.Config($"XdpEngineOptions.Queues: {missing}", $"{device.Name} has {device.QueueCount} queue(s).", $"use queues 0 to {device.QueueCount - 1}.");
+        // Every active queue by default: a device may allocate more than it uses (a default veth: 2 and 1).
+        IReadOnlyList<uint> queueIds = options.Queues ?? Enumerable.Range(0, (int)device.QueryActiveQueues()).Select(q => (uint)q).ToList();
+        foreach (uint queue in queueIds)
+            device.CheckQueueInUse(queue, $"XdpEngineOptions.Queues: {queue}");
         if (options.Cores is not null && options.Queues is null && options.Cores.Count != queueIds.Count)
             Throw.Config($"XdpEngineOptions.Cores = [{string.Join(", ", options.Cores)}]", $"{device.Name} has {queueIds.Count} queues and {options.Cores.Count} cores were given.", "give one core per queue, or list the Queues.");
         _bytesPerQueue = (ulong)options.FramesPerQueue * options.FrameSize;

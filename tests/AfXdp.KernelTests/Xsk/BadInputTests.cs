@@ -23,10 +23,12 @@ public sealed class BadInputTests
             Assert.ThrowsAny<ArgumentException>(() => new RxTxSocket(umem, null!, 0));
             Assert.Contains("interface names have at most 15 bytes", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, new string('x', 16), 0)).Message);
             Assert.Contains("interface index -1", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, -1, 0)).Message);
-            Assert.Contains($"queue {uint.MaxValue} does not exist", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, lab.InterfaceB, uint.MaxValue)).Message);
-            // That bind failed on the UMEM's own descriptor, which now holds rings that cannot be set again.
-            Assert.Contains($"the UMEM's first socket failed to set up (bind({lab.InterfaceB}, queue {uint.MaxValue}))",
-                Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, lab.InterfaceB, 0)).Message);
+            Assert.Contains($"queue {uint.MaxValue} is not in use", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, lab.InterfaceB, uint.MaxValue)).Message);
+            // A bind that fails in the kernel leaves the UMEM's own descriptor holding rings that cannot be set again.
+            using var failed = new Umem(new UmemConfig { FrameCount = 64 });
+            Assert.Throws<AfXdpException>(() => new RxTxSocket(failed, lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }));
+            Assert.Contains($"the UMEM's first socket failed to set up (bind({lab.InterfaceB}, queue 0))",
+                Assert.Throws<AfXdpException>(() => new RxTxSocket(failed, lab.InterfaceB, 0)).Message);
 
             using var fresh = new Umem(new UmemConfig { FrameCount = 64 });
             using var socket = new RxTxSocket(fresh, lab.InterfaceB, 0);

@@ -26,14 +26,13 @@ public sealed class ErrorTests
     }
 
     [Fact]
-    public void A_queue_the_device_lacks_is_EINVAL_naming_the_queue_count()
+    public void A_queue_the_device_lacks_is_EINVAL_naming_the_active_queues()
     {
         using VethLab lab = VethLab.Create();
         AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), lab.InterfaceB, 5).Dispose());
         Assert.Equal(Errno.EINVAL, e.Errno);
-        Assert.Contains("has 1 queue(s)", e.Message);
-        Assert.Contains("queue 5 does not exist", e.Message);
-        Assert.Contains("use a queue from 0 to 0", e.Message);
+        Assert.Contains($"queue 5 is not in use: {lab.InterfaceB} has 1 active queue (0)", e.Message);
+        Assert.Contains("use a queue below 1", e.Message);
     }
 
     [Fact]

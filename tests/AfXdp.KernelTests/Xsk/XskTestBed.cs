@@ -28,8 +28,7 @@ internal sealed class XskTestBed : IDisposable
                 RxTxSocket? socket = null;
                 try
                 {
-                    // The bed's socket always has both rings; a configuration that leaves TX out only means the test sends nothing.
-                    socket = new RxTxSocket(umem, Lab.InterfaceB, queue, config is { TxRingSize: 0 } ? config with { TxRingSize = 2048 } : config);
+                                        socket = new RxTxSocket(umem, Lab.InterfaceB, queue, Normalized(config));
                     bool frags = socket.Config.MultiBuffer;
                     XskRedirectProgram? program = attach is { } mode
                         ? XskRedirectProgram.Attach(Lab.InterfaceB, mode, filter: filter, multiBuffer: frags)
@@ -44,8 +43,7 @@ internal sealed class XskTestBed : IDisposable
                     throw;
                 }
             });
-            if (Socket.Rx is not null)
-                Fill(Socket.Fill, first: 0, count: Socket.Fill.Size);
+            Fill(Socket.Fill, first: 0, count: Socket.Fill.Size);
         }
         catch
         {
@@ -53,6 +51,10 @@ internal sealed class XskTestBed : IDisposable
             throw;
         }
     }
+
+    /// <summary>The bed's socket always has both rings: a configuration that leaves one out only means the test does not use it.</summary>
+    static XskSocketConfig? Normalized(XskSocketConfig? config) => config is null ? null
+        : config with { RxRingSize = config.RxRingSize == 0 ? 2048 : config.RxRingSize, TxRingSize = config.TxRingSize == 0 ? 2048 : config.TxRingSize };
 
     public VethLab Lab { get; }
     public Umem Umem { get; }
