@@ -75,11 +75,10 @@ public sealed class UdpService : IDisposable
             _broadcasts[i] = ReplyRules.SubnetBroadcast(mine.Address, mine.PrefixLength);
         }
         int maxFrameLength = (int)Math.Min(FrameSize, device.Mtu + (uint)EthernetFrame.HeaderLength);
-        uint active = device.QueryActiveQueues();
+        // The engine opens every active queue: where RSS (or veth's flow hash) may put a client's datagrams.
         _engine = new XdpEngine(new XdpEngineOptions
         {
             Interface = device.Name,
-            Queues = [.. Enumerable.Range(0, (int)active).Select(q => (uint)q)],
             Cores = options.Cores,
             AttachProgram = false,
             AttachMode = options.AttachMode,
@@ -89,9 +88,10 @@ public sealed class UdpService : IDisposable
             RingSize = RingSize,
             FramesPerQueue = FramesPerQueue,
         });
-        _neighbours = new NeighbourTable[active];
-        _senders = new UdpSender[active];
-        _counters = new UdpServiceCounters[active];
+        int queues = _engine.Queues.Count;
+        _neighbours = new NeighbourTable[queues];
+        _senders = new UdpSender[queues];
+        _counters = new UdpServiceCounters[queues];
         try
         {
             PacketFilter[] filters = [.. Endpoints.Select(e => new PacketFilter
@@ -103,7 +103,7 @@ public sealed class UdpService : IDisposable
                 DestinationPort = new PortRange(e.Port, e.Port),
             })];
             _program = XskRedirectProgram.Attach(device, filters, options.AttachMode, options.ReplaceExisting);
-            for (int i = 0; i < active; i++)
+            for (int i = 0; i < queues; i++)
             {
                 _program.Register(_engine.Queues[i].Socket);
                 _counters[i] = new UdpServiceCounters();
