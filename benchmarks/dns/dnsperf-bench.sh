@@ -16,6 +16,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 A=dnsbA B=dnsbB IFA=dnsba0 IFB=dnsbb0 ADDR_A=10.98.0.1 ADDR_B=10.98.0.2
 MAC_A=02:00:00:00:0d:01 MAC_B=02:00:00:00:0d:02
 RESPONDER_CORE=1 DNSPERF_CORE=0 PACED_QPS=20000
+# The modes, run alternately in each rep: AF_XDP with the default idle spin (50 us), AF_XDP sleeping at once, System.Net.Sockets.
+MODES=(xdp xdp-nospin kernel)
+declare -A ARGS=([xdp]="" [xdp-nospin]="--spin-us 0" [kernel]="--kernel --threads 1")
 
 need() { command -v "$1" >/dev/null || { echo "needs $1 (Debian package $2): apt-get install $2" >&2; exit 1; }; }
 need dnsperf dnsperf; need ip iproute2; need ethtool ethtool; need taskset util-linux; need dotnet dotnet-sdk
@@ -28,8 +31,9 @@ cleanup() {
 }
 WORK=$(mktemp -d)
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
-dotnet build "$ROOT/samples/DnsResponder" -c Release -v q -nologo >/dev/null
+dotnet build "$ROOT/samples/DnsResponder" -c Release -v q -nologo >&2
 DLL="$ROOT/samples/DnsResponder/bin/Release/net10.0/DnsResponder.dll"
 
 ip netns add $A; ip netns add $B
@@ -46,7 +50,7 @@ ip netns exec $A ethtool -K $IFA tx off >/dev/null
 echo "www.example.com A" > "$WORK/queries"
 
 # Sum of ns on CPU of every thread of a process.
-cputime() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+cputime() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
 start_responder() { # mode args...
   local log=$WORK/responder.log
@@ -66,11 +70,11 @@ run_dnsperf() { # extra args...
 }
 
 echo "# dnsperf-bench.sh $SECS s x $REPS reps, $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) cores, dotnet $(dotnet --version), $(dnsperf -h 2>&1 | grep Version)"
-echo "# responder: taskset -c $RESPONDER_CORE dotnet DnsResponder.dll -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 [--kernel --threads 1]"
+echo "# responder: taskset -c $RESPONDER_CORE dotnet DnsResponder.dll -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 [xdp-nospin: --spin-us 0] [kernel: --kernel --threads 1]"
 echo "# dnsperf:   taskset -c $DNSPERF_CORE dnsperf -s $ADDR_B -d queries -l $SECS [-Q $PACED_QPS]   (queries: 'www.example.com A')"
 for rep in $(seq "$REPS"); do
-  for mode in xdp kernel; do
-    args=(); [[ $mode == kernel ]] && args=(--kernel --threads 1)
+  for mode in "${MODES[@]}"; do
+    read -r -a args <<<"${ARGS[$mode]}"
     start_responder "${args[@]}"
     echo "## rep $rep mode $mode full rate"
     full=$(run_dnsperf); echo "$full"
@@ -83,7 +87,7 @@ for rep in $(seq "$REPS"); do
     echo "## responder"
     stop_responder
     awk -v m=$mode -v r=$rep -v q="$qps" -v ns=$((after - before)) -v n="$completed" -v s="$SECS" \
-      'BEGIN {printf "RESULT mode=%s rep=%d full_qps=%.0f paced_completed=%d responder_cpu_ns=%d cpu_ns_per_query=%.0f responder_cpu_pct=%.1f\n", m, r, q, n, ns, ns / n, 100 * ns / (s * 1e9)}' \
+      'BEGIN {printf "RESULT mode=%s rep=%d full_qps=%.0f paced_completed=%d responder_cpu_ns=%.0f cpu_ns_per_query=%.0f responder_cpu_pct=%.1f\n", m, r, q, n, ns, ns / n, 100 * ns / (s * 1e9)}' \
       | tee -a "$WORK/results"
     sleep 1 # a queue just unbound can be busy for a moment
   done
@@ -91,8 +95,10 @@ done
 echo "## summary (median of $REPS reps)"
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 field() { grep "mode=$1 " "$WORK/results" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}' | median; }
-for mode in xdp kernel; do
+for mode in "${MODES[@]}"; do
   echo "MEDIAN mode=$mode full_qps=$(field $mode full_qps) cpu_ns_per_query=$(field $mode cpu_ns_per_query)"
 done
-awk -v xq="$(field xdp full_qps)" -v kq="$(field kernel full_qps)" -v xc="$(field xdp cpu_ns_per_query)" -v kc="$(field kernel cpu_ns_per_query)" \
-  'BEGIN {printf "RATIO xdp/kernel full_qps=%.2f cpu_per_query=%.2f\n", xq / kq, xc / kc}'
+for mode in xdp xdp-nospin; do
+  awk -v m=$mode -v xq="$(field $mode full_qps)" -v kq="$(field kernel full_qps)" -v xc="$(field $mode cpu_ns_per_query)" -v kc="$(field kernel cpu_ns_per_query)" \
+    'BEGIN {printf "RATIO %s/kernel full_qps=%.2f cpu_per_query=%.2f\n", m, xq / kq, xc / kc}'
+done

@@ -29,6 +29,7 @@ public enum DnsOutcome : byte
 /// </summary>
 public static class DnsAnswerer
 {
+    /// <summary>The fixed DNS header: id, flags and four counts.</summary>
     public const int HeaderLength = 12;
 
     /// <summary>Seconds a resolver may cache an answer.</summary>

@@ -18,6 +18,9 @@ public interface IUdpHandler
     void Idle(UdpSender sender) { }
 }
 
+/// <summary>A handler as a lambda: <c>service.Run(batch =&gt; { foreach (Datagram d in batch) ... }, token)</c>.</summary>
+public delegate void UdpBatchHandler(UdpBatch batch);
+
 /// <summary>Datagrams received on one queue, in place in their UMEM frames: <c>foreach (Datagram d in batch)</c>.</summary>
 public readonly ref struct UdpBatch
 {

@@ -9,14 +9,23 @@ namespace AfXdp.Udp;
 [Flags]
 public enum NeighbourState : ushort
 {
+    /// <summary>No entry.</summary>
     None = 0,
+    /// <summary>Being resolved: an ARP request is out.</summary>
     Incomplete = 0x01,
+    /// <summary>Confirmed recently.</summary>
     Reachable = 0x02,
+    /// <summary>Known, not confirmed lately; usable (the kernel confirms it on use).</summary>
     Stale = 0x04,
+    /// <summary>Waiting for confirmation from traffic before probing.</summary>
     Delay = 0x08,
+    /// <summary>Being confirmed by ARP.</summary>
     Probe = 0x10,
+    /// <summary>Resolution failed: no answer.</summary>
     Failed = 0x20,
+    /// <summary>A device without ARP.</summary>
     NoArp = 0x40,
+    /// <summary>Set by an administrator.</summary>
     Permanent = 0x80,
 }
 
@@ -28,8 +37,10 @@ public sealed class NeighbourUnresolvedException(string interfaceName, IPAddress
             : $"the kernel's neighbour entry for {address} on {interfaceName} is {state}, without a usable MAC address.",
         $"send again once it is resolved (the lookup asked the kernel to resolve it), check that {address} is on {interfaceName}'s link (`ip neigh show dev {interfaceName}`), or add it: `ip neigh replace {address} lladdr MAC dev {interfaceName}`.")
 {
+    /// <summary>The interface the address was looked up on.</summary>
     public string InterfaceName { get; } = interfaceName;
 
+    /// <summary>The unresolved address.</summary>
     public IPAddress Address { get; } = address;
 
     /// <summary>The entry's state; <see cref="NeighbourState.None"/> when there is no entry.</summary>
@@ -56,8 +67,10 @@ public sealed class NeighbourTable : IDisposable
         InterfaceName = interfaceName;
     }
 
+    /// <summary>The interface whose neighbours are looked up.</summary>
     public int InterfaceIndex { get; }
 
+    /// <summary>Its name, for messages.</summary>
     public string InterfaceName { get; }
 
     /// <summary>
@@ -113,6 +126,7 @@ public sealed class NeighbourTable : IDisposable
         }
     }
 
+    /// <summary>Closes the netlink socket.</summary>
     public void Dispose() => _netlink.Dispose();
 
     internal static uint ToUInt32(IPAddress address)

@@ -28,16 +28,11 @@ internal static class UdpFrame
 
     /// <summary>
     /// Checks a received frame: lengths, checksums (a zero UDP checksum means none, RFC 768), that it was
-    /// sent to <paramref name="ourMac"/>, and that a reply to its source would be correct. On success
-    /// <paramref name="payloadLength"/> is the UDP payload's length (bytes past the UDP length are padding).
-    /// </summary>
-    public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, MacAddress ourMac, uint subnetBroadcast, out int payloadLength) =>
-        Check(frame, ourMac, [], [subnetBroadcast], out payloadLength);
-
-    /// <summary>
-    /// <see cref="Check(ReadOnlySpan{byte}, MacAddress, uint, out int)"/> for a host of several addresses: the destination must be one of
-    /// <paramref name="addresses"/> (any, when empty), and the source must not be the broadcast address of that address's subnet
-    /// (<paramref name="broadcasts"/>, by position; the first when <paramref name="addresses"/> is empty).
+    /// sent to <paramref name="ourMac"/> and one of <paramref name="addresses"/> (any, when empty), and that
+    /// a reply to its source would be correct; the source must not be the broadcast address of that
+    /// address's subnet (<paramref name="broadcasts"/>, by position; the first when <paramref name="addresses"/>
+    /// is empty). On success <paramref name="payloadLength"/> is the UDP payload's length (bytes past the
+    /// UDP length are padding).
     /// </summary>
     public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, MacAddress ourMac, ReadOnlySpan<uint> addresses, ReadOnlySpan<uint> broadcasts, out int payloadLength)
     {

@@ -7,6 +7,7 @@ namespace AfXdp.Udp;
 /// <summary>Whether <see cref="UdpSender.TrySend"/> sent the datagram, and if not, why.</summary>
 public enum UdpSendResult
 {
+    /// <summary>On the TX ring.</summary>
     Sent,
     /// <summary>The kernel has no MAC address for the destination yet; it was asked to resolve it (ARP), so a later send may succeed.</summary>
     Unresolved,

@@ -17,16 +17,14 @@ namespace AfXdp.Udp;
 /// <example>
 /// <code>
 /// using var service = new UdpService(new UdpServiceOptions { Interface = "eth0", Endpoints = [IPEndPoint.Parse("192.0.2.1:7007")] });
-/// service.Run(new Upper(), token);
-///
-/// sealed class Upper : IUdpHandler
+/// service.Run(batch =>
 /// {
-///     public void Handle(UdpBatch batch)
+///     foreach (Datagram d in batch)
 ///     {
-///         foreach (Datagram d in batch)
-///             d.Reply(Ascii.ToUpperInPlace(d.Payload, out int n) == OperationStatus.Done ? n : 0);
+///         Ascii.ToUpperInPlace(d.Payload, out int length);
+///         d.Reply(length);
 ///     }
-/// }
+/// }, token);
 /// </code>
 /// </example>
 public sealed class UdpService : IDisposable
@@ -65,12 +63,12 @@ public sealed class UdpService : IDisposable
         _broadcasts = new uint[_addresses.Length];
         for (int i = 0; i < _addresses.Length; i++)
         {
-            if (own.FirstOrDefault(a => a.Address == _addresses[i]) is not { PrefixLength: > 0 } mine)
+            Ipv4InterfaceAddress mine = own.FirstOrDefault(a => a.Address == _addresses[i]);
+            if (mine.PrefixLength == 0)
             {
-                string address = new UdpEndpoint(_addresses[i], 0).ToString()[..^2];
+                string address = NeighbourTable.ToIPAddress(_addresses[i]).ToString();
                 Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an address of {device.Name}: the kernel would answer no ARP request for it, so no client could reach it.",
-                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => new UdpEndpoint(a.Address, 0).ToString()[..^2])))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
-                return;
+                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => NeighbourTable.ToIPAddress(a.Address))))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
             }
             _broadcasts[i] = ReplyRules.SubnetBroadcast(mine.Address, mine.PrefixLength);
         }
@@ -119,6 +117,7 @@ public sealed class UdpService : IDisposable
         }
     }
 
+    /// <summary>What the service was built with.</summary>
     public UdpServiceOptions Options { get; }
 
     /// <summary>The served (address, port) pairs.</summary>
@@ -148,6 +147,13 @@ public sealed class UdpService : IDisposable
     {
         ArgumentNullException.ThrowIfNull(handler);
         Run(_ => handler, cancellationToken);
+    }
+
+    /// <summary>Serves until cancelled with <paramref name="handler"/> for every batch of every queue (thread-safe when there are several queues).</summary>
+    public void Run(UdpBatchHandler handler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Run(new DelegateHandler(handler), cancellationToken);
     }
 
     /// <summary>Serves until cancelled with a handler of its own for each queue (made by <paramref name="handlerFactory"/> from the queue's sender).</summary>
@@ -207,6 +213,11 @@ public sealed class UdpService : IDisposable
         if (Interlocked.Exchange(ref _started, 1) != 0)
             throw new InvalidOperationException($"{this} is already serving; a service runs once.");
         _engine.Start(queue => new QueueHandler(this, queue.Index, handlerFactory(_senders[queue.Index])));
+    }
+
+    sealed class DelegateHandler(UdpBatchHandler handler) : IUdpHandler
+    {
+        public void Handle(UdpBatch batch) => handler(batch);
     }
 
     /// <summary>One queue's part: checks each frame, hands the good ones to the application, counts the rest.</summary>

@@ -18,6 +18,7 @@ public sealed record UdpServiceOptions
     /// <summary>The CPU of each queue's worker, by queue (sched_setaffinity); null leaves the scheduler free.</summary>
     public IReadOnlyList<int>? Cores { get; init; }
 
+    /// <summary>Where the steering program runs: native (driver) mode when the driver has it, else generic.</summary>
     public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
 
     /// <summary>Replace another XDP program attached to the interface instead of refusing.</summary>
@@ -35,6 +36,7 @@ public sealed record UdpServiceOptions
     /// <summary>How long a neighbour's MAC address, once looked up for <see cref="UdpSender.Send(UdpEndpoint, ReadOnlySpan{byte})"/>, is used without asking the kernel again.</summary>
     public TimeSpan NeighbourLifetime { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Throws an <see cref="AfXdpException"/> naming the first value that cannot work, its cause and the fix.</summary>
     public void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(Interface);

@@ -20,13 +20,13 @@ public class UdpFrameTests
         return frame[..length];
     }
 
-    static UdpFrameCheck Check(byte[] frame) => UdpFrame.Check(frame, Us, Subnet255, out _);
+    static UdpFrameCheck Check(byte[] frame) => UdpFrame.Check(frame, Us, [], [Subnet255], out _);
 
     [Fact]
     public void A_valid_datagram_is_handed_over_with_both_endpoints()
     {
         byte[] frame = Frame(payload: 33);
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, Subnet255, out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, [], [Subnet255], out int payload));
         Assert.Equal(33, payload);
         Assert.Equal("10.99.0.1:40000", UdpFrame.Remote(frame).ToString());
         Assert.Equal(new UdpEndpoint(Server, 53), UdpFrame.Local(frame));
@@ -71,6 +71,15 @@ public class UdpFrameTests
     }
 
     [Fact]
+    public void Of_several_addresses_the_destination_picks_which_subnet_broadcast_is_refused()
+    {
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(), Us, [0x0A63_0003], [0], out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame(), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame("192.0.2.255"), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame("10.99.0.255"), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
+    }
+
+    [Fact]
     public void Lengths_fragments_and_options_that_do_not_hold_are_malformed()
     {
         byte[] longUdp = Frame();
@@ -92,7 +101,7 @@ public class UdpFrameTests
         byte[] frame = Frame(payload: 20);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), 8 + 16);
         frame[40] = frame[41] = 0;
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, Subnet255, out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, [], [Subnet255], out int payload));
         Assert.Equal(16, payload);
     }
 
@@ -105,7 +114,7 @@ public class UdpFrameTests
         int length = UdpFrame.WriteReply(frame, 300);
         Assert.Equal(42 + 300, length);
         // Seen from the sender: for its MAC, from ours, with checksums that verify.
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame.AsSpan(0, length), Them, 0, out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame.AsSpan(0, length), Them, [], [0], out int payload));
         Assert.Equal(300, payload);
         Assert.Equal(Us, new MacAddress(frame.AsSpan(6)));
         Assert.Equal(new UdpEndpoint(Server, 53), UdpFrame.Remote(frame));
@@ -118,7 +127,7 @@ public class UdpFrameTests
     public void Any_bytes_are_checked_without_an_exception() =>
         Gen.Byte.Array[0, 200].Sample(bytes =>
         {
-            UdpFrameCheck check = UdpFrame.Check(bytes, Us, Subnet255, out int payload);
+            UdpFrameCheck check = UdpFrame.Check(bytes, Us, [], [Subnet255], out int payload);
             Assert.True(check != UdpFrameCheck.Ok || payload <= bytes.Length - UdpFrame.HeadersLength);
         }, iter: 100_000);
 

@@ -8,7 +8,7 @@ using AfXdp.Net;
 using AfXdp.Testing;
 using AfXdp.Udp;
 
-namespace AfXdp.KernelTests.UdpService;
+namespace AfXdp.KernelTests.Udp;
 
 /// <summary>The UDP service against kernel sockets in a lab: replies in place, checks, sends, queues, allocation, metrics.</summary>
 public sealed class UdpServiceTests
@@ -48,7 +48,7 @@ public sealed class UdpServiceTests
         }
     }
 
-    static AfXdp.Udp.UdpService Serve(VethLab lab, params int[] ports) => lab.Run(VethSide.B, () => new AfXdp.Udp.UdpService(new UdpServiceOptions
+    static UdpService Serve(VethLab lab, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
     {
         Interface = lab.InterfaceB,
         Endpoints = [.. ports.Select(p => new IPEndPoint(lab.AddressB, p))],
@@ -70,7 +70,7 @@ public sealed class UdpServiceTests
         return Encoding.ASCII.GetString(buffer, 0, n);
     }
 
-    static void RunWhile(AfXdp.Udp.UdpService service, IUdpHandler handler, Action body, bool async = false)
+    static void RunWhile(UdpService service, IUdpHandler handler, Action body, bool async = false)
     {
         using var stop = new CancellationTokenSource();
         Task running = async ? service.RunAsync(handler, stop.Token) : Task.Run(() => service.Run(handler, stop.Token));
@@ -262,7 +262,7 @@ public sealed class UdpServiceTests
     public void An_address_the_interface_does_not_have_is_refused_with_the_fix()
     {
         using VethLab lab = VethLab.Create();
-        var e = Assert.Throws<AfXdpException>(() => lab.Run(VethSide.B, () => new AfXdp.Udp.UdpService(new UdpServiceOptions
+        var e = Assert.Throws<AfXdpException>(() => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
         {
             Interface = lab.InterfaceB,
             Endpoints = [new IPEndPoint(IPAddress.Parse("192.0.2.99"), 53)],

@@ -4,7 +4,7 @@ using AfXdp.Net;
 using AfXdp.Udp;
 using AfXdp.Device;
 
-namespace AfXdp.KernelTests.UdpService;
+namespace AfXdp.KernelTests.Udp;
 
 /// <summary>The neighbour lookup against the kernel's own ARP table in a lab.</summary>
 public sealed class NeighbourTableTests
