@@ -105,6 +105,24 @@ public sealed unsafe class XdpQueue
         return ForwardTo(target, packet.Address, (uint)packet.Length);
     }
 
+    /// <summary>
+    /// Takes a free frame of this queue to build a new packet in (this queue's worker thread only): length 0,
+    /// the whole frame as capacity. Send it with <see cref="Transmit"/> or give it back with <see cref="Release"/>.
+    /// False when every frame is in use.
+    /// </summary>
+    public bool TryTakeFrame(out Packet packet)
+    {
+        CheckThread();
+        if (_freeCount == 0)
+        {
+            packet = default;
+            return false;
+        }
+        ulong address = _free[--_freeCount];
+        packet = new Packet(Umem.Pointer + address, address, 0, (uint)_frameSize);
+        return true;
+    }
+
     /// <summary>Gives a held packet's frame back (this queue's worker thread only).</summary>
     public void Release(in Packet packet)
     {

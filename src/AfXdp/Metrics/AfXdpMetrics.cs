@@ -26,6 +26,9 @@ public static class AfXdpMetrics
     const string RingTag = "afxdp.ring";
 
     static readonly Meter s_meter = new(MeterName, typeof(AfXdpMetrics).Assembly.GetName().Version?.ToString());
+
+    /// <summary>The "AfXdp" meter, for the instruments of the layers above (the UDP service).</summary>
+    internal static Meter Meter => s_meter;
     static readonly Lock s_lock = new();
     static readonly List<TrackedSocket> s_tracked = [];
 
