@@ -38,14 +38,14 @@ public sealed partial class CliTests
         {
             string? banner = await echo.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask()
                 .WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
-            Assert.Contains($"answering ARP, ping and UDP port 7 for {address} ({lab.MacB}) on {lab.InterfaceB} queue 0: afxdp_echo (prog id", banner);
+            Assert.Contains($"answering ARP, ping and UDP port 7 for {address}/24 ({lab.MacB}) on {lab.InterfaceB} queue 0: afxdp_echo (prog id", banner);
 
             CommandResult ping = lab.Exec(VethSide.A, "ping", "-c", "3", "-i", "0.2", "-W", "2", address);
 
             Assert.True(ping.Succeeded, ping.Output + ping.Error);
             Assert.True(echo.WaitForExit(TimeSpan.FromSeconds(10)));
             Assert.Equal(0, echo.ExitCode);
-            Assert.Matches(@"answered 4 in [\d.]+ s: arp=1 icmp=3 udp=0 ignored=0 tx_ring_full=0", echo.StandardOutput.ReadToEnd());
+            Assert.Matches(@"answered 4 in [\d.]+ s: arp=1 icmp=3 udp=0 ignored=0 malformed=0 bad_checksum=0 bad_source=0 reflector_port=0 tx_ring_full=0", echo.StandardOutput.ReadToEnd());
         }
         finally
         {
@@ -66,6 +66,8 @@ public sealed partial class CliTests
     [Theory]
     [InlineData("--ip", "10.99.0.300", "--ip: '10.99.0.300' is not an IPv4 address")]
     [InlineData("--ip", "fd00::1", "--ip: 'fd00::1' is not an IPv4 address")]
+    [InlineData("--ip", "10.99.0.3/33", "--ip: '33' in '10.99.0.3/33' is not a prefix length from 0 to 32")]
+    [InlineData("--ip", "10.99.0.3/24/1", "--ip: '10.99.0.3/24/1' is not an IPv4 address")]
     [InlineData("-d", "-1", "--duration must be from 0 to 86400 seconds")]
     public void Bad_echo_options_are_usage_errors_naming_the_option(string option, string value, string message)
     {

@@ -15,15 +15,27 @@ internal static class EchoCommand
     public static Command Create()
     {
         var iface = new Option<string>("--interface", "-i") { Description = "interface to answer on", Required = true };
-        var ip = new Option<IPAddress?>("--ip")
+        var ip = new Option<(IPAddress Address, int? Prefix)?>("--ip")
         {
-            Description = "IPv4 address to answer for (default: the interface's first IPv4 address). Best one the kernel does not have, " +
-                "e.g. a spare address of the subnet: the kernel then never answers too",
+            Description = "IPv4 address to answer for, optionally with its prefix length (A.B.C.D/24; default: the prefix of the interface's " +
+                "address on that subnet, which places the subnet broadcast, never answered). Default address: the interface's first IPv4 address. " +
+                "Best one the kernel does not have, e.g. a spare address of the subnet: the kernel then never answers too",
             CustomParser = r =>
             {
                 string text = r.Tokens.Single().Value;
-                if (IPAddress.TryParse(text, out IPAddress? address) && address.AddressFamily == AddressFamily.InterNetwork)
-                    return address;
+                string[] parts = text.Split('/');
+                int? prefix = null;
+                if (parts.Length == 2)
+                {
+                    if (!int.TryParse(parts[1], out int bits) || bits is < 0 or > 32)
+                    {
+                        r.AddError($"--ip: '{parts[1]}' in '{text}' is not a prefix length from 0 to 32");
+                        return null;
+                    }
+                    prefix = bits;
+                }
+                if (parts.Length <= 2 && IPAddress.TryParse(parts[0], out IPAddress? address) && address.AddressFamily == AddressFamily.InterNetwork)
+                    return (address, prefix);
                 r.AddError($"--ip: '{text}' is not an IPv4 address");
                 return null;
             },
@@ -44,7 +56,8 @@ internal static class EchoCommand
         {
             string name = r.GetRequiredValue(iface);
             NetDevice.IndexOf(name); // a missing interface is reported as such, not as one without an address
-            IPAddress? address = r.GetValue(ip) ?? FirstIpv4Address(name);
+            (IPAddress Address, int? Prefix)? given = r.GetValue(ip);
+            IPAddress? address = given?.Address ?? FirstIpv4Address(name);
             if (address is null)
             {
                 Console.Error.WriteLine($"{name} has no IPv4 address: give one to answer for with --ip");
@@ -54,6 +67,7 @@ internal static class EchoCommand
             {
                 Interface = name,
                 Address = address,
+                PrefixLength = given?.Prefix,
                 UdpPort = r.GetValue(port),
                 Queue = r.GetValue(queue),
                 AttachMode = Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true),
@@ -70,7 +84,7 @@ internal static class EchoCommand
 
         using var responder = new EchoResponder(config);
         XdpLink link = responder.Program.Link;
-        Console.WriteLine($"answering ARP, ping and UDP port {config.UdpPort} for {config.Address} ({responder.Identity.Mac}) on {config.Interface} queue {config.Queue}: " +
+        Console.WriteLine($"answering ARP, ping and UDP port {config.UdpPort} for {config.Address}/{responder.Identity.Host.PrefixLength} ({responder.Identity.Mac}) on {config.Interface} queue {config.Queue}: " +
             $"{EchoSteeringProgram.ProgramName} (prog id {link.ProgramId}) in {link.Mode.ToString().ToLowerInvariant()} mode, " +
             $"{(responder.Socket.IsZeroCopy ? "zero-copy" : "copy")}-mode socket; everything else goes to the kernel. " +
             (seconds > 0 ? $"Running {seconds:0.###} s." : "Ctrl-C stops."));
@@ -78,7 +92,8 @@ internal static class EchoCommand
         responder.Run(cancel.Token);
         EchoCounters counters = responder.Counters;
         Console.WriteLine($"answered {counters.Replies} in {clock.Elapsed.TotalSeconds:0.0} s: arp={counters.ArpReplies} icmp={counters.IcmpEchoReplies} " +
-            $"udp={counters.UdpEchoReplies} ignored={counters.Ignored} tx_ring_full={counters.TxRingFull}");
+            $"udp={counters.UdpEchoReplies} ignored={counters.Ignored} malformed={counters.Malformed} bad_checksum={counters.BadChecksum} " +
+            $"bad_source={counters.BadSource} reflector_port={counters.ReflectorPort} tx_ring_full={counters.TxRingFull}");
         return 0;
     }
 

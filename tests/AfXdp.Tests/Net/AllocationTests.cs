@@ -24,7 +24,7 @@ public class AllocationTests
     public void Turning_a_ping_around_allocates_nothing()
     {
         byte[] request = Captures.IcmpEchoRequest, frame = new byte[request.Length];
-        var us = new EchoIdentity(Captures.MacB, 0x0A0B0002, 7);
+        var us = new EchoIdentity(new HostPolicy(Captures.MacB, 0x0A0B0002, 24), 7);
         TurnAround(request, frame, us, 100);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -41,7 +41,7 @@ public class AllocationTests
         for (int i = 0; i < iterations; i++)
         {
             request.CopyTo(frame, 0);
-            if (EchoReply.TurnAround(frame, us) == EchoReplyKind.IcmpEcho)
+            if (EchoReply.TurnAround(frame, us).Kind == EchoReplyKind.IcmpEcho)
                 replies++;
         }
         return replies;
