@@ -38,6 +38,7 @@ public sealed class BenchEngine : IDisposable
     readonly uint _ring;
     readonly bool _alwaysKick;
     readonly bool _busyPoll;
+    readonly XskLiveness _liveness;
     uint _outstanding;
     ulong _txCursor;
     volatile bool _stop;
@@ -82,6 +83,7 @@ public sealed class BenchEngine : IDisposable
             }
             if (options.Mode == BenchMode.TxOnly)
                 PrebuildTxFrames();
+            _liveness = new XskLiveness(_socket, _program?.Link);
         }
         catch
         {
@@ -139,6 +141,7 @@ public sealed class BenchEngine : IDisposable
             if ((++iteration & 31) != 0)
                 continue;
             long now = Stopwatch.GetTimestamp();
+            _liveness.Check(now);
             long start = counters.StartTimestamp;
             if (start == 0)
             {
@@ -156,21 +159,43 @@ public sealed class BenchEngine : IDisposable
 
     /// <summary>
     /// rxdrop with awaited batches (--async): XskAsyncReceiver polls the ring briefly, then waits on
-    /// epoll, and this loop continues on pool threads. AllocatedBytes counts the whole process here.
+    /// epoll, and this loop continues on pool threads. AllocatedBytes adds up what the loop allocated on
+    /// each thread it ran on, from resuming to giving the thread back (not the epoll thread, the pool's
+    /// dispatch or the progress thread).
     /// </summary>
     async Task RxDropAwaitingAsync()
     {
         BenchCounters counters = Counters;
         using var receiver = new XskAsyncReceiver(_socket, new XskAsyncReceiverOptions { MaxBatch = _batch });
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(_options.FirstPacketTimeout));
-        // Stop() only sets a flag: look at it a few times a second.
-        using var watch = new Timer(_ => { if (_stop) cancel.Cancel(); }, null, 100, 100);
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        XskGoneException? gone = null;
+        // Stop() only sets a flag, and a gone interface only looks idle: look a few times a second.
+        using var watch = new Timer(_ =>
+        {
+            try
+            {
+                _liveness.Check();
+            }
+            catch (XskGoneException e)
+            {
+                gone = e;
+                cancel.Cancel();
+            }
+            if (_stop)
+                cancel.Cancel();
+        }, null, 100, 100);
+        long allocated = 0, mark = GC.GetAllocatedBytesForCurrentThread();
         try
         {
             while (true)
             {
-                RxBatch batch = await receiver.ReceiveAsync(cancel.Token);
+                ValueTask<RxBatch> receive = receiver.ReceiveAsync(cancel.Token);
+                bool suspends = !receive.IsCompleted;
+                if (suspends)
+                    allocated += GC.GetAllocatedBytesForCurrentThread() - mark;
+                RxBatch batch = await receive;
+                if (suspends)
+                    mark = GC.GetAllocatedBytesForCurrentThread(); // maybe another thread now
                 if (counters.StartTimestamp == 0)
                 {
                     Volatile.Write(ref counters.StartTimestamp, Stopwatch.GetTimestamp());
@@ -181,6 +206,10 @@ public sealed class BenchEngine : IDisposable
                 counters.Kicks = receiver.Counters.Wakeups;
             }
         }
+        catch (OperationCanceledException) when (gone is not null)
+        {
+            throw gone;
+        }
         catch (OperationCanceledException) when (counters.StartTimestamp == 0 && !_stop)
         {
             throw NoPacketArrived();
@@ -188,7 +217,7 @@ public sealed class BenchEngine : IDisposable
         catch (OperationCanceledException)
         {
         }
-        AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        AllocatedBytes = allocated;
     }
 
     AfXdpException NoPacketArrived() =>

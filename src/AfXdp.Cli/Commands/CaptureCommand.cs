@@ -61,8 +61,12 @@ internal static class CaptureCommand
 
         var clock = Stopwatch.StartNew();
         long limit = count > 0 ? count : long.MaxValue;
+        var liveness = new XskLiveness(socket, program.Link);
         while (capture.Packets < limit && !cancel.IsCancellationRequested)
+        {
             capture.CaptureBatch(timeoutMs: 100, limit - capture.Packets);
+            liveness.Check();
+        }
         writer.Flush();
         XdpStatistics statistics = socket.Statistics;
         Console.WriteLine($"wrote {capture.Packets} packets ({capture.Bytes} bytes) in {clock.Elapsed.TotalSeconds:0.0} s to {file.FullName}; " +

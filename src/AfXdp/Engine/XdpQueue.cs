@@ -35,6 +35,7 @@ public sealed unsafe class XdpQueue
     int _sleeping;
     int _threadId;
     IPacketHandler? _handler;
+    XskLiveness? _liveness;
 
     internal XdpQueue(XdpEngine engine, int index, XskSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
     {
@@ -125,6 +126,7 @@ public sealed unsafe class XdpQueue
     internal Thread StartWorker(IPacketHandler handler)
     {
         _handler = handler;
+        _liveness = new XskLiveness(Socket, _engine.Program?.Link);
         var thread = new Thread(Run) { IsBackground = true, Name = $"afxdp {Socket.InterfaceName} q{QueueId}" };
         thread.Start();
         return thread;
@@ -151,6 +153,7 @@ public sealed unsafe class XdpQueue
         catch (Exception e)
         {
             Fault = e;
+            _engine.OnWorkerFailed();
         }
     }
 
@@ -178,6 +181,7 @@ public sealed unsafe class XdpQueue
                 Socket.WakeupRx();
             }
             long now = Stopwatch.GetTimestamp();
+            _liveness!.Check(now);
             if (idleSince == 0)
                 idleSince = now;
             if (!busyPoll && now - idleSince >= spinTicks)

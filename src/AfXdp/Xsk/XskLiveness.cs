@@ -108,12 +108,12 @@ public sealed unsafe class XskLiveness
     {
         string name = _socket.InterfaceName;
         uint index = Sys.IfNameToIndex(name);
-        string what = index == 0
-            ? $"{name} (ifindex {_socket.InterfaceIndex}) no longer exists in this network namespace: it was deleted (with its veth peer, or its peer's namespace), moved to another namespace, or destroyed with its own"
-            : $"{name} (ifindex {_socket.InterfaceIndex}) was deleted; the {name} there now is another interface (ifindex {index})";
+        string how = index == 0
+            ? "no longer exists in this network namespace: it was deleted (with its veth peer, or its peer's namespace), moved to another namespace, or destroyed with its own"
+            : $"was deleted; the {name} there now is another interface (ifindex {index})";
         return new XskGoneException(XskGoneReason.InterfaceGone,
             $"{(_socket.Rx is not null ? "recvfrom" : "sendto")}(AF_XDP socket on {name} queue {_socket.QueueId}, MSG_DONTWAIT) (liveness check)", Errno.ENXIO,
-            $"{what}, so the kernel unbound the socket from queue {_socket.QueueId}.",
+            $"{name} queue {_socket.QueueId} is gone: {name} (ifindex {_socket.InterfaceIndex}) {how}, so the kernel unbound the socket.",
             "dispose the socket and its UMEM; start again once the interface exists.");
     }
 
