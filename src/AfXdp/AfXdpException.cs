@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using AfXdp.Interop;
-using AfXdp.Xsk;
 
 namespace AfXdp;
 
@@ -102,17 +101,17 @@ internal static class Throw
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     internal static void Capability(string call, int errno, string what, params int[] needed)
     {
-        bool admin = Privileges.Has(Privileges.CAP_SYS_ADMIN);
-        string[] missing = [.. needed.Where(c => !Privileges.Has(c) && !(admin && c != Privileges.CAP_NET_RAW)).Select(Privileges.Name)];
-        string all = string.Join(" and ", needed.Select(Privileges.Name));
+        bool admin = Capabilities.Has(Capabilities.CAP_SYS_ADMIN);
+        string[] missing = [.. needed.Where(c => !Capabilities.Has(c) && !(admin && c != Capabilities.CAP_NET_RAW)).Select(Capabilities.Name)];
+        string all = string.Join(" and ", needed.Select(Capabilities.Name));
         if (missing.Length == 0)
             throw new AfXdpException(call, errno,
                 $"the process has {all}, which {what} needs, yet the kernel refused: a security module (SELinux, AppArmor) or lockdown forbids it.",
                 "look for the denial in the kernel log (`dmesg`, `journalctl -k`) or the audit log.");
         string lacking = string.Join(" and ", missing);
         throw new AfXdpException(call, errno,
-            $"the process lacks {lacking}: {what} needs {all}{(needed.All(c => c == Privileges.CAP_NET_RAW) ? "" : " (CAP_SYS_ADMIN also grants CAP_BPF and CAP_NET_ADMIN)")}.",
-            $"run as root, or grant {lacking}: `setcap {string.Join(',', needed.Select(c => Privileges.Name(c).ToLowerInvariant()))}+ep` on the program, AmbientCapabilities= in a systemd unit, or `setpriv --ambient-caps` for a child.");
+            $"the process lacks {lacking}: {what} needs {all}{(needed.All(c => c == Capabilities.CAP_NET_RAW) ? "" : " (CAP_SYS_ADMIN also grants CAP_BPF and CAP_NET_ADMIN)")}.",
+            $"run as root, or grant {lacking}: `setcap {string.Join(',', needed.Select(c => Capabilities.Name(c).ToLowerInvariant()))}+ep` on the program, AmbientCapabilities= in a systemd unit, or `setpriv --ambient-caps` for a child.");
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.KernelTests.Bpf;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests;
@@ -42,9 +43,9 @@ public sealed class DoctorTests
         using VethLab lab = VethLab.Create();
         CommandResult run = Doctor(lab, "-i", lab.InterfaceB, "-q", "5");
         Assert.Equal(1, run.ExitCode);
-        Assert.Matches($@"FAIL  queue +queue 5 does not exist: {lab.InterfaceB} has 1 active queue\(s\) \(0 to 0\)", run.Output);
-        Assert.Contains("fix: bind to a queue from 0 to 0", run.Output);
-        Assert.Matches(@"WARN  zero-copy +not tried: queue 5 does not exist", run.Output);
+        Assert.Matches($@"FAIL  queue +queue 5 is not in use: {lab.InterfaceB} has 1 active queue \(0\)", run.Output);
+        Assert.Contains("fix: use a queue below 1", run.Output);
+        Assert.Matches(@"WARN  zero-copy +not tried: queue 5 is not in use", run.Output);
         Assert.Contains("1 failure(s)", run.Output);
         Assert.Contains("AF_XDP would fail, see FAIL above", run.Output);
     }

@@ -1,5 +1,5 @@
 using System.Reflection;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
 namespace AfXdp.KernelTests;
 

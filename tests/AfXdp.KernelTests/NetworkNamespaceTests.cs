@@ -1,5 +1,5 @@
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
 namespace AfXdp.KernelTests;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Net;
-using AfXdp.Xsk;
+using AfXdp.Device;
 
 namespace AfXdp.KernelTests;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -21,8 +22,9 @@ public sealed class BenchCounters
 /// The xdpsock-style benchmark over the library's rings. Setup allocates; the loops do not: one
 /// UMEM of 2 x ring frames (lower half for the FILL ring, upper half for prebuilt TX frames), one
 /// socket, and the default redirect program when the mode receives.
-/// Wakeup policy: a TX syscall only when the kernel asked for it (need_wakeup) and the TX ring
-/// holds descriptors the kernel has not taken yet; a FILL wakeup only when its flag is set.
+/// Every ring operation is one of the library's batch verbs (Receive, Recycle, Transmit, Send, Kick,
+/// Completion.Recycle/Drain), so the wakeup and full-ring policies are the library's: a TX syscall only
+/// when the kernel asked for it and descriptors are pending, a FILL wakeup only when its flag is set.
 /// </summary>
 public sealed class BenchEngine : IDisposable
 {
@@ -30,17 +32,16 @@ public sealed class BenchEngine : IDisposable
     readonly Umem _umem;
     readonly XskSocket _socket;
     readonly XskRedirectProgram? _program;
-    readonly FillRing _fill;
     readonly CompletionRing _completion;
     readonly RxRing? _rx;
     readonly TxRing? _tx;
+    readonly XdpDescriptor[] _txFrames = [];
     readonly uint _batch;
     readonly uint _ring;
-    readonly bool _alwaysKick;
-    readonly bool _busyPoll;
+    readonly int _pollMs;
     readonly XskLiveness _liveness;
     uint _outstanding;
-    ulong _txCursor;
+    uint _txCursor;
     volatile bool _stop;
 
     public BenchEngine(BenchOptions options)
@@ -48,8 +49,7 @@ public sealed class BenchEngine : IDisposable
         _options = options;
         _batch = options.Batch;
         _ring = options.Ring;
-        _alwaysKick = !options.NeedWakeup;
-        _busyPoll = options.BusyPoll;
+        _pollMs = options.Poll ? 100 : 0;
         _umem = new Umem(new UmemConfig
         {
             FrameCount = 2 * options.Ring,
@@ -60,29 +60,33 @@ public sealed class BenchEngine : IDisposable
         });
         try
         {
-            _socket = new XskSocket(_umem, options.Interface, options.Queue, new XskSocketConfig
+            var config = new XskSocketConfig
             {
-                RxRingSize = options.WantsRx ? options.Ring : 0,
-                TxRingSize = options.WantsTx ? options.Ring : 0,
+                RxRingSize = options.Ring,
+                TxRingSize = options.Ring,
                 BindMode = options.Bind,
                 NeedWakeup = options.NeedWakeup,
                 TxBudget = options.WantsTx ? options.TxBudget ?? (XskSocket.KernelHasTxBudget() ? options.Ring : 0) : 0,
                 SendBufferSize = options.SendBuffer ?? 0,
-            });
+            };
+            (_socket, _rx, _tx) = (options.WantsRx, options.WantsTx) switch
+            {
+                (true, true) => new RxTxSocket(_umem, options.Interface, options.Queue, config) is var s ? (s, s.Rx, s.Tx) : default,
+                (true, false) => new RxSocket(_umem, options.Interface, options.Queue, config) is var s ? (s, s.Rx, null) : default,
+                _ => new TxSocket(_umem, options.Interface, options.Queue, config) is var s ? ((XskSocket)s, (RxRing?)null, s.Tx) : default,
+            };
             if (options.BusyPoll)
                 _socket.EnableBusyPoll(20, (int)options.Batch);
-            _fill = _socket.Fill;
             _completion = _socket.Completion;
-            _rx = _socket.Rx;
-            _tx = _socket.Tx;
             if (options.WantsRx)
             {
                 _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
                 _program.Register(_socket);
-                FillLowerHalf();
+                // The lower half of the UMEM receives; txonly's prebuilt frames live in the upper half.
+                _socket.Fill.Populate(0, Math.Min(_ring, _socket.Fill.Size));
             }
             if (options.Mode == BenchMode.TxOnly)
-                PrebuildTxFrames();
+                _txFrames = PrebuildTxFrames();
             _liveness = new XskLiveness(_socket, _program?.Link);
         }
         catch
@@ -166,7 +170,7 @@ public sealed class BenchEngine : IDisposable
     async Task RxDropAwaitingAsync()
     {
         BenchCounters counters = Counters;
-        using var receiver = new XskAsyncReceiver(_socket, new XskAsyncReceiverOptions { MaxBatch = _batch });
+        using var receiver = new XskAsyncReceiver(_rx!, new XskAsyncReceiverOptions { MaxBatch = _batch });
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(_options.FirstPacketTimeout));
         XskGoneException? gone = null;
         // Stop() only sets a flag, and a gone interface only looks idle: look a few times a second.
@@ -201,9 +205,9 @@ public sealed class BenchEngine : IDisposable
                     Volatile.Write(ref counters.StartTimestamp, Stopwatch.GetTimestamp());
                     cancel.CancelAfter(TimeSpan.FromSeconds(_options.Duration));
                 }
-                receiver.Recycle(batch);
+                batch.Recycle();
                 counters.RxPackets += batch.Count;
-                counters.Kicks = receiver.Counters.Wakeups;
+                counters.Kicks = _socket.Counters.Wakeups;
             }
         }
         catch (OperationCanceledException) when (gone is not null)
@@ -225,29 +229,28 @@ public sealed class BenchEngine : IDisposable
             $"no packet arrived within {_options.FirstPacketTimeout:0} s.",
             $"send traffic to the interface (`afxdp doctor` checks the setup), and check that it reaches queue {_options.Queue}.");
 
-    void FillLowerHalf()
-    {
-        uint count = Math.Min(_ring, _fill.Size);
-        if (_fill.Reserve(count, out uint index) != count)
-            throw new InvalidOperationException("a new FILL ring has no room");
-        for (uint i = 0; i < count; i++)
-            _fill[index + i] = _umem.FrameAddress(i);
-        _fill.Submit(count);
-    }
-
-    void PrebuildTxFrames()
+    /// <summary>Writes the test frame into every frame of the UMEM's upper half; returns their descriptors, sent round-robin.</summary>
+    XdpDescriptor[] PrebuildTxFrames()
     {
         MacAddress source = _options.SourceMac ?? new MacAddress(NetDevice.Get(_socket.InterfaceIndex).HardwareAddress);
         var builder = new UdpFrameBuilder(source, _options.DestinationMac,
             new IPEndPoint(_options.SourceIp, _options.SourcePort), new IPEndPoint(_options.DestinationIp, _options.DestinationPort));
+        var frames = new XdpDescriptor[_ring];
         for (uint i = 0; i < _ring; i++)
-            builder.WriteOfLength(_umem.GetFrame(_umem.FrameAddress(_ring + i), (int)_umem.FrameSize), _options.PacketSize);
+        {
+            ulong address = _umem.FrameAddress(_ring + i);
+            builder.WriteOfLength(_umem.GetFrame(address, (int)_umem.FrameSize), _options.PacketSize);
+            frames[i] = new XdpDescriptor { Address = address, Length = (uint)_options.PacketSize };
+        }
+        return frames;
     }
 
     void RxDrop()
     {
-        if (!RecycleReceived())
-            WaitForRx();
+        RxBatch batch = _rx!.Receive(_batch, _pollMs);
+        batch.Recycle();
+        Counters.RxPackets += batch.Count;
+        Counters.Kicks = _socket.Counters.Wakeups;
     }
 
     void TxOnly()
@@ -257,159 +260,54 @@ public sealed class BenchEngine : IDisposable
         // Completions are reaped only when frames are needed, in bulk: every read of the COMPLETION
         // ring's producer index pulls a cache line the device's core writes for every frame.
         if (_outstanding + batch > _ring)
-            CompleteTx(recycle: false);
-        if (_outstanding + batch <= _ring && tx.Reserve(batch, out uint txIndex) == batch)
         {
-            ulong frameSize = _umem.FrameSize;
-            uint mask = _ring - 1;
-            uint length = (uint)_options.PacketSize;
-            RingSlots<XdpDescriptor> slots = tx.Slots;
-            for (uint i = 0; i < batch; i++)
-            {
-                ref XdpDescriptor descriptor = ref slots[txIndex + i];
-                // TX frames are prebuilt in the upper half of the UMEM and never modified.
-                descriptor.Address = (_ring + (uint)(_txCursor++ & mask)) * frameSize;
-                descriptor.Length = length;
-                descriptor.Options = 0;
-            }
-            tx.Submit(batch);
-            _outstanding += batch;
+            uint done = _completion.Drain();
+            _outstanding -= done;
+            Counters.TxPackets += done;
+        }
+        if (_outstanding + batch <= _ring)
+        {
+            // TX frames are prebuilt in the upper half of the UMEM and never modified; the ring has room for them (outstanding <= ring).
+            uint sent = (uint)tx.Send(_txFrames.AsSpan((int)_txCursor, (int)batch));
+            _txCursor = (_txCursor + sent) & (_ring - 1);
+            _outstanding += sent;
         }
         else if (_options.Poll)
         {
-            Counters.Kicks++;
+            _socket.Counters.Wakeups++;
             _socket.PollTx(100);
         }
-        KickTx();
+        else
+        {
+            tx.Kick();
+        }
         if (_rx is not null)
-            RecycleReceived();
+            _rx.Receive(batch).Recycle();
+        Counters.Kicks = _socket.Counters.Wakeups;
     }
 
     void L2Fwd()
     {
-        CompleteTx(recycle: true);
-        RxRing rx = _rx!;
-        uint received = rx.Peek(_batch, out uint rxIndex);
-        if (received == 0)
+        if (_outstanding != 0)
         {
-            KickTx();
-            WaitForRx();
+            uint done = _completion.Recycle();
+            _outstanding -= done;
+            Counters.TxPackets += done;
+        }
+        RxBatch batch = _rx!.Receive(_batch, _pollMs);
+        if (batch.IsEmpty)
+        {
+            _tx!.Kick();
+            Counters.Kicks = _socket.Counters.Wakeups;
             return;
         }
-        TxRing tx = _tx!;
-        uint txIndex;
-        while (tx.Reserve(received, out txIndex) != received)
+        foreach (RxFrame frame in batch)
         {
-            if (_stop)
-            {
-                rx.Cancel(received);
-                return;
-            }
-            KickTx();
-            CompleteTx(recycle: true);
+            if (EthernetFrame.TryCreate(frame.Data, out EthernetFrame ethernet))
+                ethernet.SwapMacs();
         }
-        RingEntries<XdpDescriptor> rxEntries = rx.Entries;
-        RingSlots<XdpDescriptor> txSlots = tx.Slots;
-        for (uint i = 0; i < received; i++)
-        {
-            XdpDescriptor descriptor = rxEntries[rxIndex + i];
-            if (EthernetFrame.TryCreate(_umem.GetFrame(descriptor), out EthernetFrame frame))
-                frame.SwapMacs();
-            txSlots[txIndex + i] = descriptor;
-        }
-        tx.Submit(received);
-        rx.Release(received);
-        _outstanding += received;
-        Counters.RxPackets += received;
-        KickTx();
-    }
-
-    /// <summary>Hands every received frame straight back to the FILL ring; false when none had arrived.</summary>
-    bool RecycleReceived()
-    {
-        RxRing rx = _rx!;
-        uint received = rx.Peek(_batch, out uint rxIndex);
-        if (received == 0)
-            return false;
-        uint fillIndex = ReserveFill(received);
-        RingSlots<ulong> fillSlots = _fill.Slots;
-        RingEntries<XdpDescriptor> rxEntries = rx.Entries;
-        for (uint i = 0; i < received; i++)
-            fillSlots[fillIndex + i] = rxEntries[rxIndex + i].Address;
-        _fill.Submit(received);
-        rx.Release(received);
-        Counters.RxPackets += received;
-        return true;
-    }
-
-    /// <summary>Reaps sent frames; l2fwd hands them back to the FILL ring.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void CompleteTx(bool recycle)
-    {
-        if (_outstanding == 0)
-            return;
-        CompletionRing completion = _completion;
-        uint done = completion.Peek(_ring, out uint index);
-        if (done == 0)
-            return;
-        if (recycle)
-        {
-            uint fillIndex = ReserveFill(done);
-            RingSlots<ulong> fillSlots = _fill.Slots;
-            RingEntries<ulong> completed = completion.Entries;
-            for (uint i = 0; i < done; i++)
-                fillSlots[fillIndex + i] = completed[index + i];
-            _fill.Submit(done);
-        }
-        completion.Release(done);
-        _outstanding -= done;
-        Counters.TxPackets += done;
-    }
-
-    /// <summary>
-    /// sendto() only when it can do work: the kernel asked (need_wakeup, always so in copy mode)
-    /// and the TX ring holds descriptors it has not consumed. xdpsock also kicks while only
-    /// completions are outstanding, a syscall that sends nothing. With the TX budget raised to the
-    /// ring size (XDP_MAX_TX_SKB_BUDGET, Linux 6.17+) one wakeup sends everything pending instead
-    /// of at most 32 frames.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void KickTx()
-    {
-        TxRing tx = _tx!;
-        if ((_alwaysKick || tx.NeedsWakeup) && tx.Pending != 0)
-        {
-            Counters.Kicks++;
-            _socket.WakeupTx();
-        }
-    }
-
-    void WaitForRx()
-    {
-        if (_options.Poll)
-        {
-            Counters.Kicks++;
-            _socket.PollRx(100);
-        }
-        else if (_busyPoll || (_options.NeedWakeup && _fill.NeedsWakeup))
-        {
-            Counters.Kicks++;
-            _socket.WakeupRx();
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    uint ReserveFill(uint count)
-    {
-        uint index;
-        while (_fill.Reserve(count, out index) != count)
-        {
-            if (_fill.NeedsWakeup)
-            {
-                Counters.Kicks++;
-                _socket.WakeupRx();
-            }
-        }
-        return index;
+        _outstanding += batch.Transmit(_tx!);
+        Counters.RxPackets += batch.Count;
+        Counters.Kicks = _socket.Counters.Wakeups;
     }
 }

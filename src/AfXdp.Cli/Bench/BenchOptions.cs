@@ -1,5 +1,6 @@
 using System.Net;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
+using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using AfXdp.Apps;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -44,15 +46,11 @@ internal static class CaptureCommand
 
         NetDevice device = NetDevice.Get(interfaceName);
         using var umem = new Umem(new UmemConfig { FrameCount = Frames, FillRingSize = Frames });
-        using var socket = new XskSocket(umem, device.Index, queue, new XskSocketConfig { TxRingSize = 0, MultiBuffer = true });
-        FillRing fill = socket.Fill;
-        fill.Reserve(Frames, out uint index);
-        for (uint i = 0; i < Frames; i++)
-            fill[index + i] = umem.FrameAddress(i);
-        fill.Submit(Frames);
+        using var socket = new RxSocket(umem, device.Index, queue, new XskSocketConfig { MultiBuffer = true });
+        socket.Fill.Populate(0, Frames);
         using var stream = new FileStream(file.FullName, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
         using var writer = new PcapWriter(stream);
-        var capture = new PcapCapture(socket, writer);
+        var capture = new PcapCapture(socket.Rx, writer);
         using XskRedirectProgram program = XskRedirectProgram.Attach(device, mode, multiBuffer: true);
         program.Register(socket);
         Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {XskRedirectProgram.ProgramName} (prog id {program.Link.ProgramId}) " +

@@ -5,7 +5,8 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using AfXdp.Bpf;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -51,34 +52,21 @@ internal static class DemoCommand
         Task receiver = lab.RunAsync(VethSide.B, () =>
         {
             using var umem = new Umem(new UmemConfig { FrameCount = 4096 });
-            using var socket = new XskSocket(umem, lab.InterfaceB, 0, new XskSocketConfig { TxRingSize = 0 });
+            using var socket = new RxSocket(umem, lab.InterfaceB, 0);
             using XskRedirectProgram program = XskRedirectProgram.Attach(lab.InterfaceB, mode, filter: filter);
             program.Register(socket);
             Console.WriteLine($"B: {program.Program.Name}{(filter is null ? "" : $" for \"{filter}\"")} (prog id {program.Program.Id}) attached in {program.Link.Mode.ToString().ToLowerInvariant()} mode " +
                 $"by {(program.Link.IsBpfLink ? "bpf_link" : "netlink")}; AF_XDP socket bound to {lab.InterfaceB} queue 0 ({(socket.IsZeroCopy ? "zero-copy" : "copy")} mode)");
-            FillRing fill = socket.Fill;
-            uint frames = fill.Reserve(fill.Size, out uint index);
-            for (uint i = 0; i < frames; i++)
-                fill[index + i] = umem.FrameAddress(i);
-            fill.Submit(frames);
+            socket.Fill.Populate(0, socket.Fill.Size);
             ready.Set();
 
-            RxRing rx = socket.Rx!;
             var deadline = Stopwatch.StartNew();
             while (received.Count < count && deadline.Elapsed < TimeSpan.FromSeconds(10) && !cancel.IsCancellationRequested)
             {
-                if (!socket.PollRx(100))
-                    continue;
-                uint n = rx.Peek(64, out uint rxIndex);
-                fill.Reserve(n, out uint fillIndex);
-                for (uint i = 0; i < n; i++)
-                {
-                    XdpDescriptor descriptor = rx[rxIndex + i];
-                    received.Add(Describe(umem.GetFrame(descriptor)));
-                    fill[fillIndex + i] = descriptor.Address;
-                }
-                fill.Submit(n);
-                rx.Release(n);
+                RxBatch batch = socket.Rx.Receive(64, timeoutMs: 100);
+                foreach (RxFrame frame in batch)
+                    received.Add(Describe(frame.Data));
+                batch.Recycle();
             }
             statistics = socket.Statistics;
             if (filter is not null)

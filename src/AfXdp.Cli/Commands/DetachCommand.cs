@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Xsk;
 
 namespace AfXdp.Cli.Commands;

@@ -4,7 +4,9 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using AfXdp.Apps;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Xsk;
 
 namespace AfXdp.Cli.Commands;

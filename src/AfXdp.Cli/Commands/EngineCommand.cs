@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
+using AfXdp.Device;
 using AfXdp.Engine;
 using AfXdp.Xsk;
 

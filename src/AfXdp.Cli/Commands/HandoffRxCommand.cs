@@ -42,11 +42,7 @@ internal static class HandoffRxCommand
         for (int s = 0; s < handoff.Sockets.Count; s++)
         {
             FillRing fill = handoff.Sockets[s].Fill;
-            uint n = Math.Min(share, fill.Size);
-            fill.Reserve(n, out uint index);
-            for (uint i = 0; i < n; i++)
-                fill[index + i] = umem.FrameAddress((uint)s * share + i);
-            fill.Submit(n);
+            fill.Populate((uint)s * share, Math.Min(share, fill.Size));
         }
         connection.Send("R"u8); // ready: the sender may start the traffic
         Console.Out.Flush();
@@ -55,21 +51,13 @@ internal static class HandoffRxCommand
         var clock = Stopwatch.StartNew();
         while (received < count && clock.Elapsed < timeout)
         {
-            foreach (XskSocket socket in handoff.Sockets)
+            foreach (IRxSocket socket in handoff.Sockets.OfType<IRxSocket>())
             {
-                if (!socket.PollRx(20))
-                    continue;
-                uint n = socket.Rx!.Peek(64, out uint rxIndex);
-                socket.Fill.Reserve(n, out uint fillIndex);
-                for (uint i = 0; i < n; i++)
-                {
-                    XdpDescriptor d = socket.Rx[rxIndex + i];
-                    Console.Out.WriteLine($"q{socket.QueueId} {d.Length} bytes {Describe(umem.GetFrame(d))}");
-                    socket.Fill[fillIndex + i] = d.Address;
-                }
-                socket.Fill.Submit(n);
-                socket.Rx.Release(n);
-                received += (int)n;
+                RxBatch batch = socket.Rx.Receive(64, timeoutMs: 20);
+                foreach (RxFrame frame in batch)
+                    Console.Out.WriteLine($"q{((XskSocket)socket).QueueId} {frame.Length} bytes {Describe(frame.Data)}");
+                batch.Recycle();
+                received += (int)batch.Count;
             }
         }
         Console.Out.WriteLine($"received {received} of {count} frames without privileges");

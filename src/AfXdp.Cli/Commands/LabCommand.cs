@@ -1,5 +1,6 @@
 using System.CommandLine;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.Cli.Commands;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AfXdp.Device;
 using AfXdp.Xsk;
 
 namespace AfXdp.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 

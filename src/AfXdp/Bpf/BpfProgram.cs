@@ -1,6 +1,6 @@
 using System.Text;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 

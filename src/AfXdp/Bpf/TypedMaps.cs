@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 
@@ -189,13 +188,12 @@ public sealed class XskMap : TypedMap
     /// <summary>Slots, one per queue id.</summary>
     public uint Slots => Map.Spec.MaxEntries;
 
-    /// <summary>XSKMAP[socket's queue] = socket: the program's redirects for that queue reach the socket.</summary>
-    public void Register(XskSocket socket)
+    /// <summary>XSKMAP[<paramref name="queue"/>] = <paramref name="socketFd"/>: the program's redirects for that queue reach the AF_XDP socket.</summary>
+    public void Register(uint queue, int socketFd)
     {
-        ArgumentNullException.ThrowIfNull(socket);
-        if (socket.QueueId >= Slots)
-            Throw.Config($"{Name}.Register({socket})", $"the XSKMAP has {Slots} slots (one per queue), so queue {socket.QueueId} has none.", "bind to a queue below the slot count, or create the map with more slots.");
-        Map.Update(socket.QueueId, (uint)socket.Fd);
+        if (queue >= Slots)
+            Throw.Config($"{Name}.Register(queue {queue}, fd {socketFd})", $"the XSKMAP has {Slots} slots (one per queue), so queue {queue} has none.", "bind to a queue below the slot count, or create the map with more slots.");
+        Map.Update(queue, (uint)socketFd);
     }
 
     /// <summary>Empties the queue's slot (its frames pass to the kernel again); an empty slot stays empty.</summary>

@@ -1,5 +1,5 @@
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 

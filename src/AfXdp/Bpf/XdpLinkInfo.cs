@@ -1,6 +1,6 @@
 using System.Globalization;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Xsk;
 
 namespace AfXdp.Bpf;
 

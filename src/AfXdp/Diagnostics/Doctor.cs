@@ -1,5 +1,6 @@
 using System.Globalization;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Interop;
 using AfXdp.Xsk;
 
@@ -173,24 +174,13 @@ public static class Doctor
         return new FileInfo(link).LinkTarget is { } target ? Path.GetFileName(target) : null;
     }
 
-    /// <summary>
-    /// Queues a socket can bind to: the active ones, which the driver's channel counts give (bind checks
-    /// real_num_rx/tx_queues); netlink only reports the allocated ones.
-    /// </summary>
-    static uint ActiveQueues(NetDevice device, DeviceChannels? channels) =>
-        channels is { } c && c.Combined + Math.Max(c.Rx, c.Tx) > 0 ? Math.Min(c.Combined + Math.Max(c.Rx, c.Tx), device.QueueCount) : device.QueueCount;
-
     static DoctorCheck Queues(NetDevice device, uint queue)
     {
         DeviceChannels? channels = device.QueryChannels();
         string channelText = channels is { } c ? $"; channels: {c}" : "";
-        uint count = ActiveQueues(device, channels);
-        if (queue >= count)
-        {
-            uint max = channels is { } ch ? ch.MaxCombined + Math.Max(ch.MaxRx, ch.MaxTx) : 0;
-            return new("queue", CheckStatus.Fail, $"queue {queue} does not exist: {device.Name} has {count} active queue(s) (0 to {count - 1}){channelText}",
-                $"bind to a queue from 0 to {count - 1}" + (max > count ? $", or add channels (up to {max}): `ethtool -L {device.Name} {(channels!.Value.MaxCombined > 0 ? $"combined {queue + 1}" : $"rx {queue + 1} tx {queue + 1}")}`." : "."));
-        }
+        uint count = device.QueryActiveQueues();
+        if (device.QueryQueueProblem(queue) is { } problem)
+            return new("queue", CheckStatus.Fail, $"{problem.Cause.TrimEnd('.')}{channelText}", problem.Fix);
         if (count > 1)
             return new("queue", CheckStatus.Warn, $"queue {queue} of {count}{channelText}: the device spreads traffic over its {count} queues, so a socket on queue {queue} sees only its share",
                 $"one socket per queue, or steer your flow to queue {queue}: `ethtool -N {device.Name} flow-type udp4 dst-port PORT action {queue}`.");
@@ -230,8 +220,8 @@ public static class Doctor
 
     static DoctorCheck ZeroCopy(NetDevice device, uint queue)
     {
-        if (queue >= ActiveQueues(device, device.QueryChannels()))
-            return new("zero-copy", CheckStatus.Warn, $"not tried: queue {queue} does not exist");
+        if (queue >= device.QueryActiveQueues())
+            return new("zero-copy", CheckStatus.Warn, $"not tried: queue {queue} is not in use");
         if (TryBind(device, queue, XdpBindMode.ZeroCopy, out AfXdpException? zeroCopy))
             return new("zero-copy", CheckStatus.Ok, $"an AF_XDP socket binds to queue {queue} in zero-copy mode");
         if (zeroCopy!.Errno == Errno.EBUSY)
@@ -247,7 +237,7 @@ public static class Doctor
         try
         {
             using var umem = new Umem(new UmemConfig { FrameCount = 64, FrameSize = 4096, FillRingSize = 64, CompletionRingSize = 64 });
-            using var socket = new XskSocket(umem, device.Index, queue,
+            using var socket = new RxTxSocket(umem, device.Index, queue,
                 new XskSocketConfig { RxRingSize = 64, TxRingSize = 64, FillRingSize = 64, CompletionRingSize = 64, BindMode = mode, BusyRetryTimeout = TimeSpan.Zero });
             failure = null;
             return true;

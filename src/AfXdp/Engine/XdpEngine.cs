@@ -1,4 +1,5 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Metrics;
 using AfXdp.Xsk;
 
@@ -34,7 +35,7 @@ namespace AfXdp.Engine;
 public sealed class XdpEngine : IDisposable
 {
     readonly List<Umem> _umems = [];
-    readonly List<XskSocket> _sockets = [];
+    readonly List<RxTxSocket> _sockets = [];
     readonly List<IDisposable> _metrics = [];
     readonly List<Thread> _workers = [];
     readonly ulong _bytesPerQueue;
@@ -52,9 +53,10 @@ public sealed class XdpEngine : IDisposable
         options.Validate();
         Options = options;
         NetDevice device = NetDevice.Get(options.Interface);
-        IReadOnlyList<uint> queueIds = options.Queues ?? Enumerable.Range(0, (int)device.QueueCount).Select(q => (uint)q).ToList();
-        if (queueIds.FirstOrDefault(q => q >= device.QueueCount, uint.MaxValue) is var missing and not uint.MaxValue)
-            Throw.Config($"XdpEngineOptions.Queues: {missing}", $"{device.Name} has {device.QueueCount} queue(s).", $"use queues 0 to {device.QueueCount - 1}.");
+        // Every active queue by default: a device may allocate more than it uses (a default veth: 2 and 1).
+        IReadOnlyList<uint> queueIds = options.Queues ?? Enumerable.Range(0, (int)device.QueryActiveQueues()).Select(q => (uint)q).ToList();
+        foreach (uint queue in queueIds)
+            device.CheckQueueInUse(queue, $"XdpEngineOptions.Queues: {queue}");
         if (options.Cores is not null && options.Queues is null && options.Cores.Count != queueIds.Count)
             Throw.Config($"XdpEngineOptions.Cores = [{string.Join(", ", options.Cores)}]", $"{device.Name} has {queueIds.Count} queues and {options.Cores.Count} cores were given.", "give one core per queue, or list the Queues.");
         _bytesPerQueue = (ulong)options.FramesPerQueue * options.FrameSize;
@@ -74,14 +76,14 @@ public sealed class XdpEngine : IDisposable
             for (int i = 0; i < queueIds.Count; i++)
             {
                 Umem umem = shared ?? NewUmem(1);
-                var socket = new XskSocket(umem, device.Index, queueIds[i], socketConfig);
+                var socket = new RxTxSocket(umem, device.Index, queueIds[i], socketConfig);
                 _sockets.Add(socket);
                 if (options.BusyPoll is { } busyPoll)
                     socket.EnableBusyPoll(busyPoll.TimeoutMicroseconds, busyPoll.Budget);
                 ulong first = shared is null ? 0 : (ulong)i * _bytesPerQueue;
                 var queue = new XdpQueue(this, i, socket, first, options, options.Cores?[i]);
                 queues.Add(queue);
-                _metrics.Add(AfXdpMetrics.Track(socket, queue.Counters));
+                _metrics.Add(AfXdpMetrics.Track(socket));
             }
             Queues = queues;
             if (options.AttachProgram)

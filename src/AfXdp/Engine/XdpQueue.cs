@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using AfXdp.Interop;
-using AfXdp.Metrics;
 using AfXdp.Xsk;
 
 namespace AfXdp.Engine;
@@ -25,7 +24,6 @@ public sealed unsafe class XdpQueue
     readonly ulong _chunkMask;
     readonly ulong _firstAddress;
     readonly ulong _endAddress;
-    readonly bool _alwaysKick;
     readonly uint _copyReserve;
     readonly ulong[] _free;
     readonly Packet[] _packets;
@@ -37,7 +35,7 @@ public sealed unsafe class XdpQueue
     IPacketHandler? _handler;
     XskLiveness? _liveness;
 
-    internal XdpQueue(XdpEngine engine, int index, XskSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
+    internal XdpQueue(XdpEngine engine, int index, RxTxSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
     {
         _engine = engine;
         Index = index;
@@ -45,14 +43,13 @@ public sealed unsafe class XdpQueue
         Core = core;
         _fill = socket.Fill;
         _completion = socket.Completion;
-        _rx = socket.Rx!;
-        _tx = socket.Tx!;
+        _rx = socket.Rx;
+        _tx = socket.Tx;
         _batch = options.BatchSize;
         _frameSize = options.FrameSize;
         _chunkMask = ~(_frameSize - 1);
         _firstAddress = firstAddress;
         _endAddress = firstAddress + options.FramesPerQueue * _frameSize;
-        _alwaysKick = !options.NeedWakeup;
         // With a UMEM per queue, a forwarded packet is copied into a frame of the target: keep a batch of frames out of the FILL ring for that.
         _copyReserve = options.Umem == UmemLayout.PerQueue ? options.BatchSize : 0;
         _free = new ulong[options.FramesPerQueue];
@@ -73,14 +70,15 @@ public sealed unsafe class XdpQueue
     /// <summary>The CPU the worker is pinned to, or null.</summary>
     public int? Core { get; }
 
-    public XskSocket Socket { get; }
+    /// <summary>The queue's socket.</summary>
+    public RxTxSocket Socket { get; }
 
     public Umem Umem => Socket.Umem;
 
     public XdpEngine Engine => _engine;
 
-    /// <summary>What this queue moved (also published as metrics).</summary>
-    public XskCounters Counters { get; } = new();
+    /// <summary>What this queue moved: its socket's counters (also published as metrics).</summary>
+    public XskCounters Counters => Socket.Counters;
 
     /// <summary>The exception that ended the worker, or null.</summary>
     public Exception? Fault { get; private set; }
@@ -174,12 +172,6 @@ public sealed unsafe class XdpQueue
                 idleSince = 0;
                 continue;
             }
-            if (busyPoll || (!_alwaysKick && _fill.NeedsWakeup))
-            {
-                // Busy polling: this syscall runs the driver's NAPI in our context.
-                Counters.Wakeups++;
-                Socket.WakeupRx();
-            }
             long now = Stopwatch.GetTimestamp();
             _liveness!.Check(now);
             if (idleSince == 0)
@@ -228,23 +220,20 @@ public sealed unsafe class XdpQueue
 
     bool Receive()
     {
-        uint received = _rx.Peek(_batch, out uint rxIndex);
-        if (received == 0)
+        RxBatch batch = _rx.Receive(_batch);
+        if (batch.IsEmpty)
             return false;
+        uint received = batch.Count;
         Packet[] packets = _packets;
         byte* umem = Umem.Pointer;
-        long bytes = 0;
-        for (uint i = 0; i < received; i++)
+        int i = 0;
+        foreach (RxFrame frame in batch)
         {
-            XdpDescriptor d = _rx[rxIndex + i];
-            ulong offset = d.Address & ~_chunkMask;
-            packets[i] = new Packet(umem + d.Address, d.Address, d.Length, (uint)(_frameSize - offset));
-            bytes += d.Length;
+            ulong offset = frame.Address & ~_chunkMask;
+            packets[i++] = new Packet(umem + frame.Address, frame.Address, (uint)frame.Length, (uint)(_frameSize - offset));
         }
-        // The descriptors are copied: the RX slots can go back to the kernel before the handler runs.
-        _rx.Release(received);
-        Counters.RxPackets += received;
-        Counters.RxBytes += bytes;
+        // The engine keeps the frames (its own free lists say where each goes next): the RX slots go back to the kernel before the handler runs.
+        batch.Release();
         _handler!.Handle(this, packets.AsSpan(0, (int)received));
         ApplyVerdicts(packets.AsSpan(0, (int)received));
         return true;
@@ -340,15 +329,16 @@ public sealed unsafe class XdpQueue
     {
         if (_outstanding == 0)
             return false;
-        uint done = _completion.Peek(_completion.Size, out uint index);
-        if (done == 0)
-            return false;
-        for (uint i = 0; i < done; i++)
-            Recycle(_completion[index + i]);
-        _completion.Release(done);
-        _outstanding -= done;
-        Counters.TxPackets += done;
-        return true;
+        Span<ulong> completed = stackalloc ulong[64];
+        int done, total = 0;
+        while ((done = _completion.Take(completed)) != 0)
+        {
+            foreach (ulong address in completed[..done])
+                Recycle(address);
+            total += done;
+        }
+        _outstanding -= (uint)total;
+        return total != 0;
     }
 
     bool DrainReturns()
@@ -399,24 +389,18 @@ public sealed unsafe class XdpQueue
             return;
         uint spare = _freeCount - _copyReserve;
         uint count = Math.Min(spare, _fill.FreeCount(spare));
-        if (count == 0 || _fill.Reserve(count, out uint index) == 0)
+        if (count == 0)
             return;
-        for (uint i = 0; i < count; i++)
-            _fill[index + i] = _free[--_freeCount];
-        _fill.Submit(count);
+        // The free stack's top entries, in one Recycle: the ring has room for them (FreeCount above).
+        _freeCount -= count;
+        _fill.Recycle(_free.AsSpan((int)_freeCount, (int)count));
     }
 
-    /// <summary>
-    /// sendto() only when it can do work: the kernel asked (need_wakeup; always so in copy mode)
-    /// and the TX ring holds descriptors it has not taken yet.
-    /// </summary>
+    /// <summary>sendto() only when it can do work (<see cref="TxRing.Kick"/>), and only while frames are out.</summary>
     void KickTx()
     {
-        if (_outstanding != 0 && (_alwaysKick || _tx.NeedsWakeup) && _tx.Pending != 0)
-        {
-            Counters.Wakeups++;
-            Socket.WakeupTx();
-        }
+        if (_outstanding != 0)
+            _tx.Kick();
     }
 
     void CheckThread()

@@ -13,8 +13,8 @@ namespace AfXdp.Metrics;
 /// <c>network.interface.name</c> and <c>afxdp.queue</c>.
 /// </summary>
 /// <remarks>
-/// <see cref="Engine.XdpEngine"/> and <see cref="XskAsyncReceiver"/> track their sockets themselves;
-/// a hand-written loop calls <see cref="Track"/> and increments the counters it returns.
+/// The ring verbs count into each socket's <see cref="XskSocket.Counters"/>; <see cref="Engine.XdpEngine"/>
+/// tracks its sockets itself, an application calls <see cref="Track"/> for its own.
 /// </remarks>
 public static class AfXdpMetrics
 {
@@ -51,11 +51,10 @@ public static class AfXdpMetrics
     /// Publishes a socket's counters and kernel statistics until the returned handle is disposed.
     /// Dispose the handle before the socket: a collection reads the socket's rings and options.
     /// </summary>
-    public static IDisposable Track(XskSocket socket, XskCounters counters)
+    public static IDisposable Track(XskSocket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        ArgumentNullException.ThrowIfNull(counters);
-        var tracked = new TrackedSocket(socket, counters);
+        var tracked = new TrackedSocket(socket, socket.Counters);
         lock (s_lock)
             s_tracked.Add(tracked);
         return tracked;
@@ -78,9 +77,9 @@ public static class AfXdpMetrics
             foreach (TrackedSocket t in s_tracked)
             {
                 XskSocket s = t.Socket;
-                if (s.Rx is { } rx)
+                if (s.RxRing is { } rx)
                     measurements.Add(new(rx.Available, t.RingTags[0]));
-                if (s.Tx is { } tx)
+                if (s.TxRing is { } tx)
                     measurements.Add(new(tx.Pending, t.RingTags[1]));
                 measurements.Add(new(s.Fill.Pending, t.RingTags[2]));
                 measurements.Add(new(s.Completion.Available, t.RingTags[3]));

@@ -32,38 +32,9 @@ public enum ReplyVerdict : byte
 /// </remarks>
 public readonly record struct HostPolicy
 {
-    /// <summary>
-    /// UDP source ports that are not answered, with why. Each belongs to a service that sends a
-    /// datagram in response to any datagram; a datagram from such a port may itself be an answer
-    /// (answering it back starts a loop: two responders never stop), or a spoofed request that
-    /// makes us flood the service's host (reflection, amplification).
-    /// </summary>
-    static ReadOnlySpan<ushort> ReflectorPorts =>
-    [
-        7,     // echo (RFC 862): sends every datagram back, so two echoes answer each other forever
-        11,    // systat (RFC 866): answers any datagram with the list of users
-        13,    // daytime (RFC 867): answers any datagram with the time
-        17,    // quote of the day (RFC 865): answers any datagram with a quote
-        19,    // chargen (RFC 864): answers any datagram with up to 512 bytes, the classic echo/chargen loop
-        37,    // time (RFC 868): answers any datagram with the time
-        53,    // DNS: answers queries, up to ~50 times larger (the largest reflection source)
-        69,    // TFTP: answers any datagram, at least with an error packet
-        111,   // portmapper (RFC 1833): answers dumps many times larger than the request
-        123,   // NTP: monlist and mode 7 answers are hundreds of times larger
-        137,   // NetBIOS name service: answers any name query
-        161,   // SNMP: GetBulk answers are many times larger than the request
-        389,   // CLDAP: answers searches up to ~70 times larger
-        520,   // RIP: answers requests with the routing table
-        1900,  // SSDP: answers M-SEARCH with several datagrams
-        3702,  // WS-Discovery: answers probes with large XML
-        5353,  // mDNS: answers queries, also unicast ones
-        11211, // memcached: answers get with values up to 1 MB (amplification up to ~50,000)
-    ];
-
     const uint LoopbackNetwork = 0x7F00_0000, ZeroNetwork = 0, Class8Mask = 0xFF00_0000;
     const uint MulticastNetwork = 0xE000_0000, ReservedNetwork = 0xF000_0000, Class4Mask = 0xF000_0000;
     const uint LimitedBroadcast = 0xFFFF_FFFF;
-    const ushort UnusedPort = 0;
 
     /// <summary>The host: answers come from <paramref name="mac"/> and <paramref name="address"/> (most significant byte first), on a subnet of <paramref name="prefixLength"/> bits.</summary>
     public HostPolicy(MacAddress mac, uint address, int prefixLength)
@@ -103,8 +74,32 @@ public readonly record struct HostPolicy
 
     uint SubnetMask => PrefixLength == 0 ? 0 : uint.MaxValue << (32 - PrefixLength);
 
-    /// <summary>True for a UDP source port this library never answers: 0 (RFC 768: "no reply expected") and <see cref="ReflectorPorts"/>.</summary>
-    public static bool IsReflectorPort(ushort port) => port == UnusedPort || ReflectorPorts.Contains(port);
+    /// <summary>
+    /// True for a UDP source port this library never answers: 0 (RFC 768: "no reply expected") and the
+    /// ports of services that send a datagram in response to any datagram. A datagram from such a port
+    /// may itself be an answer (answering it back starts a loop: two responders never stop), or a
+    /// spoofed request that makes us flood the service's host (reflection, amplification).
+    /// </summary>
+    public static bool IsReflectorPort(ushort port) => port is
+        0        // no reply expected (RFC 768)
+        or 7     // echo (RFC 862): sends every datagram back, so two echoes answer each other forever
+        or 11    // systat (RFC 866): answers any datagram with the list of users
+        or 13    // daytime (RFC 867): answers any datagram with the time
+        or 17    // quote of the day (RFC 865): answers any datagram with a quote
+        or 19    // chargen (RFC 864): answers any datagram with up to 512 bytes, the classic echo/chargen loop
+        or 37    // time (RFC 868): answers any datagram with the time
+        or 53    // DNS: answers queries, up to ~50 times larger (the largest reflection source)
+        or 69    // TFTP: answers any datagram, at least with an error packet
+        or 111   // portmapper (RFC 1833): answers dumps many times larger than the request
+        or 123   // NTP: monlist and mode 7 answers are hundreds of times larger
+        or 137   // NetBIOS name service: answers any name query
+        or 161   // SNMP: GetBulk answers are many times larger than the request
+        or 389   // CLDAP: answers searches up to ~70 times larger
+        or 520   // RIP: answers requests with the routing table
+        or 1900  // SSDP: answers M-SEARCH with several datagrams
+        or 3702  // WS-Discovery: answers probes with large XML
+        or 5353  // mDNS: answers queries, also unicast ones
+        or 11211; // memcached: answers get with values up to 1 MB (amplification up to ~50,000)
 
     /// <summary>
     /// True when <paramref name="source"/> names one unicast host we may answer (RFC 1122 3.2.1.3):

@@ -117,12 +117,12 @@ public sealed class FrameLedger : IDisposable
         Find(socket.Fill, index);
         socket.Completion.Peek(0, out index);
         Find(socket.Completion, index);
-        if (socket.Rx is { } rx)
+        if (socket.RxRing is { } rx)
         {
             rx.Peek(0, out index);
             Find(rx, index);
         }
-        if (socket.Tx is { } tx)
+        if (socket.TxRing is { } tx)
         {
             tx.Reserve(0, out index);
             Find(tx, index);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using AfXdp.Interop;
 
@@ -243,22 +244,344 @@ public readonly unsafe ref struct RingEntries<T> where T : unmanaged
     }
 }
 
-/// <summary>FILL ring: frame addresses handed to the kernel to receive into. Owned by the UMEM.</summary>
-public sealed class FillRing : ProducerRing<ulong>
+/// <summary>
+/// FILL ring: frame addresses handed to the kernel to receive into. It belongs to the first socket
+/// bound on its (interface, queue) and is reached through that socket's <see cref="XskSocket.Fill"/>.
+/// </summary>
+/// <remarks>
+/// A momentarily full ring: the kernel publishes RX entries a moment before it releases the FILL
+/// entries it took for them, so a reservation right after a receive can miss by a few hundred ns.
+/// Every verb here retries for up to <see cref="RingRetry.Limit"/> (waking the kernel when it asks),
+/// then throws an <see cref="AfXdpException"/> naming the ring: a ring that stays full means more
+/// frames were given to the kernel than the ring holds.
+/// </remarks>
+public sealed unsafe class FillRing : ProducerRing<ulong>
 {
-    internal FillRing(in RingMemory memory) : base(memory) { }
+    internal FillRing(in RingMemory memory, Umem umem) : base(memory) => Umem = umem;
+
+    /// <summary>A ring over memory of one's own, for tests of the ring arithmetic: no UMEM behind it.</summary>
+    internal FillRing(in RingMemory memory) : base(memory) => Umem = null!;
+
+    internal Umem Umem { get; }
+
+    /// <summary>The socket whose descriptor wakes the kernel for this ring (the first bound on its queue).</summary>
+    internal XskSocket? Owner { get; set; }
+
+    /// <summary>
+    /// Gives frames <paramref name="firstFrame"/> to <paramref name="firstFrame"/> + <paramref name="frameCount"/> - 1
+    /// of the UMEM to the kernel to receive into; at most the ring's size at once.
+    /// </summary>
+    public void Populate(uint firstFrame, uint frameCount)
+    {
+        if (frameCount > Size || (ulong)firstFrame + frameCount > Umem.FrameCount)
+            Throw.Config($"FillRing.Populate(firstFrame: {firstFrame}, frameCount: {frameCount})",
+                $"the FILL ring holds {Size} frames and the UMEM has {Umem.FrameCount}.", "give the ring at most its size in frames, all inside the UMEM.");
+        uint index = ReserveOrThrow(frameCount);
+        RingSlots<ulong> slots = Slots;
+        for (uint i = 0; i < frameCount; i++)
+            slots[index + i] = Umem.FrameAddress(firstFrame + i);
+        Submit(frameCount);
+    }
+
+    /// <summary>Gives frames back to the kernel to receive into: the addresses of frames this process kept.</summary>
+    public void Recycle(ReadOnlySpan<ulong> addresses)
+    {
+        uint count = (uint)addresses.Length;
+        if (count == 0)
+            return;
+        uint index = ReserveOrThrow(count);
+        RingSlots<ulong> slots = Slots;
+        for (uint i = 0; i < count; i++)
+            slots[index + i] = addresses[(int)i];
+        Submit(count);
+    }
+
+    /// <summary>Reserves exactly <paramref name="count"/> slots under the ring's retry policy (see the remarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal uint ReserveOrThrow(uint count)
+    {
+        if (Reserve(count, out uint index) == count)
+            return index;
+        return ReserveSlow(count);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    uint ReserveSlow(uint count)
+    {
+        long deadline = Stopwatch.GetTimestamp() + RingRetry.LimitTicks;
+        uint index;
+        while (Reserve(count, out index) != count)
+        {
+            if (NeedsWakeup)
+                Owner?.WakeupRx();
+            if (Stopwatch.GetTimestamp() > deadline)
+                Throw.Config($"FILL ring of {Owner?.ToString() ?? "a socket"}",
+                    $"no room for {count} frames after {RingRetry.Limit.TotalMilliseconds} ms ({Size - Pending} of {Size} free): more frames were given to the kernel than the ring holds.",
+                    "give the FILL ring at most its size in frames (Populate, Recycle), or create it larger (UmemConfig.FillRingSize).");
+            Thread.SpinWait(16);
+        }
+        return index;
+    }
 }
 
-/// <summary>COMPLETION ring: frame addresses the kernel has finished sending. Owned by the UMEM.</summary>
+/// <summary>
+/// COMPLETION ring: frame addresses the kernel has finished sending. It belongs with the FILL ring of
+/// its queue and is reached through <see cref="XskSocket.Completion"/>.
+/// </summary>
 public sealed class CompletionRing : ConsumerRing<ulong>
 {
-    internal CompletionRing(in RingMemory memory) : base(memory) { }
+    internal CompletionRing(in RingMemory memory, FillRing fill) : base(memory) => Fill = fill;
+
+    /// <summary>A ring over memory of one's own, for tests of the ring arithmetic: no FILL ring behind it.</summary>
+    internal CompletionRing(in RingMemory memory) : base(memory) => Fill = null!;
+
+    internal FillRing Fill { get; }
+
+    /// <summary>Counters of the socket that owns the ring (sent frames are counted here).</summary>
+    internal XskCounters? Counters { get; set; }
+
+    /// <summary>Hands every sent frame back to the FILL ring to receive into (turn-around loops); returns how many.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Recycle()
+    {
+        uint done = Peek(Size, out uint index);
+        if (done == 0)
+            return 0;
+        FillRing fill = Fill;
+        uint fillIndex = fill.ReserveOrThrow(done);
+        RingSlots<ulong> slots = fill.Slots;
+        RingEntries<ulong> completed = Entries;
+        for (uint i = 0; i < done; i++)
+            slots[fillIndex + i] = completed[index + i];
+        fill.Submit(done);
+        Release(done);
+        Counted(done);
+        return done;
+    }
+
+    /// <summary>Takes up to <paramref name="addresses"/>.Length sent frames into the caller's free list; returns how many.</summary>
+    public int Take(Span<ulong> addresses)
+    {
+        uint done = Peek((uint)addresses.Length, out uint index);
+        RingEntries<ulong> completed = Entries;
+        for (uint i = 0; i < done; i++)
+            addresses[(int)i] = completed[index + i];
+        Release(done);
+        Counted(done);
+        return (int)done;
+    }
+
+    /// <summary>Releases every sent frame without looking at it (frames the caller tracks itself, as a generator does); returns how many.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Drain()
+    {
+        uint done = Peek(Size, out _);
+        if (done != 0)
+        {
+            Release(done);
+            Counted(done);
+        }
+        return done;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Counted(uint done)
+    {
+        if (Counters is { } counters)
+            counters.TxPackets += done;
+    }
 }
 
-/// <summary>RX ring: descriptors of received frames. Owned by the socket.</summary>
-public sealed class RxRing : ConsumerRing<XdpDescriptor>
+/// <summary>How long a verb retries a momentarily full ring before it gives up (see <see cref="FillRing"/>).</summary>
+public static class RingRetry
 {
-    internal RxRing(in RingMemory memory) : base(memory) { }
+    /// <summary>1 ms: a thousand times the few hundred ns the kernel takes between its RX and FILL updates.</summary>
+    public static readonly TimeSpan Limit = TimeSpan.FromMilliseconds(1);
+
+    internal static readonly long LimitTicks = Stopwatch.Frequency / 1000;
+}
+
+/// <summary>RX ring: descriptors of received frames. Owned by the socket (<see cref="RxSocket.Rx"/>, <see cref="RxTxSocket.Rx"/>).</summary>
+public sealed unsafe class RxRing : ConsumerRing<XdpDescriptor>
+{
+    /// <summary>A ring over memory of one's own, for tests of the ring arithmetic: no socket behind it.</summary>
+    internal RxRing(in RingMemory memory) : base(memory)
+    {
+        Socket = null!;
+        Fill = null!;
+        Umem = null!;
+        Counters = new XskCounters();
+        _entries = (XdpDescriptor*)memory.Entries;
+        _mask = memory.Size - 1;
+    }
+
+    internal RxRing(in RingMemory memory, XskSocket socket, FillRing fill) : base(memory)
+    {
+        _multiBuffer = socket.Config.MultiBuffer;
+        Socket = socket;
+        Fill = fill;
+        Umem = socket.Umem;
+        Counters = socket.Counters;
+        _entries = (XdpDescriptor*)memory.Entries;
+        _mask = memory.Size - 1;
+    }
+
+    readonly XdpDescriptor* _entries;
+    readonly uint _mask;
+    readonly bool _multiBuffer;
+
+    internal XskSocket Socket { get; }
+
+    internal FillRing Fill { get; }
+
+    internal Umem Umem { get; }
+
+    internal XskCounters Counters { get; }
+
+    /// <summary>
+    /// The frames received so far, at most <paramref name="max"/>, without waiting: an empty batch
+    /// when there are none, after waking the kernel to refill if it asked (need_wakeup) or busy-polling.
+    /// Give the batch back (<see cref="RxBatch.Recycle"/>, <see cref="RxBatch.Transmit"/>,
+    /// <see cref="RxBatch.Release"/>) before the next receive.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RxBatch Receive(uint max)
+    {
+        uint count = Peek(max, out uint index);
+        if (count == 0)
+        {
+            // Busy polling: this syscall runs the driver's NAPI in our context.
+            if (Socket.BusyPolling || Fill.NeedsWakeup)
+            {
+                Counters.Wakeups++;
+                Socket.WakeupRx();
+            }
+            return new RxBatch(this, index, 0);
+        }
+        return Received(index, count);
+    }
+
+    /// <summary>
+    /// As <see cref="Receive(uint)"/>, but waits up to <paramref name="timeoutMs"/> (poll POLLIN, which
+    /// also wakes the kernel to refill) when nothing has arrived; 0 does not wait, -1 waits without limit.
+    /// Throws when the interface is gone.
+    /// </summary>
+    public RxBatch Receive(uint max, int timeoutMs)
+    {
+        if (timeoutMs == 0)
+            return Receive(max);
+        uint count = Peek(max, out uint index);
+        if (count == 0)
+        {
+            Counters.Wakeups++;
+            Socket.PollRx(timeoutMs);
+            count = Peek(max, out index);
+            if (count == 0)
+                return new RxBatch(this, index, 0);
+        }
+        return Received(index, count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal RxBatch Received(uint index, uint count)
+    {
+        if (_multiBuffer)
+            count = WholePackets(index, count);
+        XskCounters counters = Counters;
+        counters.RxPackets += count;
+        long bytes = 0;
+        for (uint i = 0; i < count; i++)
+            bytes += _entries[(index + i) & _mask].Length;
+        counters.RxBytes += bytes;
+        return new RxBatch(this, index, count);
+    }
+
+    /// <summary>
+    /// Multi-buffer: a batch ends with a packet's last segment. The segments of a packet cut by the
+    /// batch's end are un-peeked for the next receive (so receive at least 18 at a time: MAX_SKB_FRAGS + 1).
+    /// </summary>
+    uint WholePackets(uint index, uint count)
+    {
+        uint whole = count;
+        while (whole > 0 && _entries[(index + whole - 1) & _mask].Continues)
+            whole--;
+        Cancel(count - whole);
+        return whole;
+    }
+
+    /// <summary>The entry at <paramref name="index"/>, writable: the application owns peeked entries until it releases them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref XdpDescriptor Writable(uint index) => ref _entries[index & _mask];
+
+    internal XdpDescriptor* EntriesPointer => _entries;
+
+    internal uint Mask => _mask;
+
+    /// <summary>Frames of entries [start, start + count) back to the FILL ring, then the entries back to the kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Recycle(uint start, uint count)
+    {
+        if (count == 0)
+            return;
+        FillRing fill = Fill;
+        uint fillIndex = fill.ReserveOrThrow(count);
+        RingSlots<ulong> slots = fill.Slots;
+        XdpDescriptor* entries = _entries;
+        uint mask = _mask;
+        for (uint i = 0; i < count; i++)
+            slots[fillIndex + i] = entries[(start + i) & mask].Address;
+        fill.Submit(count);
+        Release(count);
+    }
+
+    /// <summary>
+    /// Entries [start, start + count) onto <paramref name="tx"/>, each with its (possibly changed)
+    /// length; those of length 0 go back to the FILL ring. A TX ring that stays full for
+    /// <see cref="RingRetry.Limit"/> (kicked meanwhile) drops the rest to the FILL ring.
+    /// </summary>
+    internal uint Transmit(uint start, uint count, TxRing tx)
+    {
+        if (count == 0)
+            return 0;
+        XdpDescriptor* entries = _entries;
+        uint mask = _mask;
+        uint send = 0;
+        for (uint i = 0; i < count; i++)
+            send += entries[(start + i) & mask].Length != 0 ? 1u : 0u;
+        uint room = tx.ReserveUpTo(send, out uint txIndex);
+        uint dropped = send - room;
+        FillRing fill = Fill;
+        uint back = count - room;
+        uint fillIndex = back == 0 ? 0 : fill.ReserveOrThrow(back);
+        RingSlots<XdpDescriptor> txSlots = tx.Slots;
+        RingSlots<ulong> fillSlots = fill.Slots;
+        uint sent = 0, recycled = 0;
+        long bytes = 0;
+        for (uint i = 0; i < count; i++)
+        {
+            ref XdpDescriptor d = ref entries[(start + i) & mask];
+            if (d.Length != 0 && sent < room)
+            {
+                txSlots[txIndex + sent++] = d;
+                bytes += d.Length;
+            }
+            else
+            {
+                fillSlots[fillIndex + recycled++] = d.Address;
+            }
+        }
+        if (recycled != 0)
+            fill.Submit(recycled);
+        if (sent != 0)
+            tx.Submit(sent);
+        Release(count);
+        XskCounters counters = Counters;
+        counters.TxBytes += bytes;
+        counters.TxDropped += dropped;
+        if (sent != 0)
+            tx.Kick();
+        return sent;
+    }
 
     /// <summary>
     /// Descriptors of the packet that starts at <paramref name="index"/>: 1, plus one for each
@@ -282,7 +605,7 @@ public sealed class RxRing : ConsumerRing<XdpDescriptor>
     /// remaining entries and peek again with them (peek at least 18 at a time, the most segments
     /// a packet has: MAX_SKB_FRAGS + 1).
     /// </summary>
-    public bool TryReadPacket(Umem umem, ref uint index, uint end, out RxPacket packet)
+    public bool TryReadPacket(Umem umem, scoped ref uint index, uint end, out RxPacket packet)
     {
         ArgumentNullException.ThrowIfNull(umem);
         packet = default;
@@ -298,10 +621,109 @@ public sealed class RxRing : ConsumerRing<XdpDescriptor>
     }
 }
 
-/// <summary>TX ring: descriptors of frames to send. Owned by the socket.</summary>
+/// <summary>TX ring: descriptors of frames to send. Owned by the socket (<see cref="TxSocket.Tx"/>, <see cref="RxTxSocket.Tx"/>).</summary>
+/// <remarks>
+/// A full TX ring: the send verbs kick the kernel for up to <see cref="RingRetry.Limit"/>,
+/// then send what fits and say how much that was; the caller decides about the rest (a forwarder drops it).
+/// </remarks>
 public sealed class TxRing : ProducerRing<XdpDescriptor>
 {
-    internal TxRing(in RingMemory memory) : base(memory) { }
+    readonly bool _alwaysKick;
+
+    /// <summary>A ring over memory of one's own, for tests of the ring arithmetic: no socket behind it.</summary>
+    internal TxRing(in RingMemory memory) : base(memory)
+    {
+        Socket = null!;
+        Completion = null!;
+        Counters = new XskCounters();
+    }
+
+    internal TxRing(in RingMemory memory, XskSocket socket, CompletionRing completion) : base(memory)
+    {
+        Socket = socket;
+        Completion = completion;
+        Counters = socket.Counters;
+        _alwaysKick = !socket.Config.NeedWakeup;
+    }
+
+    internal XskSocket Socket { get; }
+
+    internal CompletionRing Completion { get; }
+
+    internal XskCounters Counters { get; }
+
+    /// <summary>
+    /// Puts the descriptors on the ring and kicks the kernel if it needs it; returns how many went
+    /// (fewer when the ring stayed full, see the remarks). The frames belong to the kernel until
+    /// they come back on the COMPLETION ring.
+    /// </summary>
+    public int Send(ReadOnlySpan<XdpDescriptor> descriptors)
+    {
+        uint room = ReserveUpTo((uint)descriptors.Length, out uint index);
+        RingSlots<XdpDescriptor> slots = Slots;
+        long bytes = 0;
+        for (uint i = 0; i < room; i++)
+        {
+            XdpDescriptor d = descriptors[(int)i];
+            slots[index + i] = d;
+            bytes += d.Length;
+        }
+        if (room != 0)
+        {
+            Submit(room);
+            Counters.TxBytes += bytes;
+            Kick();
+        }
+        return (int)room;
+    }
+
+    /// <summary>Sends one frame: <paramref name="length"/> bytes at UMEM <paramref name="address"/>. False when the ring stayed full.</summary>
+    public bool Send(ulong address, uint length, uint options = 0) =>
+        Send([new XdpDescriptor { Address = address, Length = length, Options = options }]) == 1;
+
+    /// <summary>
+    /// Tells the kernel to send what is on the ring (sendto), only when it needs telling: descriptors
+    /// are pending and the kernel asked (need_wakeup), or the socket was bound without need_wakeup.
+    /// Returns true when it made the call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Kick()
+    {
+        if ((_alwaysKick || NeedsWakeup) && Pending != 0)
+        {
+            Counters.Wakeups++;
+            Socket.WakeupTx();
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Reserves up to <paramref name="wanted"/> slots, kicking the kernel while the ring stays full, for at most <see cref="RingRetry.Limit"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal uint ReserveUpTo(uint wanted, out uint index)
+    {
+        if (Reserve(wanted, out index) == wanted)
+            return wanted;
+        return ReserveUpToSlow(wanted, out index);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    uint ReserveUpToSlow(uint wanted, out uint index)
+    {
+        long deadline = Stopwatch.GetTimestamp() + RingRetry.LimitTicks;
+        while (true)
+        {
+            Kick();
+            if (Reserve(wanted, out index) == wanted)
+                return wanted;
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                uint free = FreeCount(wanted);
+                return Reserve(Math.Min(free, wanted), out index);
+            }
+            Thread.SpinWait(16);
+        }
+    }
 
     /// <summary>
     /// Copies <paramref name="packet"/> into the UMEM frames <paramref name="frames"/> (each holding

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using AfXdp.Device;
 using AfXdp.Interop;
 
 namespace AfXdp.Xsk;
@@ -34,8 +35,8 @@ public sealed unsafe class Umem : IDisposable
             XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
             XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
             xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(Socket);
-            (_fillMap, Fill) = XskFd.MapFillRing(Socket, offsets, Config.FillRingSize);
-            (_completionMap, Completion) = XskFd.MapCompletionRing(Socket, offsets, Config.CompletionRingSize);
+            (_fillMap, Fill) = XskFd.MapFillRing(Socket, offsets, Config.FillRingSize, this);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(Socket, offsets, Config.CompletionRingSize, Fill);
         }
         catch
         {
@@ -46,11 +47,14 @@ public sealed unsafe class Umem : IDisposable
 
     public UmemConfig Config { get; }
 
-    /// <summary>FILL ring of the first socket's (interface, queue); sockets on other queues have their own.</summary>
-    public FillRing Fill { get; } = null!;
+    /// <summary>
+    /// FILL ring of the first socket's (interface, queue), mapped on the UMEM's own descriptor; the
+    /// first socket owns it and is the only way to it (<see cref="XskSocket.Fill"/>).
+    /// </summary>
+    internal FillRing Fill { get; } = null!;
 
-    /// <summary>COMPLETION ring of the first socket's (interface, queue).</summary>
-    public CompletionRing Completion { get; } = null!;
+    /// <summary>COMPLETION ring of the first socket's (interface, queue), reached through <see cref="XskSocket.Completion"/>.</summary>
+    internal CompletionRing Completion { get; } = null!;
 
     /// <summary>True when the memory is backed by 2 MiB huge pages.</summary>
     public bool UsesHugePages { get; }
@@ -79,6 +83,11 @@ public sealed unsafe class Umem : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> GetFrame(ulong address, int length) =>
         new(_base + (address & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (address >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT), length);
+
+    /// <summary>Bytes from <paramref name="address"/> to the end of its frame: how long a packet written there may be.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int RoomFrom(ulong address) =>
+        (int)(Config.FrameSize - ((address & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (address >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT)) % Config.FrameSize);
 
     /// <summary>The bytes of a received or to-be-sent descriptor.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -164,8 +173,8 @@ public sealed unsafe class Umem : IDisposable
                     "check the sender's UMEM size and this process's address-space limit (ulimit -v).");
             _base = _area.Pointer;
             xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(socket);
-            (_fillMap, Fill) = XskFd.MapFillRing(socket, offsets, config.FillRingSize);
-            (_completionMap, Completion) = XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize);
+            (_fillMap, Fill) = XskFd.MapFillRing(socket, offsets, config.FillRingSize, this);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize, Fill);
         }
         catch
         {

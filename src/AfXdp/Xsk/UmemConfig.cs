@@ -103,6 +103,13 @@ internal static class RingSize
     /// <summary>The kernel's limit on ring entries (xskq_create rejects sizes whose byte size overflows).</summary>
     public const uint Max = 1u << 24;
 
+    /// <summary>Returns <paramref name="size"/> when it is a valid ring size; throws naming <paramref name="name"/> otherwise.</summary>
+    public static uint Checked(string name, uint size, bool zeroAllowed = false)
+    {
+        Validate(name, size, zeroAllowed);
+        return size;
+    }
+
     public static void Validate(string name, uint size, bool zeroAllowed = false)
     {
         if (size == 0 && zeroAllowed)

@@ -1,30 +1,8 @@
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
 using AfXdp.Interop;
-using AfXdp.Metrics;
 
 namespace AfXdp.Xsk;
-
-/// <summary>Received descriptors, in place on the RX ring: valid until released.</summary>
-public readonly struct RxBatch
-{
-    readonly RxRing? _ring;
-
-    internal RxBatch(RxRing ring, uint start, uint count)
-    {
-        _ring = ring;
-        Start = start;
-        Count = count;
-    }
-
-    /// <summary>The free-running RX ring index of the first descriptor.</summary>
-    public uint Start { get; }
-
-    public uint Count { get; }
-
-    /// <summary>The <paramref name="i"/>-th descriptor of the batch.</summary>
-    public ref readonly XdpDescriptor this[uint i] => ref _ring![Start + i];
-}
 
 /// <summary>Tuning of an <see cref="XskAsyncReceiver"/>.</summary>
 public sealed record XskAsyncReceiverOptions
@@ -49,13 +27,13 @@ public sealed record XskAsyncReceiverOptions
 /// </summary>
 /// <example>
 /// <code>
-/// using var receiver = new XskAsyncReceiver(socket);
+/// using var receiver = new XskAsyncReceiver(socket.Rx);
 /// while (!token.IsCancellationRequested)
 /// {
 ///     RxBatch batch = await receiver.ReceiveAsync(token);
-///     for (uint i = 0; i &lt; batch.Count; i++)
-///         Process(socket.Umem.GetFrame(batch[i]));
-///     receiver.Recycle(batch);     // frames back to the FILL ring, RX slots to the kernel
+///     foreach (RxFrame frame in batch)
+///         Process(frame.Data);
+///     batch.Recycle();     // frames back to the FILL ring, RX slots to the kernel
 /// }
 /// </code>
 /// </example>
@@ -63,50 +41,41 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
 {
     const int Idle = 0, Waiting = 1, Completing = 2;
     static readonly Action<object?> s_cancel = static state => ((XskAsyncReceiver)state!).Complete();
-    static readonly long s_fillWaitTicks = Stopwatch.Frequency / 1000;
 
     readonly XskSocket _socket;
     readonly RxRing _rx;
-    readonly FillRing _fill;
     readonly uint _maxBatch;
     readonly long _spinTicks;
     readonly ulong _id;
-    readonly IDisposable _metrics;
     ManualResetValueTaskSourceCore<RxBatch> _core; // continuations run inline, on the pool thread of Execute
     CancellationToken _token;
     CancellationTokenRegistration _registration;
     int _state;
     int _disposed;
 
-    public XskAsyncReceiver(XskSocket socket, XskAsyncReceiverOptions? options = null)
+    /// <summary>Receives from <paramref name="rx"/> (an <see cref="RxSocket"/>'s or <see cref="RxTxSocket"/>'s ring).</summary>
+    public XskAsyncReceiver(RxRing rx, XskAsyncReceiverOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(socket);
+        ArgumentNullException.ThrowIfNull(rx);
         options ??= new XskAsyncReceiverOptions();
-        if (socket.Rx is null)
-            Throw.Config($"XskAsyncReceiver({socket})", "the socket has no RX ring.", "create it with XskSocketConfig.RxRingSize > 0.");
-        if (options.MaxBatch == 0 || options.MaxBatch > socket.Rx.Size)
-            Throw.Config($"XskAsyncReceiverOptions.MaxBatch = {options.MaxBatch}", $"a batch holds 1 to {socket.Rx.Size} descriptors (the RX ring's size).", "use e.g. 64.");
+        if (options.MaxBatch == 0 || options.MaxBatch > rx.Size)
+            Throw.Config($"XskAsyncReceiverOptions.MaxBatch = {options.MaxBatch}", $"a batch holds 1 to {rx.Size} descriptors (the RX ring's size).", "use e.g. 64.");
         if (options.SpinTime < TimeSpan.Zero)
             Throw.Config($"XskAsyncReceiverOptions.SpinTime = {options.SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero to wait at once.");
-        _socket = socket;
-        _rx = socket.Rx;
-        _fill = socket.Fill;
+        _socket = rx.Socket;
+        _rx = rx;
         _maxBatch = options.MaxBatch;
         _spinTicks = (long)(options.SpinTime.TotalSeconds * Stopwatch.Frequency);
-        _id = XskEpoll.Shared.Add(this, socket.Fd);
-        _metrics = AfXdpMetrics.Track(socket, Counters);
+        _id = XskEpoll.Shared.Add(this, _socket.Fd);
     }
-
-    /// <summary>What this receiver took (also published as metrics).</summary>
-    public XskCounters Counters { get; } = new();
 
     /// <summary>Times a receive found the ring empty after spinning and waited for epoll.</summary>
     public long Waits { get; private set; }
 
     /// <summary>
     /// The next batch of received descriptors (1 to MaxBatch). Completes synchronously when frames are
-    /// there or arrive within the spin time. Release the batch (<see cref="Recycle"/> or
-    /// <see cref="Release"/>) before the next receive.
+    /// there or arrive within the spin time. Give the batch back (<see cref="RxBatch.Recycle"/>,
+    /// <see cref="RxBatch.Transmit"/> or <see cref="RxBatch.Release"/>) before the next receive.
     /// </summary>
     public ValueTask<RxBatch> ReceiveAsync(CancellationToken cancellationToken = default)
     {
@@ -135,30 +104,6 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
         return new ValueTask<RxBatch>(this, _core.Version);
     }
 
-    /// <summary>Hands the batch's frames back to the FILL ring and its slots back to the RX ring.</summary>
-    public void Recycle(in RxBatch batch)
-    {
-        uint count = batch.Count;
-        uint index;
-        // The kernel publishes RX entries a moment before it releases the FILL entries it took for them.
-        long deadline = 0;
-        while (_fill.Reserve(count, out index) != count)
-        {
-            long now = Stopwatch.GetTimestamp();
-            if (deadline == 0)
-                deadline = now + s_fillWaitTicks;
-            else if (now > deadline)
-                throw new InvalidOperationException($"{this}: the FILL ring has no room for {count} frames; more frames were given to it than it holds.");
-        }
-        for (uint i = 0; i < count; i++)
-            _fill[index + i] = batch[i].Address;
-        _fill.Submit(count);
-        _rx.Release(count);
-    }
-
-    /// <summary>Hands the batch's slots back to the RX ring; the frames stay with the caller.</summary>
-    public void Release(in RxBatch batch) => _rx.Release(batch.Count);
-
     /// <summary>Ends a pending receive with <see cref="ObjectDisposedException"/>. Dispose the receiver before its socket.</summary>
     public void Dispose()
     {
@@ -166,7 +111,6 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
             return;
         XskEpoll.Shared.Remove(_id, _socket.Fd);
         Complete();
-        _metrics.Dispose();
     }
 
     public override string ToString() => $"XskAsyncReceiver({_socket})";
@@ -214,7 +158,7 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
     bool Arm()
     {
         Waits++;
-        Counters.Wakeups++;
+        _socket.Counters.Wakeups++;
         return XskEpoll.Shared.Arm(_id, _socket.Fd);
     }
 
@@ -226,12 +170,7 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
             batch = default;
             return false;
         }
-        long bytes = 0;
-        for (uint i = 0; i < count; i++)
-            bytes += _rx[index + i].Length;
-        Counters.RxPackets += count;
-        Counters.RxBytes += bytes;
-        batch = new RxBatch(_rx, index, count);
-        return true;
+        batch = _rx.Received(index, count);
+        return !batch.IsEmpty;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using AfXdp.Device;
 using AfXdp.Interop;
 
 namespace AfXdp.Xsk;
@@ -69,27 +70,27 @@ internal static unsafe class XskFd
         return map;
     }
 
-    public static (SafeMapping, FillRing) MapFillRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    public static (SafeMapping, FillRing) MapFillRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, Umem umem)
     {
         SafeMapping map = MapRing(socket, offsets.fr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_FILL_RING, "FILL");
-        return (map, Tie(new FillRing(RingMemory.At(map.Pointer, offsets.fr, size)), map));
+        return (map, Tie(new FillRing(RingMemory.At(map.Pointer, offsets.fr, size), umem), map));
     }
 
-    public static (SafeMapping, CompletionRing) MapCompletionRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    public static (SafeMapping, CompletionRing) MapCompletionRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, FillRing fill)
     {
         SafeMapping map = MapRing(socket, offsets.cr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_COMPLETION_RING, "COMPLETION");
-        return (map, Tie(new CompletionRing(RingMemory.At(map.Pointer, offsets.cr, size)), map));
+        return (map, Tie(new CompletionRing(RingMemory.At(map.Pointer, offsets.cr, size), fill), map));
     }
 
-    public static (SafeMapping, RxRing) MapRxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    public static (SafeMapping, RxRing) MapRxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, XskSocket owner, FillRing fill)
     {
         SafeMapping map = MapRing(socket, offsets.rx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_RX_RING, "RX");
-        return (map, Tie(new RxRing(RingMemory.At(map.Pointer, offsets.rx, size)), map));
+        return (map, Tie(new RxRing(RingMemory.At(map.Pointer, offsets.rx, size), owner, fill), map));
     }
 
-    public static (SafeMapping, TxRing) MapTxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size)
+    public static (SafeMapping, TxRing) MapTxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, XskSocket owner, CompletionRing completion)
     {
         SafeMapping map = MapRing(socket, offsets.tx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_TX_RING, "TX");
-        return (map, Tie(new TxRing(RingMemory.At(map.Pointer, offsets.tx, size)), map));
+        return (map, Tie(new TxRing(RingMemory.At(map.Pointer, offsets.tx, size), owner, completion), map));
     }
 }

@@ -183,8 +183,9 @@ public static unsafe class XskHandoff
                 w.Write(s.InterfaceIndex);
                 w.Write(s.InterfaceName);
                 w.Write(s.QueueId);
-                w.Write(s.Config.RxRingSize);
-                w.Write(s.Config.TxRingSize);
+                // The rings the socket's shape has: an RxSocket's configuration may still name a TX size it never set.
+                w.Write(s.RxRing is null ? 0 : s.Config.RxRingSize);
+                w.Write(s.TxRing is null ? 0 : s.Config.TxRingSize);
                 w.Write(s.Config.FillRingSize);
                 w.Write(s.Config.CompletionRingSize);
                 w.Write(s.Config.NeedWakeup);
@@ -240,7 +241,7 @@ public static unsafe class XskHandoff
         {
             int next = 2;
             foreach (var x in records)
-                sockets.Add(new XskSocket(umem, x.UsesUmemSocket ? fds[1] : fds[next++], !x.UsesUmemSocket, x.Index, x.Name, x.Queue, x.Config));
+                sockets.Add(XskSocket.Adopt(umem, x.UsesUmemSocket ? fds[1] : fds[next++], !x.UsesUmemSocket, x.Index, x.Name, x.Queue, x.Config));
         }
         catch
         {

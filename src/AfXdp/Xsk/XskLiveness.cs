@@ -88,7 +88,7 @@ public sealed unsafe class XskLiveness
     /// </summary>
     public void CheckNow()
     {
-        nint result = _socket.Rx is not null
+        nint result = _socket.RxRing is not null
             ? Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null)
             : Sys.SendTo(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, 0);
         if (result < 0 && Sys.LastErrno == Errno.ENXIO)
@@ -112,7 +112,7 @@ public sealed unsafe class XskLiveness
             ? "no longer exists in this network namespace: it was deleted (with its veth peer, or its peer's namespace), moved to another namespace, or destroyed with its own"
             : $"was deleted; the {name} there now is another interface (ifindex {index})";
         return new XskGoneException(XskGoneReason.InterfaceGone,
-            $"{(_socket.Rx is not null ? "recvfrom" : "sendto")}(AF_XDP socket on {name} queue {_socket.QueueId}, MSG_DONTWAIT) (liveness check)", Errno.ENXIO,
+            $"{(_socket.RxRing is not null ? "recvfrom" : "sendto")}(AF_XDP socket on {name} queue {_socket.QueueId}, MSG_DONTWAIT) (liveness check)", Errno.ENXIO,
             $"{name} queue {_socket.QueueId} is gone: {name} (ifindex {_socket.InterfaceIndex}) {how}, so the kernel unbound the socket.",
             "dispose the socket and its UMEM; start again once the interface exists.");
     }

@@ -1,50 +1,48 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using AfXdp.Device;
 using AfXdp.Interop;
 
 namespace AfXdp.Xsk;
 
 /// <summary>
-/// An AF_XDP socket bound to one queue of one interface, with its RX and TX rings. The first
-/// socket on a <see cref="Umem"/> uses the UMEM's descriptor; later ones share the UMEM
-/// (XDP_SHARED_UMEM): on the same queue they share its FILL and COMPLETION rings, on another
-/// queue or interface they get their own (<see cref="Fill"/>, <see cref="Completion"/>).
+/// An AF_XDP socket bound to one queue of one interface. Its shape says which rings it has:
+/// <see cref="RxSocket"/> (receive), <see cref="TxSocket"/> (send) or <see cref="RxTxSocket"/> (both),
+/// each with non-null rings. The first socket on a <see cref="Umem"/> uses the UMEM's descriptor and owns
+/// its FILL and COMPLETION rings; later ones share the UMEM (XDP_SHARED_UMEM): on the same queue they
+/// share those rings, on another queue or interface they get their own (<see cref="Fill"/>, <see cref="Completion"/>).
 /// Nothing receives until an XDP program redirects the queue's frames into the socket
-/// (<see cref="AfXdp.Bpf.XskRedirectProgram"/>).
+/// (<see cref="XskRedirectProgram"/>).
 /// </summary>
-public sealed unsafe class XskSocket : IDisposable
+public abstract unsafe class XskSocket : IDisposable
 {
     readonly SafeFd _socket;
     readonly List<SafeMapping> _maps = [];
     readonly bool _ownsSocket;
     int _busyPollBudget;
 
-    public XskSocket(Umem umem, string interfaceName, uint queueId, XskSocketConfig? config = null)
-        : this(umem, NetDevice.IndexOf(interfaceName), interfaceName, queueId, config) { }
-
-    public XskSocket(Umem umem, int interfaceIndex, uint queueId, XskSocketConfig? config = null)
-        : this(umem, interfaceIndex, null, queueId, config) { }
-
-    XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config)
+    private protected XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config, bool rx, bool tx)
     {
         ArgumentNullException.ThrowIfNull(umem);
         ObjectDisposedException.ThrowIf(umem.Socket.IsClosed, umem);
         Config = config ?? new XskSocketConfig();
-        Config.Validate();
+        Config.Validate(rx, tx, GetType().Name);
         Umem = umem;
         string here = XskFd.CurrentNetworkNamespace();
         if (umem.NetworkNamespace != here)
             // Interface indices are per namespace: bound from another one, the UMEM's socket would reach another device.
-            Throw.Config($"XskSocket({interfaceName ?? "ifindex " + interfaceIndex}, queue {queueId})",
+            Throw.Config($"{GetType().Name}({interfaceName ?? "ifindex " + interfaceIndex}, queue {queueId})",
                 $"the UMEM was created in network namespace {umem.NetworkNamespace}, this thread is in {here}; an AF_XDP socket binds in the namespace it was created in.",
                 "create the Umem and its sockets on the same thread, inside the interface's namespace (NetworkNamespace.Run or `ip netns exec`).");
         InterfaceIndex = interfaceIndex;
-        InterfaceName = interfaceName ?? NetDevice.Get(interfaceIndex).Name;
+        NetDevice device = NetDevice.Get(interfaceIndex);
+        InterfaceName = interfaceName ?? device.Name;
         QueueId = queueId;
+        device.CheckQueueInUse(queueId, $"{GetType().Name}({InterfaceName}, queue {queueId})");
 
         if (umem.FirstSocketFailure is { } failure)
-            Throw.Config($"XskSocket({InterfaceName}, queue {queueId})",
+            Throw.Config($"{GetType().Name}({InterfaceName}, queue {queueId})",
                 $"the UMEM's first socket failed to set up ({failure}); the UMEM's own descriptor keeps the rings it was given, which cannot be set twice.",
                 "dispose this Umem and create a new one for the next attempt.");
         bool primary = umem.TryClaimPrimarySocket();
@@ -53,30 +51,16 @@ public sealed unsafe class XskSocket : IDisposable
         try
         {
             bool sharesRings = primary || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
-            if (Config.RxRingSize != 0)
+            if (rx)
                 XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Config.RxRingSize, "XDP_RX_RING");
-            if (Config.TxRingSize != 0)
+            if (tx)
                 XskFd.SetRingSize(_socket, IfXdp.XDP_TX_RING, Config.TxRingSize, "XDP_TX_RING");
             if (!sharesRings)
             {
                 XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
                 XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
             }
-            xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(_socket);
-            if (Config.RxRingSize != 0)
-                Rx = Keep(XskFd.MapRxRing(_socket, offsets, Config.RxRingSize));
-            if (Config.TxRingSize != 0)
-                Tx = Keep(XskFd.MapTxRing(_socket, offsets, Config.TxRingSize));
-            if (sharesRings)
-            {
-                Fill = umem.Fill;
-                Completion = umem.Completion;
-            }
-            else
-            {
-                Fill = Keep(XskFd.MapFillRing(_socket, offsets, Config.FillRingSize));
-                Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize));
-            }
+            MapRings(XskFd.GetMmapOffsets(_socket), sharesRings, primary || !sharesRings, rx, tx);
             ApplyTxOptions();
             Bind(primary);
             if (primary)
@@ -95,7 +79,7 @@ public sealed unsafe class XskSocket : IDisposable
     /// A socket another process created, bound and handed over (<see cref="XskHandoff"/>): maps its
     /// RX/TX rings (and its own FILL/COMPLETION rings unless it shares the UMEM's); binds nothing.
     /// </summary>
-    internal XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config)
+    private protected XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config, bool rx, bool tx)
     {
         Umem = umem;
         Config = config;
@@ -106,14 +90,8 @@ public sealed unsafe class XskSocket : IDisposable
         QueueId = queueId;
         try
         {
-            xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(socket);
-            if (config.RxRingSize != 0)
-                Rx = Keep(XskFd.MapRxRing(socket, offsets, config.RxRingSize));
-            if (config.TxRingSize != 0)
-                Tx = Keep(XskFd.MapTxRing(socket, offsets, config.TxRingSize));
             bool sharesRings = !ownsSocket || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
-            Fill = sharesRings ? umem.Fill : Keep(XskFd.MapFillRing(socket, offsets, config.FillRingSize));
-            Completion = sharesRings ? umem.Completion : Keep(XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize));
+            MapRings(XskFd.GetMmapOffsets(socket), sharesRings, !ownsSocket || !sharesRings, rx, tx);
         }
         catch
         {
@@ -121,6 +99,50 @@ public sealed unsafe class XskSocket : IDisposable
             throw;
         }
     }
+
+    /// <summary>The socket of the right shape for an adopted descriptor: by the rings its configuration gives it.</summary>
+    internal static XskSocket Adopt(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config) =>
+        (config.RxRingSize != 0, config.TxRingSize != 0) switch
+        {
+            (true, true) => new RxTxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
+            (true, false) => new RxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
+            _ => new TxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
+        };
+
+    void MapRings(in xdp_mmap_offsets offsets, bool sharesRings, bool ownsRings, bool rx, bool tx)
+    {
+        if (sharesRings)
+        {
+            Fill = Umem.Fill;
+            Completion = Umem.Completion;
+        }
+        else
+        {
+            Fill = Keep(XskFd.MapFillRing(_socket, offsets, Config.FillRingSize, Umem));
+            Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize, Fill));
+        }
+        if (ownsRings)
+        {
+            Fill.Owner = this;
+            Completion.Counters = Counters;
+        }
+        if (rx)
+            RxRing = Keep(XskFd.MapRxRing(_socket, offsets, Config.RxRingSize, this, Fill));
+        if (tx)
+            TxRing = Keep(XskFd.MapTxRing(_socket, offsets, Config.TxRingSize, this, Completion));
+    }
+
+    /// <summary>What this socket's data path moved, counted by the ring verbs (read by <c>AfXdpMetrics</c>).</summary>
+    public XskCounters Counters { get; } = new();
+
+    /// <summary>The RX ring, for shapes that have one.</summary>
+    internal RxRing? RxRing { get; private set; }
+
+    /// <summary>The TX ring, for shapes that have one.</summary>
+    internal TxRing? TxRing { get; private set; }
+
+    /// <summary>True after <see cref="EnableBusyPoll"/>: an empty receive then always makes the (polling) wakeup syscall.</summary>
+    internal bool BusyPolling { get; private set; }
 
     public XskSocketConfig Config { get; }
 
@@ -141,17 +163,14 @@ public sealed unsafe class XskSocket : IDisposable
     /// <summary>True when this socket's descriptor is the UMEM's own (the first socket bound on it).</summary>
     internal bool UsesUmemSocket => !_ownsSocket;
 
-    /// <summary>Received frames; null when <see cref="XskSocketConfig.RxRingSize"/> is 0.</summary>
-    public RxRing? Rx { get; }
+    /// <summary>
+    /// The FILL ring this socket's queue draws from: frames given to the kernel to receive into. Owned
+    /// by the first socket bound on this (UMEM, interface, queue); sockets sharing that queue reach the same ring.
+    /// </summary>
+    public FillRing Fill { get; private set; } = null!;
 
-    /// <summary>Frames to send; null when <see cref="XskSocketConfig.TxRingSize"/> is 0.</summary>
-    public TxRing? Tx { get; }
-
-    /// <summary>The FILL ring this socket's queue draws from.</summary>
-    public FillRing Fill { get; } = null!;
-
-    /// <summary>The COMPLETION ring this socket's sent frames come back on.</summary>
-    public CompletionRing Completion { get; } = null!;
+    /// <summary>The COMPLETION ring this socket's sent frames come back on (paired with <see cref="Fill"/>).</summary>
+    public CompletionRing Completion { get; private set; } = null!;
 
     /// <summary>XDP_OPTIONS: true when the driver moves frames without copying.</summary>
     public bool IsZeroCopy
@@ -272,6 +291,7 @@ public sealed unsafe class XskSocket : IDisposable
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
         _busyPollBudget = budget;
+        BusyPolling = true;
     }
 
     /// <summary>
@@ -337,6 +357,7 @@ public sealed unsafe class XskSocket : IDisposable
         }
     }
 
+    /// <summary>Unmaps the rings and closes the descriptor (the first socket's belongs to the UMEM and closes with it).</summary>
     public void Dispose()
     {
         foreach (SafeMapping map in _maps)
@@ -346,7 +367,7 @@ public sealed unsafe class XskSocket : IDisposable
         // The primary socket's descriptor belongs to the UMEM and is closed with it.
     }
 
-    public override string ToString() => $"XskSocket({InterfaceName} queue {QueueId}, fd {Fd})";
+    public override string ToString() => $"{GetType().Name}({InterfaceName} queue {QueueId}, fd {Fd})";
 
     T Keep<T>((SafeMapping Map, T Ring) mapped)
     {

@@ -11,16 +11,25 @@ public enum XdpBindMode
     ZeroCopy,
 }
 
-/// <summary>Options of one AF_XDP socket; <see cref="Validate"/> runs before any syscall.</summary>
+/// <summary>
+/// Options of one AF_XDP socket. Each value is checked when it is set (a ring size that is not a power
+/// of two throws right there); how they fit together is checked when a socket is built, before any syscall.
+/// </summary>
 public sealed record XskSocketConfig
 {
-    /// <summary>RX ring entries (a power of two), or 0 for a send-only socket.</summary>
-    public uint RxRingSize { get; init; } = 2048;
+    /// <summary>RX ring entries (a power of two); a <see cref="TxSocket"/> has none and ignores it.</summary>
+    public uint RxRingSize { get; init => field = RingSize.Checked(nameof(RxRingSize), value, zeroAllowed: true); } = 2048;
 
-    /// <summary>TX ring entries (a power of two), or 0 for a receive-only socket.</summary>
-    public uint TxRingSize { get; init; } = 2048;
+    /// <summary>TX ring entries (a power of two); an <see cref="RxSocket"/> has none and ignores it.</summary>
+    public uint TxRingSize { get; init => field = RingSize.Checked(nameof(TxRingSize), value, zeroAllowed: true); } = 2048;
 
-    public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
+    /// <summary>Copy, zero-copy, or whichever the driver offers (<see cref="XdpBindMode"/>).</summary>
+    public XdpBindMode BindMode
+    {
+        get;
+        init => field = Enum.IsDefined(value) ? value
+            : throw new AfXdpException($"XskSocketConfig.BindMode = {(int)value}", 0, "not an XdpBindMode.", "use XdpBindMode.Auto, Copy or ZeroCopy.");
+    } = XdpBindMode.Auto;
 
     /// <summary>XDP_USE_NEED_WAKEUP: the kernel says when it needs a syscall, so none is made otherwise.</summary>
     public bool NeedWakeup { get; init; } = true;
@@ -29,10 +38,10 @@ public sealed record XskSocketConfig
     public bool MultiBuffer { get; init; }
 
     /// <summary>FILL/COMPLETION ring sizes when this socket needs rings of its own (a shared UMEM on another queue).</summary>
-    public uint FillRingSize { get; init; } = 2048;
+    public uint FillRingSize { get; init => field = RingSize.Checked(nameof(FillRingSize), value); } = 2048;
 
     /// <inheritdoc cref="FillRingSize"/>
-    public uint CompletionRingSize { get; init; } = 2048;
+    public uint CompletionRingSize { get; init => field = RingSize.Checked(nameof(CompletionRingSize), value); } = 2048;
 
     /// <summary>
     /// Copy mode: descriptors one TX wakeup (sendto) may send, XDP_MAX_TX_SKB_BUDGET (Linux 6.17+),
@@ -46,29 +55,34 @@ public sealed record XskSocketConfig
     /// with CAP_NET_ADMIN, beyond net.core.wmem_max). Each copied frame is an skb charged here until the
     /// device frees it; when full, sendto sends nothing (EAGAIN). 0 keeps net.core.wmem_default.
     /// </summary>
-    public int SendBufferSize { get; init; }
+    public int SendBufferSize
+    {
+        get;
+        init => field = value >= 0 ? value
+            : throw new AfXdpException($"XskSocketConfig.SendBufferSize = {value}", 0, "a buffer size cannot be negative.", "use 0 for the system default.");
+    }
 
     /// <summary>
     /// How long bind retries on EBUSY: a queue stays held for about a second after its previous
     /// socket closed. Zero to fail at once.
     /// </summary>
-    public TimeSpan BusyRetryTimeout { get; init; } = TimeSpan.FromSeconds(3);
-
-    public void Validate()
+    public TimeSpan BusyRetryTimeout
     {
-        RingSize.Validate(nameof(RxRingSize), RxRingSize, zeroAllowed: true);
-        RingSize.Validate(nameof(TxRingSize), TxRingSize, zeroAllowed: true);
-        RingSize.Validate(nameof(FillRingSize), FillRingSize);
-        RingSize.Validate(nameof(CompletionRingSize), CompletionRingSize);
-        if (RxRingSize == 0 && TxRingSize == 0)
-            Throw.Config("XskSocketConfig { RxRingSize = 0, TxRingSize = 0 }", "a socket needs an RX ring, a TX ring or both.", "set RxRingSize or TxRingSize, e.g. 2048.");
-        if (TxBudget != 0 && (TxBudget < 32 || TxBudget > TxRingSize))
-            Throw.Config($"XskSocketConfig.TxBudget = {TxBudget}", $"the kernel accepts a TX budget from 32 to the TX ring size ({TxRingSize}).",
+        get;
+        init => field = value >= TimeSpan.Zero ? value
+            : throw new AfXdpException($"XskSocketConfig.BusyRetryTimeout = {value}", 0, "a timeout cannot be negative.", "use TimeSpan.Zero to fail at once.");
+    } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Checks how the values fit a socket of shape <paramref name="shape"/> with the given rings.</summary>
+    internal void Validate(bool rx, bool tx, string shape)
+    {
+        if (rx && RxRingSize == 0)
+            Throw.Config($"{shape} with XskSocketConfig.RxRingSize = 0", "a socket that receives needs an RX ring.", "set RxRingSize to a power of two, e.g. 2048, or use a TxSocket.");
+        if (tx && TxRingSize == 0)
+            Throw.Config($"{shape} with XskSocketConfig.TxRingSize = 0", "a socket that sends needs a TX ring.", "set TxRingSize to a power of two, e.g. 2048, or use an RxSocket.");
+        if (TxBudget != 0 && (!tx || TxBudget < 32 || TxBudget > TxRingSize))
+            Throw.Config($"XskSocketConfig.TxBudget = {TxBudget}", tx ? $"the kernel accepts a TX budget from 32 to the TX ring size ({TxRingSize})." : $"a {shape} has no TX ring to budget.",
                 "use 0 for the kernel's default, or a value in that range.");
-        if (SendBufferSize < 0)
-            Throw.Config($"XskSocketConfig.SendBufferSize = {SendBufferSize}", "a buffer size cannot be negative.", "use 0 for the system default.");
-        if (BusyRetryTimeout < TimeSpan.Zero)
-            Throw.Config($"XskSocketConfig.BusyRetryTimeout = {BusyRetryTimeout}", "a timeout cannot be negative.", "use TimeSpan.Zero to fail at once.");
     }
 }
 

@@ -27,7 +27,7 @@ public enum TxMetadataRequests : ulong
 /// (net/xdp/xsk.c, xsk_skb_metadata): a checksum request makes the packet CHECKSUM_PARTIAL, which the
 /// device or, with <see cref="UmemConfig.TxSoftwareChecksum"/>, the kernel completes; a timestamp
 /// request gets a software timestamp (CLOCK_TAI) when the packet is freed after sending. In
-/// zero-copy mode only drivers that list the feature (<see cref="NetdevFeatures.Xsk"/>)
+/// zero-copy mode only drivers that list the feature (<see cref="Device.NetdevFeatures.Xsk"/>)
 /// honour a request; others ignore it.
 /// </remarks>
 [StructLayout(LayoutKind.Explicit, Size = Size)]

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using AfXdp.Lab;
+using AfXdp.Testing;
 
 namespace AfXdp.KernelTests.Bpf;
 

@@ -1,4 +1,5 @@
 using AfXdp.Bpf;
+using AfXdp.Xsk;
 using AfXdp.Interop;
 using AfXdp.KernelTests.Xsk;
 

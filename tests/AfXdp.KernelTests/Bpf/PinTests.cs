@@ -1,7 +1,8 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Interop;
 using AfXdp.KernelTests.Xsk;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Bpf;

@@ -1,4 +1,5 @@
 using AfXdp.Bpf;
+using AfXdp.Xsk;
 using AfXdp.KernelTests.Xsk;
 using static AfXdp.KernelTests.Bpf.TestFrames;
 

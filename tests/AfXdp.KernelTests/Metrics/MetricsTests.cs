@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Engine;
 using AfXdp.KernelTests.Engine;
 using AfXdp.KernelTests.Xsk;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Metrics;
 using AfXdp.Xsk;
 
@@ -49,7 +50,7 @@ public sealed class MetricsTests
         (Umem umem, XskSocket socket, XskRedirectProgram program) = lab.Run(VethSide.B, () =>
         {
             var u = new Umem(new UmemConfig { FrameCount = 1024, FillRingSize = 512, CompletionRingSize = 512 });
-            var s = new XskSocket(u, lab.InterfaceB, 0, new XskSocketConfig { TxRingSize = 0 });
+            var s = new RxSocket(u, lab.InterfaceB, 0, new XskSocketConfig());
             var p = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Drv);
             p.Register(s);
             return (u, s, p);
@@ -57,7 +58,7 @@ public sealed class MetricsTests
         using var meters = new AfXdpListener();
         try
         {
-            using (AfXdpMetrics.Track(socket, new XskCounters()))
+            using (AfXdpMetrics.Track(socket))
             {
                 XskTestBed.SendFromA(lab, 20, port: 7500);
                 Assert.True(KernelTest.Eventually(() => meters.Read("afxdp.xsk.rx_dropped", lab.InterfaceB) == 20, TimeSpan.FromSeconds(2)),

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Interop;
 using AfXdp.KernelTests.Selftest;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Reliability;

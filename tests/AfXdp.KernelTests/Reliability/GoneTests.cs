@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using AfXdp.Lab;
+using AfXdp.Testing;
+using AfXdp.Device;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Reliability;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AfXdp.Bpf;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Reliability;

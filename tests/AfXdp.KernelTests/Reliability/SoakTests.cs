@@ -2,7 +2,8 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text.Json;
 using AfXdp.Bpf;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -31,7 +32,7 @@ public sealed class SoakTests
         public End(string interfaceName)
         {
             Umem = new Umem(new UmemConfig { FrameCount = 2 * Half, FillRingSize = Half, CompletionRingSize = Half });
-            Socket = new XskSocket(Umem, interfaceName, 0, new XskSocketConfig { RxRingSize = Half, TxRingSize = Half, BindMode = XdpBindMode.Copy });
+            Socket = new RxTxSocket(Umem, interfaceName, 0, new XskSocketConfig { RxRingSize = Half, TxRingSize = Half, BindMode = XdpBindMode.Copy });
             Program = XskRedirectProgram.Attach(interfaceName, XdpAttachMode.Drv);
             Program.Register(Socket);
             Ledger = new FrameLedger(Umem.Config);
@@ -44,7 +45,7 @@ public sealed class SoakTests
         }
 
         public Umem Umem { get; }
-        public XskSocket Socket { get; }
+        public RxTxSocket Socket { get; }
         public XskRedirectProgram Program { get; }
         public FrameLedger Ledger { get; }
 
@@ -65,7 +66,7 @@ public sealed class SoakTests
 
         public void Kick()
         {
-            if (Socket.Tx!.NeedsWakeup && Socket.Tx.Pending != 0)
+            if (Socket.Tx.NeedsWakeup && Socket.Tx.Pending != 0)
                 Socket.WakeupTx();
         }
 
@@ -138,10 +139,10 @@ public sealed class SoakTests
     /// </summary>
     static Generated Generate(End a, long frames, MacAddress macA, MacAddress macB)
     {
-        XskSocket socket = a.Socket;
+        RxTxSocket socket = a.Socket;
         FrameLedger ledger = a.Ledger;
-        RxRing rx = socket.Rx!;
-        TxRing tx = socket.Tx!;
+        RxRing rx = socket.Rx;
+        TxRing tx = socket.Tx;
         CompletionRing completion = socket.Completion;
         var free = new Stack<ulong>();
         for (uint i = Half; i < 2 * Half; i++)
@@ -222,10 +223,10 @@ public sealed class SoakTests
     /// <summary>End B: l2fwd through the ledger until <paramref name="stop"/>, then drains its completions. Returns the frames it forwarded.</summary>
     static long Forward(End b, CancellationToken stop)
     {
-        XskSocket socket = b.Socket;
+        RxTxSocket socket = b.Socket;
         FrameLedger ledger = b.Ledger;
-        RxRing rx = socket.Rx!;
-        TxRing tx = socket.Tx!;
+        RxRing rx = socket.Rx;
+        TxRing tx = socket.Tx;
         CompletionRing completion = socket.Completion;
         var recycled = new ulong[Half];
         long forwarded = 0, completed = 0;

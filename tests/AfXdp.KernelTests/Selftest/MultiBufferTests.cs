@@ -1,3 +1,4 @@
+using AfXdp.Device;
 using AfXdp.Interop;
 using AfXdp.Xsk;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AfXdp.Device;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Selftest;
@@ -75,7 +76,7 @@ public sealed class SendReceiveTests
         });
         Task<List<ReceivedPacket>> receiving = pair.StartReceiving(128);
         XdpDescriptor[] stream = pair.Stream(128, TestFrame.MinimumLength);
-        TxRing tx = pair.Sender.Tx!;
+        TxRing tx = pair.Sender.Tx;
         Assert.Equal(64u, tx.Reserve(64, out uint index));
         for (uint i = 0; i < 64; i++)
             tx[index + i] = stream[i];

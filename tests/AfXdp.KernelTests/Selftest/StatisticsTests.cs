@@ -1,3 +1,4 @@
+using AfXdp.Device;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Selftest;

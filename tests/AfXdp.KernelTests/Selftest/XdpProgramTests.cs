@@ -1,5 +1,6 @@
 using AfXdp.Bpf;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Selftest;

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Reflection;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Xsk;
 using Xunit.Sdk;
@@ -54,8 +55,8 @@ internal sealed class XskPair : IDisposable
         Lab = VethLab.Create(new VethLabOptions { Mtu = Options.Mtu });
         try
         {
-            (SenderUmem, Sender) = Lab.Run(VethSide.A, () => Open(Lab.InterfaceA, Options.SenderUmem, Options.SenderSocket));
-            (ReceiverUmem, Receiver) = Lab.Run(VethSide.B, () => Open(Lab.InterfaceB, Options.ReceiverUmem, Options.ReceiverSocket));
+            (SenderUmem, Sender) = Lab.Run(VethSide.A, () => Open(Lab.InterfaceA, Options.SenderUmem, (umem, name) => new TxSocket(umem, name, 0, Options.SenderSocket)));
+            (ReceiverUmem, Receiver) = Lab.Run(VethSide.B, () => Open(Lab.InterfaceB, Options.ReceiverUmem, (umem, name) => new RxSocket(umem, name, 0, Options.ReceiverSocket)));
             Program = Options.RedirectProgram ? AttachProgram(mode) : null;
             Fill(0, Options.FillFrames ?? Receiver.Fill.Size);
         }
@@ -74,11 +75,11 @@ internal sealed class XskPair : IDisposable
 
     public Umem SenderUmem { get; }
 
-    public XskSocket Sender { get; }
+    public TxSocket Sender { get; }
 
     public Umem ReceiverUmem { get; }
 
-    public XskSocket Receiver { get; }
+    public RxSocket Receiver { get; }
 
     /// <summary>The redirect program on B; replaced by <see cref="ReplaceProgram"/>.</summary>
     public XskRedirectProgram? Program { get; private set; }
@@ -123,7 +124,7 @@ internal sealed class XskPair : IDisposable
     /// <summary><see cref="Send"/> without writing the packets: for frames the test wrote itself.</summary>
     public List<ulong> SendAsWritten(IReadOnlyList<XdpDescriptor> descriptors, int? expectedCompletions = null, bool poll = false, uint batch = 64)
     {
-        TxRing tx = Sender.Tx!;
+        TxRing tx = Sender.Tx;
         int submitted = 0, expected = expectedCompletions ?? descriptors.Count;
         var completed = new List<ulong>();
         var clock = Stopwatch.StartNew();
@@ -166,7 +167,7 @@ internal sealed class XskPair : IDisposable
         var partial = new List<byte>();
         ulong first = 0;
         int fragments = 0;
-        RxRing rx = Receiver.Rx!;
+        RxRing rx = Receiver.Rx;
         FillRing fill = Receiver.Fill;
         var clock = Stopwatch.StartNew();
         while (received.Count < packets && clock.Elapsed < (timeout ?? Deadline) && !_disposing)
@@ -253,12 +254,12 @@ internal sealed class XskPair : IDisposable
         Lab.Dispose();
     }
 
-    static (Umem, XskSocket) Open(string interfaceName, UmemConfig umemConfig, XskSocketConfig socketConfig)
+    static (Umem, TSocket) Open<TSocket>(string interfaceName, UmemConfig umemConfig, Func<Umem, string, TSocket> open)
     {
         var umem = new Umem(umemConfig);
         try
         {
-            return (umem, new XskSocket(umem, interfaceName, 0, socketConfig));
+            return (umem, open(umem, interfaceName));
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -13,7 +14,7 @@ public sealed class AsyncReceiveTests
     public async Task Bursts_after_pauses_wake_the_awaiting_receiver()
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv, RxOnly);
-        using var receiver = new XskAsyncReceiver(bed.Socket);
+        using var receiver = new XskAsyncReceiver(bed.Socket.Rx);
         var payloads = new List<string>();
         for (int burst = 0; burst < 3; burst++)
         {
@@ -29,14 +30,14 @@ public sealed class AsyncReceiveTests
         }
         Assert.Equal(Enumerable.Range(0, 3).SelectMany(_ => Enumerable.Range(0, 10).Select(i => System.Text.Encoding.ASCII.GetString(XskTestBed.Payload(i)))), payloads);
         Assert.True(receiver.Waits >= 3);
-        Assert.Equal(30, receiver.Counters.RxPackets);
+        Assert.Equal(30, bed.Socket.Counters.RxPackets);
     }
 
     [Fact]
     public async Task Waiting_receives_allocate_nothing_in_steady_state()
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv, RxOnly);
-        using var receiver = new XskAsyncReceiver(bed.Socket, new XskAsyncReceiverOptions { SpinTime = TimeSpan.FromMicroseconds(20) });
+        using var receiver = new XskAsyncReceiver(bed.Socket.Rx, new XskAsyncReceiverOptions { SpinTime = TimeSpan.FromMicroseconds(20) });
         // ping, a process of its own, paces packets 2 ms apart: nearly every receive has to wait for epoll.
         using Process ping = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", bed.Lab.NamespaceA, "ping", "-q", "-i", "0.002", "-c", "2000", bed.Lab.AddressB.ToString()])
         {
@@ -58,21 +59,21 @@ public sealed class AsyncReceiveTests
     public async Task A_cancelled_receive_ends_and_the_receiver_receives_afterwards()
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv, RxOnly);
-        using var receiver = new XskAsyncReceiver(bed.Socket);
+        using var receiver = new XskAsyncReceiver(bed.Socket.Rx);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await receiver.ReceiveAsync(cancel.Token));
 
         bed.SendFromA(5, port: 7210);
         RxBatch batch = await receiver.ReceiveAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
         Assert.InRange(batch.Count, 1u, 5u);
-        receiver.Recycle(batch);
+        batch.Recycle();
     }
 
     [Fact]
     public async Task Misuse_is_refused_and_dispose_ends_a_pending_receive()
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv, RxOnly);
-        var receiver = new XskAsyncReceiver(bed.Socket);
+        var receiver = new XskAsyncReceiver(bed.Socket.Rx);
         ValueTask<RxBatch> pending = receiver.ReceiveAsync(TestContext.Current.CancellationToken);
         Assert.Throws<InvalidOperationException>(() => receiver.ReceiveAsync(TestContext.Current.CancellationToken));
         receiver.Dispose();
@@ -80,14 +81,14 @@ public sealed class AsyncReceiveTests
         Assert.Throws<ObjectDisposedException>(() => receiver.ReceiveAsync(TestContext.Current.CancellationToken));
         receiver.Dispose();
 
-        Assert.Contains("MaxBatch", Assert.Throws<AfXdpException>(() => new XskAsyncReceiver(bed.Socket, new XskAsyncReceiverOptions { MaxBatch = 0 })).Message);
+        Assert.Contains("MaxBatch", Assert.Throws<AfXdpException>(() => new XskAsyncReceiver(bed.Socket.Rx, new XskAsyncReceiverOptions { MaxBatch = 0 })).Message);
     }
 
     static int Take(XskTestBed bed, XskAsyncReceiver receiver, RxBatch batch, List<string> payloads)
     {
         for (uint i = 0; i < batch.Count; i++)
             payloads.Add(XskTestBed.UdpPayload(bed.Umem.GetFrame(batch[i]).ToArray(), out _)!);
-        receiver.Recycle(batch);
+        batch.Recycle();
         return (int)batch.Count;
     }
 
@@ -105,7 +106,7 @@ public sealed class AsyncReceiveTests
                 (before, waitsBefore) = (GC.GetTotalAllocatedBytes(precise: true), receiver.Waits);
             RxBatch batch = await receiver.ReceiveAsync(timeout.Token);
             received += batch.Count;
-            receiver.Recycle(batch);
+            batch.Recycle();
         }
         return (GC.GetTotalAllocatedBytes(precise: true) - before, receiver.Waits - waitsBefore);
     }

@@ -1,6 +1,7 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -17,18 +18,20 @@ public sealed class BadInputTests
         lab.Run(VethSide.B, () =>
         {
             using var umem = new Umem(new UmemConfig { FrameCount = 64 });
-            Assert.Throws<ArgumentNullException>(() => new XskSocket(null!, lab.InterfaceB, 0));
-            Assert.ThrowsAny<ArgumentException>(() => new XskSocket(umem, "", 0));
-            Assert.ThrowsAny<ArgumentException>(() => new XskSocket(umem, null!, 0));
-            Assert.Contains("interface names have at most 15 bytes", Assert.Throws<AfXdpException>(() => new XskSocket(umem, new string('x', 16), 0)).Message);
-            Assert.Contains("interface index -1", Assert.Throws<AfXdpException>(() => new XskSocket(umem, -1, 0)).Message);
-            Assert.Contains($"queue {uint.MaxValue} does not exist", Assert.Throws<AfXdpException>(() => new XskSocket(umem, lab.InterfaceB, uint.MaxValue)).Message);
-            // That bind failed on the UMEM's own descriptor, which now holds rings that cannot be set again.
-            Assert.Contains($"the UMEM's first socket failed to set up (bind({lab.InterfaceB}, queue {uint.MaxValue}))",
-                Assert.Throws<AfXdpException>(() => new XskSocket(umem, lab.InterfaceB, 0)).Message);
+            Assert.Throws<ArgumentNullException>(() => new RxTxSocket(null!, lab.InterfaceB, 0));
+            Assert.ThrowsAny<ArgumentException>(() => new RxTxSocket(umem, "", 0));
+            Assert.ThrowsAny<ArgumentException>(() => new RxTxSocket(umem, null!, 0));
+            Assert.Contains("interface names have at most 15 bytes", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, new string('x', 16), 0)).Message);
+            Assert.Contains("interface index -1", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, -1, 0)).Message);
+            Assert.Contains($"queue {uint.MaxValue} is not in use", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, lab.InterfaceB, uint.MaxValue)).Message);
+            // A bind that fails in the kernel leaves the UMEM's own descriptor holding rings that cannot be set again.
+            using var failed = new Umem(new UmemConfig { FrameCount = 64 });
+            Assert.Throws<AfXdpException>(() => new RxTxSocket(failed, lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }));
+            Assert.Contains($"the UMEM's first socket failed to set up (bind({lab.InterfaceB}, queue 0))",
+                Assert.Throws<AfXdpException>(() => new RxTxSocket(failed, lab.InterfaceB, 0)).Message);
 
             using var fresh = new Umem(new UmemConfig { FrameCount = 64 });
-            using var socket = new XskSocket(fresh, lab.InterfaceB, 0);
+            using var socket = new RxTxSocket(fresh, lab.InterfaceB, 0);
             Assert.Throws<ArgumentOutOfRangeException>(() => socket.PollRx(-2));
             Assert.Contains("timeoutMicroseconds: -1", Assert.Throws<AfXdpException>(() => socket.EnableBusyPoll(-1, 64)).Message);
             Assert.Contains("budget: 0", Assert.Throws<AfXdpException>(() => socket.EnableBusyPoll(20, 0)).Message);
@@ -71,7 +74,7 @@ public sealed class BadInputTests
         lab.Run(VethSide.B, () =>
         {
             var umem = new Umem(new UmemConfig { FrameCount = 64 });
-            var socket = new XskSocket(umem, lab.InterfaceB, 0);
+            var socket = new RxTxSocket(umem, lab.InterfaceB, 0);
             XskRedirectProgram program = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Skb);
             program.Register(socket);
             socket.Dispose();
@@ -86,7 +89,7 @@ public sealed class BadInputTests
                 Assert.Contains("was disposed", e.Message);
             }
             Assert.Equal(Errno.EBADF, Assert.ThrowsAny<AfXdpException>(() => program.Register(socket)).Errno);
-            Assert.Throws<ObjectDisposedException>(() => new XskSocket(umem, lab.InterfaceB, 0));
+            Assert.Throws<ObjectDisposedException>(() => new RxTxSocket(umem, lab.InterfaceB, 0));
             program.Dispose();
             program.Dispose();
         });
@@ -100,8 +103,8 @@ public sealed class BadInputTests
         (RxRing rx, FillRing fill) = lab.Run(VethSide.B, () =>
         {
             var umem = new Umem(new UmemConfig { FrameCount = 64 });
-            var socket = new XskSocket(umem, lab.InterfaceB, 0);
-            return (socket.Rx!, socket.Fill);
+            var socket = new RxTxSocket(umem, lab.InterfaceB, 0);
+            return (socket.Rx, socket.Fill);
         });
         for (int i = 0; i < 3; i++)
         {

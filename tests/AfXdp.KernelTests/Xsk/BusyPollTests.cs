@@ -1,5 +1,6 @@
 using AfXdp.Bpf;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -46,11 +47,11 @@ public sealed class BusyPollTests
         using VethLab lab = VethLab.Create();
         // Native XDP on veth creates NAPI contexts, but veth does not tie them to its queues
         // (netif_queue_set_napi), so bind finds none: busy polling has nothing to drive on veth.
-        (Umem umem, XskRedirectProgram program, XskSocket socket) = lab.Run(VethSide.B, () =>
+        (Umem umem, XskRedirectProgram program, RxSocket socket) = lab.Run(VethSide.B, () =>
         {
             var u = new Umem(new UmemConfig { FrameCount = 2048, FillRingSize = 1024, CompletionRingSize = 1024 });
             var p = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Drv);
-            var s = new XskSocket(u, lab.InterfaceB, 0, new XskSocketConfig { TxRingSize = 0 });
+            var s = new RxSocket(u, lab.InterfaceB, 0, new XskSocketConfig());
             p.Register(s);
             return (u, p, s);
         });
@@ -76,7 +77,7 @@ public sealed class BusyPollTests
             while (received < 100 && clock.Elapsed < TimeSpan.FromSeconds(5))
             {
                 socket.WakeupRx(); // with busy polling on a NIC, this syscall runs the queue's NAPI
-                uint n = socket.Rx!.Peek(64, out _);
+                uint n = socket.Rx.Peek(64, out _);
                 socket.Rx.Release(n);
                 received += (int)n;
             }

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using AfXdp.Apps;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -68,7 +70,7 @@ public sealed class CaptureTests
         using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { MultiBuffer = true, TxRingSize = 0 }, new VethLabOptions { Mtu = 9000 });
         using var file = new MemoryStream();
         using var writer = new PcapWriter(file, leaveOpen: true);
-        var capture = new PcapCapture(bed.Socket, writer);
+        var capture = new PcapCapture(bed.Socket.Rx, writer);
         byte[] payload = new byte[8000];
         new Random(9).NextBytes(payload);
 
@@ -94,7 +96,7 @@ public sealed class CaptureTests
         {
             using (var writer = new PcapWriter(File.Create(path)))
             {
-                var capture = new PcapCapture(bed.Socket, writer);
+                var capture = new PcapCapture(bed.Socket.Rx, writer);
                 bed.SendFromA(5, 7042);
                 Assert.True(KernelTest.Eventually(() => { capture.CaptureBatch(timeoutMs: 50); return capture.Packets == 5; }, TimeSpan.FromSeconds(5)));
             }
@@ -118,7 +120,7 @@ public sealed class CaptureTests
         using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0, MultiBuffer = true });
         using var file = new MemoryStream(capacity: 16 << 20); // room for every record: writing never grows it
         using var writer = new PcapWriter(file, leaveOpen: true);
-        var capture = new PcapCapture(bed.Socket, writer);
+        var capture = new PcapCapture(bed.Socket.Rx, writer);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         Task sender = bed.Lab.RunAsync(VethSide.A, () =>
         {

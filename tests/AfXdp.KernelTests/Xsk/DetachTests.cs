@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.KernelTests.Bpf;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;

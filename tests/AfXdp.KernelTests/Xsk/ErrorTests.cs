@@ -1,6 +1,7 @@
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -20,7 +21,7 @@ public sealed class ErrorTests
     {
         using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 });
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        AfXdpException e = Fails(bed.Lab, () => new XskSocket(new Umem(), bed.Lab.InterfaceB, 0, new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromMilliseconds(500) }).Dispose());
+        AfXdpException e = Fails(bed.Lab, () => new RxTxSocket(new Umem(), bed.Lab.InterfaceB, 0, new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromMilliseconds(500) }).Dispose());
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
         Assert.Equal(Errno.EBUSY, e.Errno);
         Assert.Contains($"bind({bed.Lab.InterfaceB}, queue 0)", e.Message);
@@ -64,21 +65,20 @@ public sealed class ErrorTests
     }
 
     [Fact]
-    public void A_queue_the_device_lacks_is_EINVAL_naming_the_queue_count()
+    public void A_queue_the_device_lacks_is_EINVAL_naming_the_active_queues()
     {
         using VethLab lab = VethLab.Create();
-        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), lab.InterfaceB, 5).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), lab.InterfaceB, 5).Dispose());
         Assert.Equal(Errno.EINVAL, e.Errno);
-        Assert.Contains("has 1 queue(s)", e.Message);
-        Assert.Contains("queue 5 does not exist", e.Message);
-        Assert.Contains("use a queue from 0 to 0", e.Message);
+        Assert.Contains($"queue 5 is not in use: {lab.InterfaceB} has 1 active queue (0)", e.Message);
+        Assert.Contains("use a queue below 1", e.Message);
     }
 
     [Fact]
     public void Zero_copy_on_veth_is_EOPNOTSUPP_with_the_copy_mode_fix()
     {
         using VethLab lab = VethLab.Create();
-        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }).Dispose());
         Assert.Equal(Errno.EOPNOTSUPP, e.Errno);
         Assert.Contains("zero-copy", e.Message);
         Assert.Contains("XdpBindMode.Copy", e.Message);
@@ -88,7 +88,7 @@ public sealed class ErrorTests
     public void A_missing_interface_is_ENODEV()
     {
         using VethLab lab = VethLab.Create();
-        AfXdpException e = Fails(lab, () => new XskSocket(new Umem(), "nosuchif0", 0).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), "nosuchif0", 0).Dispose());
         Assert.Equal(Errno.ENODEV, e.Errno);
         Assert.Contains("no interface \"nosuchif0\" in this network namespace", e.Message);
         // The other end's interface exists, but in the other namespace.
@@ -100,7 +100,7 @@ public sealed class ErrorTests
     {
         using VethLab lab = VethLab.Create();
         using var umem = new Umem(); // created in this thread's namespace, not the lab's
-        AfXdpException e = Fails(lab, () => new XskSocket(umem, lab.InterfaceB, 0).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(umem, lab.InterfaceB, 0).Dispose());
         Assert.Equal(0, e.Errno);
         Assert.Contains("the UMEM was created in network namespace net:[", e.Message);
         Assert.Contains("inside the interface's namespace", e.Message);

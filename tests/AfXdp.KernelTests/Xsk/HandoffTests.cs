@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using AfXdp.Bpf;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -21,8 +22,8 @@ public sealed class HandoffTests
         (Umem umem, XskSocket first, XskSocket second, XskRedirectProgram program) = lab.Run(VethSide.B, () =>
         {
             Umem u = Umem.CreateShareable(new UmemConfig { FrameCount = 2048, FillRingSize = 512, CompletionRingSize = 512 });
-            var q0 = new XskSocket(u, lab.InterfaceB, 0, RxOnly);
-            var q1 = new XskSocket(u, lab.InterfaceB, 1, RxOnly);
+            var q0 = new RxSocket(u, lab.InterfaceB, 0, RxOnly);
+            var q1 = new RxSocket(u, lab.InterfaceB, 1, RxOnly);
             var p = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Drv);
             p.Register(q0);
             p.Register(q1);

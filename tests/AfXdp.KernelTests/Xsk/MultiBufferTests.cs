@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -49,7 +50,7 @@ public sealed class MultiBufferTests
         SendFromA(bed, Payload(2), 7021);
 
         Assert.True(KernelTest.Eventually(() => bed.Socket.Statistics.RxDropped == 1, TimeSpan.FromSeconds(5)), bed.Socket.Statistics.ToString());
-        Assert.Equal(0u, bed.Socket.Rx!.Available);
+        Assert.Equal(0u, bed.Socket.Rx.Available);
     }
 
     [Fact]
@@ -73,7 +74,7 @@ public sealed class MultiBufferTests
         Assert.Equal(2, segments);
         ulong[] frames = [.. Enumerable.Range(0, segments).Select(i => bed.Umem.FrameAddress(XskTestBed.FirstTxFrame + (uint)i))];
 
-        TxRing tx = bed.Socket.Tx!;
+        TxRing tx = bed.Socket.Tx;
         Assert.Equal((uint)segments, tx.Reserve((uint)segments, out uint index));
         Assert.Equal((uint)segments, tx.WritePacket(index, bed.Umem, frame, frames));
         Assert.Equal(XdpDescriptor.PacketContinues, tx[index].Options);
@@ -109,9 +110,9 @@ public sealed class MultiBufferTests
     });
 
     /// <summary>Receives one packet, however many descriptors it spans, copies it out and recycles its frames.</summary>
-    static (byte[] Frame, int Segments) ReceiveOnePacket(XskSocket socket, TimeSpan timeout)
+    static (byte[] Frame, int Segments) ReceiveOnePacket(RxTxSocket socket, TimeSpan timeout)
     {
-        RxRing rx = socket.Rx!;
+        RxRing rx = socket.Rx;
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
         {
@@ -138,13 +139,13 @@ public sealed class MultiBufferTests
         throw new TimeoutException($"no packet within {timeout.TotalSeconds} s; {socket.Statistics}");
     }
 
-    static void AwaitCompletions(XskSocket socket, int count)
+    static void AwaitCompletions(RxTxSocket socket, int count)
     {
         int completed = 0;
         var clock = Stopwatch.StartNew();
         while (completed < count && clock.Elapsed < TimeSpan.FromSeconds(5))
         {
-            if (socket.Tx!.NeedsWakeup)
+            if (socket.Tx.NeedsWakeup)
                 socket.WakeupTx();
             uint done = socket.Completion.Peek(64, out _);
             socket.Completion.Release(done);

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.TestShared;
 

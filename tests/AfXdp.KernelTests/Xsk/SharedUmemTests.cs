@@ -1,5 +1,6 @@
 using System.Net.Sockets;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -11,8 +12,8 @@ public sealed class SharedUmemTests
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 },
             new VethLabOptions { RxQueues = 2, TxQueues = 2 });
-        using XskSocket second = bed.Lab.Run(VethSide.B, () =>
-            new XskSocket(bed.Umem, bed.Lab.InterfaceB, 1, new XskSocketConfig { TxRingSize = 0, FillRingSize = 512, CompletionRingSize = 512 }));
+        using RxSocket second = bed.Lab.Run(VethSide.B, () =>
+            new RxSocket(bed.Umem, bed.Lab.InterfaceB, 1, new XskSocketConfig { FillRingSize = 512, CompletionRingSize = 512 }));
         Assert.NotSame(bed.Socket.Fill, second.Fill);
         Assert.NotSame(bed.Socket.Completion, second.Completion);
         bed.Program!.Register(second);
@@ -37,7 +38,7 @@ public sealed class SharedUmemTests
     public async Task A_second_socket_on_the_same_queue_shares_the_UMEM_rings_and_transmits()
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 });
-        using XskSocket sender = bed.Lab.Run(VethSide.B, () => new XskSocket(bed.Umem, bed.Lab.InterfaceB, 0, new XskSocketConfig { RxRingSize = 0 }));
+        using TxSocket sender = bed.Lab.Run(VethSide.B, () => new TxSocket(bed.Umem, bed.Lab.InterfaceB, 0, new XskSocketConfig()));
         Assert.Same(bed.Umem.Fill, sender.Fill);
         Assert.Same(bed.Umem.Completion, sender.Completion);
 

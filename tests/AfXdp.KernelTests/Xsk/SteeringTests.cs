@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.KernelTests.Bpf;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;
@@ -81,10 +82,10 @@ public sealed class SteeringTests
             TestFrames.Udp4("10.99.0.2", 9),
             TestFrames.Udp4("10.99.0.2", 10, tci: 100),
         ];
-        (Umem umem, XskSocket sender) = bed.Lab.Run(VethSide.A, () =>
+        (Umem umem, TxSocket sender) = bed.Lab.Run(VethSide.A, () =>
         {
             var u = new Umem(new UmemConfig { FrameCount = 4096 });
-            return (u, new XskSocket(u, bed.Lab.InterfaceA, 0, new XskSocketConfig { RxRingSize = 0 }));
+            return (u, new TxSocket(u, bed.Lab.InterfaceA, 0, new XskSocketConfig()));
         });
         using (umem)
         using (sender)

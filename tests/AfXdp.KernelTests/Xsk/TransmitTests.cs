@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Xsk;

@@ -2,8 +2,9 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using AfXdp.Device;
 using AfXdp.Interop;
-using AfXdp.Lab;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -133,9 +134,9 @@ public sealed class TxMetadataTests
         return length;
     }
 
-    static void Send(XskSocket socket, ulong address, int length, uint options)
+    static void Send(RxTxSocket socket, ulong address, int length, uint options)
     {
-        TxRing tx = socket.Tx!;
+        TxRing tx = socket.Tx;
         Assert.Equal(1u, tx.Reserve(1, out uint index));
         tx[index] = new XdpDescriptor { Address = address, Length = (uint)length, Options = options };
         tx.Submit(1);

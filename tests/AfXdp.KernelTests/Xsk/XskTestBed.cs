@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using AfXdp.Bpf;
-using AfXdp.Lab;
+using AfXdp.Device;
+using AfXdp.Testing;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -24,10 +25,10 @@ internal sealed class XskTestBed : IDisposable
             (Umem, Socket, Program) = Lab.Run(VethSide.B, () =>
             {
                 var umem = new Umem(umemConfig ?? new UmemConfig { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = 1024 });
-                XskSocket? socket = null;
+                RxTxSocket? socket = null;
                 try
                 {
-                    socket = new XskSocket(umem, Lab.InterfaceB, queue, config);
+                                        socket = new RxTxSocket(umem, Lab.InterfaceB, queue, Normalized(config));
                     bool frags = socket.Config.MultiBuffer;
                     XskRedirectProgram? program = attach is { } mode
                         ? XskRedirectProgram.Attach(Lab.InterfaceB, mode, filter: filter, multiBuffer: frags)
@@ -42,8 +43,7 @@ internal sealed class XskTestBed : IDisposable
                     throw;
                 }
             });
-            if (Socket.Rx is not null)
-                Fill(Socket.Fill, first: 0, count: Socket.Fill.Size);
+            Fill(Socket.Fill, first: 0, count: Socket.Fill.Size);
         }
         catch
         {
@@ -52,42 +52,31 @@ internal sealed class XskTestBed : IDisposable
         }
     }
 
+    /// <summary>The bed's socket always has both rings: a configuration that leaves one out only means the test does not use it.</summary>
+    static XskSocketConfig? Normalized(XskSocketConfig? config) => config is null ? null
+        : config with { RxRingSize = config.RxRingSize == 0 ? 2048 : config.RxRingSize, TxRingSize = config.TxRingSize == 0 ? 2048 : config.TxRingSize };
+
     public VethLab Lab { get; }
     public Umem Umem { get; }
-    public XskSocket Socket { get; }
+    public RxTxSocket Socket { get; }
     public XskRedirectProgram? Program { get; }
 
     /// <summary>First frame number free for TX (above what the FILL ring got).</summary>
     public const uint FirstTxFrame = 2048;
 
-    public void Fill(FillRing fill, uint first, uint count)
-    {
-        Assert.Equal(count, fill.Reserve(count, out uint index));
-        for (uint i = 0; i < count; i++)
-            fill[index + i] = Umem.FrameAddress(first + i);
-        fill.Submit(count);
-    }
+    public void Fill(FillRing fill, uint first, uint count) => fill.Populate(first, count);
 
     /// <summary>Receives until <paramref name="count"/> frames arrived or the timeout passed; copies them out and recycles the frames.</summary>
-    public static List<byte[]> Receive(XskSocket socket, int count, TimeSpan timeout)
+    public static List<byte[]> Receive(IRxSocket socket, int count, TimeSpan timeout)
     {
         var frames = new List<byte[]>();
         var clock = Stopwatch.StartNew();
-        RxRing rx = socket.Rx!;
         while (frames.Count < count && clock.Elapsed < timeout)
         {
-            if (!socket.PollRx(50))
-                continue;
-            uint n = rx.Peek(64, out uint rxIndex);
-            Assert.Equal(n, socket.Fill.Reserve(n, out uint fillIndex));
-            for (uint i = 0; i < n; i++)
-            {
-                XdpDescriptor d = rx[rxIndex + i];
-                frames.Add(socket.Umem.GetFrame(d).ToArray());
-                socket.Fill[fillIndex + i] = d.Address;
-            }
-            socket.Fill.Submit(n);
-            rx.Release(n);
+            RxBatch batch = socket.Rx.Receive(64, timeoutMs: 50);
+            foreach (RxFrame frame in batch)
+                frames.Add(frame.Data.ToArray());
+            batch.Recycle();
         }
         return frames;
     }
@@ -160,26 +149,22 @@ internal sealed class XskTestBed : IDisposable
         new IPEndPoint(Lab.AddressB, 40000), new IPEndPoint(Lab.AddressA, port));
 
     /// <summary>Sends <paramref name="count"/> frames written by <paramref name="write"/> from free frames of the socket's UMEM, and waits for their completions.</summary>
-    public void Transmit(XskSocket socket, int count, Func<int, Span<byte>, int> write)
+    public void Transmit<TSocket>(TSocket socket, int count, Func<int, Span<byte>, int> write) where TSocket : XskSocket, ITxSocket
     {
-        TxRing tx = socket.Tx!;
         int sent = 0, completed = 0;
         var clock = Stopwatch.StartNew();
         while (completed < count && clock.Elapsed < TimeSpan.FromSeconds(10))
         {
-            if (sent < count && tx.Reserve(1, out uint index) == 1)
+            // At most 1024 frames out at once: they cycle through 1024 TX frames above the FILL ring's.
+            if (sent < count && sent - completed < 1024)
             {
                 ulong address = socket.Umem.FrameAddress(FirstTxFrame + (uint)(sent % 1024));
                 int length = write(sent, socket.Umem.GetFrame(address, (int)socket.Umem.FrameSize));
-                tx[index] = new XdpDescriptor { Address = address, Length = (uint)length };
-                tx.Submit(1);
-                sent++;
+                if (socket.Tx.Send(address, (uint)length))
+                    sent++;
             }
-            if (tx.NeedsWakeup || !socket.Config.NeedWakeup)
-                socket.WakeupTx();
-            uint done = socket.Completion.Peek(64, out _);
-            socket.Completion.Release(done);
-            completed += (int)done;
+            socket.Tx.Kick();
+            completed += (int)socket.Completion.Drain();
         }
         Assert.Equal(count, completed);
     }

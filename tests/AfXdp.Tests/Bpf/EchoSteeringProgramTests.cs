@@ -1,3 +1,4 @@
+using AfXdp.Apps;
 using AfXdp.Bpf;
 
 namespace AfXdp.Tests.Bpf;

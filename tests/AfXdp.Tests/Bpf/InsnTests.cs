@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AfXdp.Bpf;
+using AfXdp.Xsk;
 
 namespace AfXdp.Tests.Bpf;
 

@@ -8,7 +8,7 @@ public class ConfigTests
     public void DefaultsAreValid()
     {
         new UmemConfig().Validate();
-        new XskSocketConfig().Validate();
+        new XskSocketConfig().Validate(rx: true, tx: true, "RxTxSocket");
     }
 
     [Theory]
@@ -36,7 +36,7 @@ public class ConfigTests
         var e = Assert.Throws<AfXdpException>(() => new UmemConfig { FillRingSize = size }.Validate());
         Assert.Contains($"FillRingSize = {size}", e.Message);
         Assert.Contains("power of two", e.Message);
-        Assert.Throws<AfXdpException>(() => new XskSocketConfig { CompletionRingSize = size }.Validate());
+        Assert.Throws<AfXdpException>(() => new XskSocketConfig { CompletionRingSize = size });
     }
 
     [Fact]
@@ -55,13 +55,15 @@ public class ConfigTests
         Assert.Throws<AfXdpException>(() => new UmemConfig { TxMetadataLength = length }.Validate());
 
     [Fact]
-    public void ASocketNeedsAtLeastOneRing()
+    public void EachShapeNeedsItsRingsAndValuesAreCheckedWhenBuilt()
     {
-        var e = Assert.Throws<AfXdpException>(() => new XskSocketConfig { RxRingSize = 0, TxRingSize = 0 }.Validate());
-        Assert.Contains("RX ring, a TX ring or both", e.Message);
-        new XskSocketConfig { RxRingSize = 0 }.Validate();
-        Assert.Throws<AfXdpException>(() => new XskSocketConfig { RxRingSize = 100 }.Validate());
-        Assert.Throws<AfXdpException>(() => new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromSeconds(-1) }.Validate());
+        var e = Assert.Throws<AfXdpException>(() => new XskSocketConfig { RxRingSize = 0, TxRingSize = 0 }.Validate(rx: true, tx: false, "RxSocket"));
+        Assert.Contains("a socket that receives needs an RX ring", e.Message);
+        new XskSocketConfig { RxRingSize = 0 }.Validate(rx: false, tx: true, "TxSocket");
+        // Checked when built: the bad value throws in its initializer, before any socket exists.
+        Assert.Throws<AfXdpException>(() => new XskSocketConfig { RxRingSize = 100 });
+        Assert.Throws<AfXdpException>(() => new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromSeconds(-1) });
+        Assert.Throws<AfXdpException>(() => new XskSocketConfig { BindMode = (XdpBindMode)7 });
     }
 
     [Fact]
@@ -73,13 +75,13 @@ public class ConfigTests
     [InlineData(4096u)]
     public void TxBudgetMustLieBetween32AndTheTxRingSize(uint budget)
     {
-        var e = Assert.Throws<AfXdpException>(() => new XskSocketConfig { TxRingSize = 2048, TxBudget = budget }.Validate());
+        var e = Assert.Throws<AfXdpException>(() => new XskSocketConfig { TxRingSize = 2048, TxBudget = budget }.Validate(rx: false, tx: true, "TxSocket"));
         Assert.Contains($"TxBudget = {budget}", e.Message);
         Assert.Contains("from 32 to the TX ring size (2048)", e.Message);
-        new XskSocketConfig { TxRingSize = 2048, TxBudget = 2048 }.Validate();
+        new XskSocketConfig { TxRingSize = 2048, TxBudget = 2048 }.Validate(rx: false, tx: true, "TxSocket");
     }
 
     [Fact]
     public void ANegativeSendBufferIsRejected() =>
-        Assert.Contains("SendBufferSize = -1", Assert.Throws<AfXdpException>(() => new XskSocketConfig { SendBufferSize = -1 }.Validate()).Message);
+        Assert.Contains("SendBufferSize = -1", Assert.Throws<AfXdpException>(() => new XskSocketConfig { SendBufferSize = -1 }).Message);
 }

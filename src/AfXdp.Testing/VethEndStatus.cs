@@ -1,7 +1,8 @@
 using System.Text.Json;
+using AfXdp.Device;
 using AfXdp.Xsk;
 
-namespace AfXdp.Lab;
+namespace AfXdp.Testing;
 
 /// <summary>One end of a lab's veth pair as the kernel reports it (<c>ip -d -j addr show</c>).</summary>
 public sealed record VethEndStatus(

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using AfXdp.Interop;
 
-namespace AfXdp.Lab;
+namespace AfXdp.Testing;
 
 /// <summary>One of the two sides of a <see cref="VethLab"/>.</summary>
 public enum VethSide

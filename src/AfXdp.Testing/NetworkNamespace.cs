@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using AfXdp.Interop;
 
-namespace AfXdp.Lab;
+namespace AfXdp.Testing;
 
 /// <summary>
 /// Runs code inside a named network namespace (one made by <c>ip netns add NAME</c>, i.e. /run/netns/NAME).

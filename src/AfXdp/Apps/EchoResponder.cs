@@ -3,9 +3,11 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Net;
+using AfXdp.Xsk;
 
-namespace AfXdp.Xsk;
+namespace AfXdp.Apps;
 
 /// <summary>What an <see cref="EchoResponder"/> answers for, and where.</summary>
 public sealed record EchoResponderConfig
@@ -66,8 +68,8 @@ public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies
 /// from the queue; everything else still reaches the kernel.
 /// </summary>
 /// <remarks>
-/// Frames circulate FILL → RX → TX → COMPLETION → FILL. The FILL ring has a slot for every frame of
-/// the UMEM, so giving a frame back to it can never fail. Create it in the interface's network
+/// Frames circulate FILL → RX → TX → COMPLETION → FILL through the library's batch verbs: receive,
+/// turn around in place, <see cref="RxBatch.Transmit"/>, <see cref="CompletionRing.Recycle"/>. Create it in the interface's network
 /// namespace; <see cref="ProcessBatch"/> may then run on any one thread, and allocates nothing.
 /// </remarks>
 public sealed class EchoResponder : IDisposable
@@ -76,17 +78,13 @@ public sealed class EchoResponder : IDisposable
     const uint RingSize = 2048;
 
     readonly Umem _umem;
-    readonly XskSocket _socket;
+    readonly RxTxSocket _socket;
     readonly XskRedirectProgram _program;
-    readonly FillRing _fill;
-    readonly CompletionRing _completion;
-    readonly RxRing _rx;
-    readonly TxRing _tx;
     readonly EchoIdentity _identity;
     readonly XskLiveness _liveness;
     readonly uint _batch;
     readonly long[] _refused = new long[Enum.GetValues<ReplyVerdict>().Length];
-    long _arpReplies, _icmpEchoReplies, _udpEchoReplies, _txRingFull;
+    long _arpReplies, _icmpEchoReplies, _udpEchoReplies;
 
     public EchoResponder(EchoResponderConfig config)
     {
@@ -111,15 +109,8 @@ public sealed class EchoResponder : IDisposable
         _umem = new Umem(new UmemConfig { FrameCount = FrameCount, FrameSize = 2048, FillRingSize = FrameCount, CompletionRingSize = RingSize });
         try
         {
-            _socket = new XskSocket(_umem, device.Index, config.Queue, new XskSocketConfig { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = config.BindMode });
-            _fill = _socket.Fill;
-            _completion = _socket.Completion;
-            _rx = _socket.Rx!;
-            _tx = _socket.Tx!;
-            _fill.Reserve(FrameCount, out uint index);
-            for (uint i = 0; i < FrameCount; i++)
-                _fill[index + i] = _umem.FrameAddress(i);
-            _fill.Submit(FrameCount);
+            _socket = new RxTxSocket(_umem, device.Index, config.Queue, new XskSocketConfig { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = config.BindMode });
+            _socket.Fill.Populate(0, FrameCount);
             _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
             _program.Register(_socket);
             _liveness = new XskLiveness(_socket, _program.Link);
@@ -136,7 +127,8 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The MAC, address, prefix and port answered with.</summary>
     public EchoIdentity Identity => _identity;
 
-    public XskSocket Socket => _socket;
+    /// <summary>The socket the requests arrive on and the replies leave by.</summary>
+    public RxTxSocket Socket => _socket;
 
     /// <summary>The steering program and its attachment.</summary>
     public XskRedirectProgram Program => _program;
@@ -144,7 +136,7 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The counts so far; safe to read from another thread.</summary>
     public EchoCounters Counters => new(Volatile.Read(ref _arpReplies), Volatile.Read(ref _icmpEchoReplies), Volatile.Read(ref _udpEchoReplies),
         Refused(ReplyVerdict.NotForUs), Refused(ReplyVerdict.Malformed), Refused(ReplyVerdict.BadChecksum), Refused(ReplyVerdict.BadSource),
-        Refused(ReplyVerdict.ReflectorPort), Volatile.Read(ref _txRingFull));
+        Refused(ReplyVerdict.ReflectorPort), Volatile.Read(ref _socket.Counters.TxDropped));
 
     /// <summary>
     /// Answers the requests that have arrived (at most one batch) and returns how many frames it
@@ -152,49 +144,22 @@ public sealed class EchoResponder : IDisposable
     /// </summary>
     public int ProcessBatch(int timeoutMs)
     {
-        RecycleCompleted();
-        uint received = _rx.Peek(_batch, out uint rxIndex);
-        if (received == 0)
+        _socket.Completion.Recycle();
+        RxBatch batch = timeoutMs > 0 ? _socket.Rx.Receive(_batch, timeoutMs) : _socket.Rx.Receive(_batch);
+        if (batch.IsEmpty)
         {
-            KickTx();
-            if (timeoutMs > 0)
-                _socket.PollRx(timeoutMs);
+            _socket.Tx.Kick();
             return 0;
         }
-
-        bool canSend = ReserveTx(received, out uint txIndex);
-        // Room for every frame: the FILL ring has a slot for each frame of the UMEM.
-        _fill.Reserve(received, out uint fillIndex);
-        uint replies = 0, dropped = 0;
-        for (uint i = 0; i < received; i++)
+        foreach (RxFrame frame in batch)
         {
-            XdpDescriptor descriptor = _rx[rxIndex + i];
-            if (!canSend)
-            {
-                _fill[fillIndex + dropped++] = descriptor.Address;
-                continue;
-            }
-            EchoOutcome outcome = EchoReply.TurnAround(_umem.GetFrame(descriptor), _identity);
+            EchoOutcome outcome = EchoReply.TurnAround(frame.Data, _identity);
             Count(outcome);
-            if (outcome.Kind == EchoReplyKind.None)
-                _fill[fillIndex + dropped++] = descriptor.Address;
-            else
-                _tx[txIndex + replies++] = new XdpDescriptor { Address = descriptor.Address, Length = (uint)outcome.Length };
+            // The reply may be shorter than the request; length 0 sends a refused frame back to the FILL ring.
+            frame.SetLength(outcome.Length);
         }
-        _rx.Release(received);
-        _fill.Cancel(received - dropped);
-        _fill.Submit(dropped);
-        if (canSend)
-        {
-            _tx.Cancel(received - replies);
-            _tx.Submit(replies);
-            KickTx();
-        }
-        else
-        {
-            _txRingFull += dropped;
-        }
-        return (int)received;
+        batch.Transmit(_socket.Tx);
+        return (int)batch.Count;
     }
 
     /// <summary>
@@ -247,35 +212,5 @@ public sealed class EchoResponder : IDisposable
                 return candidate.PrefixLength;
         }
         return 32;
-    }
-
-    /// <summary>Reserves TX slots, kicking the kernel and reaping completions once if the ring is full.</summary>
-    bool ReserveTx(uint count, out uint index)
-    {
-        if (_tx.Reserve(count, out index) == count)
-            return true;
-        _socket.WakeupTx();
-        RecycleCompleted();
-        return _tx.Reserve(count, out index) == count;
-    }
-
-    /// <summary>Sent frames go back to the FILL ring to receive into.</summary>
-    void RecycleCompleted()
-    {
-        uint done = _completion.Peek(RingSize, out uint index);
-        if (done == 0)
-            return;
-        _fill.Reserve(done, out uint fillIndex);
-        for (uint i = 0; i < done; i++)
-            _fill[fillIndex + i] = _completion[index + i];
-        _fill.Submit(done);
-        _completion.Release(done);
-    }
-
-    /// <summary>sendto() only when the kernel asked for it (always so in copy mode) and has descriptors to take.</summary>
-    void KickTx()
-    {
-        if (_tx.NeedsWakeup && _tx.Pending != 0)
-            _socket.WakeupTx();
     }
 }

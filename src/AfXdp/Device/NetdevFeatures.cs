@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using AfXdp.Interop;
 
-namespace AfXdp.Xsk;
+namespace AfXdp.Device;
 
 /// <summary>enum netdev_xdp_act (include/uapi/linux/netdev.h): what a driver does with XDP.</summary>
 [Flags]

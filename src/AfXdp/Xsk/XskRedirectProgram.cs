@@ -1,6 +1,7 @@
-using AfXdp.Xsk;
+using AfXdp.Device;
+using AfXdp.Bpf;
 
-namespace AfXdp.Bpf;
+namespace AfXdp.Xsk;
 
 /// <summary>
 /// The AF_XDP program, built in process and attached to an interface. Without a filter (the default,
@@ -44,7 +45,7 @@ public sealed class XskRedirectProgram : IDisposable
     /// <summary>
     /// Creates the XSKMAP (one slot per queue of the interface), loads the program and attaches it:
     /// <see cref="Spec"/> by default, the steering program when <paramref name="filter"/> is given, or
-    /// what <paramref name="spec"/> builds over the same XSKMAP (e.g. <see cref="EchoSteeringProgram"/>).
+    /// what <paramref name="spec"/> builds over the same XSKMAP (e.g. the echo steering program).
     /// <paramref name="multiBuffer"/> loads it frags-aware (BPF_F_XDP_HAS_FRAGS), as sockets bound
     /// with XDP_USE_SG on a jumbo-MTU device need.
     /// </summary>

@@ -1,9 +1,7 @@
-using AfXdp.Interop;
+namespace AfXdp.Interop;
 
-namespace AfXdp.Xsk;
-
-/// <summary>What the process may do: effective capabilities and the locked-memory limit.</summary>
-public static unsafe class Privileges
+/// <summary>Linux capability numbers (include/uapi/linux/capability.h) and the calling thread's effective set.</summary>
+internal static class Capabilities
 {
     public const int CAP_NET_ADMIN = 12;
     public const int CAP_NET_RAW = 13;
@@ -22,7 +20,7 @@ public static unsafe class Privileges
         _ => $"capability {capability}",
     };
 
-    /// <summary>True if the capability is in the effective set (/proc/self/status CapEff).</summary>
+    /// <summary>True if the capability is in the calling thread's effective set (/proc/thread-self/status CapEff).</summary>
     public static bool Has(int capability)
     {
         foreach (string line in File.ReadLines("/proc/thread-self/status"))
@@ -31,15 +29,5 @@ public static unsafe class Privileges
                 return ((Convert.ToUInt64(line[7..].Trim(), 16) >> capability) & 1) != 0;
         }
         return false;
-    }
-
-    /// <summary>RLIMIT_MEMLOCK soft limit in bytes (ulong.MaxValue when unlimited).</summary>
-    public static ulong MemlockLimit
-    {
-        get
-        {
-            ulong* rlim = stackalloc ulong[2];
-            return Sys.GetRLimit(Sys.RLIMIT_MEMLOCK, rlim) == 0 ? rlim[0] : 0;
-        }
     }
 }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using AfXdp.Interop;
 
-namespace AfXdp.Xsk;
+namespace AfXdp.Device;
 
 /// <summary>Where an XDP program runs on a device.</summary>
 public enum XdpAttachMode
@@ -84,6 +84,40 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
         if (Sys.Ethtool(Name, &channels) != 0)
             return null;
         return new DeviceChannels(channels.rx_count, channels.tx_count, channels.combined_count, channels.max_rx, channels.max_tx, channels.max_combined);
+    }
+
+    /// <summary>
+    /// Queues a socket can bind to: the active ones (real_num_rx/tx_queues, which bind checks), from
+    /// the driver's channel counts; netlink reports only the allocated ones (<see cref="QueueCount"/>).
+    /// A default veth has 2 allocated and 1 active.
+    /// </summary>
+    public uint QueryActiveQueues() => ActiveQueues(QueryChannels());
+
+    uint ActiveQueues(DeviceChannels? channels) =>
+        channels is { } c && c.Combined + Math.Max(c.Rx, c.Tx) > 0 ? Math.Min(c.Combined + Math.Max(c.Rx, c.Tx), QueueCount) : QueueCount;
+
+    /// <summary>Throws (EINVAL, as bind would), naming the active queues and how to add some, when <paramref name="queue"/> is not in use.</summary>
+    public void CheckQueueInUse(uint queue, string call)
+    {
+        // EINVAL: what bind(2) would answer (xsk_bind checks real_num_rx/tx_queues), said before the syscall with the reason.
+        if (QueryQueueProblem(queue) is { } problem)
+            Throw.Kernel(call, Interop.Errno.EINVAL, problem.Cause, problem.Fix);
+    }
+
+    /// <summary>Why <paramref name="queue"/> cannot be bound (cause, fix), or null when it is active.</summary>
+    public (string Cause, string Fix)? QueryQueueProblem(uint queue)
+    {
+        DeviceChannels? channels = QueryChannels();
+        uint active = ActiveQueues(channels);
+        if (queue < active)
+            return null;
+        uint max = channels is { } ch ? Math.Max(ch.MaxCombined + Math.Max(ch.MaxRx, ch.MaxTx), QueueCount) : QueueCount;
+        string cause = $"queue {queue} is not in use: {Name} has {active} active queue{(active == 1 ? "" : "s")} (0{(active > 1 ? $" to {active - 1}" : "")}){(QueueCount > active ? $" of {QueueCount} allocated" : "")}.";
+        string raise = channels is { MaxCombined: > 0 } ? $"combined {queue + 1}" : $"rx {queue + 1} tx {queue + 1}";
+        string fix = queue < max
+            ? $"use a queue below {active}, or raise the active queues with `ethtool -L {Name} {raise}`."
+            : $"use a queue below {active}; {Name} cannot have more than {max}.";
+        return (cause, fix);
     }
 
     /// <summary>Looks the interface up by name (RTM_GETLINK).</summary>

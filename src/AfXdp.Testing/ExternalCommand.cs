@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using AfXdp.Interop;
 
-namespace AfXdp.Lab;
+namespace AfXdp.Testing;
 
 /// <summary>What a finished external command (ip, ping, ethtool) exited with and printed.</summary>
 public sealed record CommandResult(string CommandLine, int ExitCode, string Output, string Error)

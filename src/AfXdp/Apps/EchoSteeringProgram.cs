@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
+using AfXdp.Bpf;
+using AfXdp.Device;
 using AfXdp.Xsk;
 
-namespace AfXdp.Bpf;
+namespace AfXdp.Apps;
 
 /// <summary>
 /// The steering program of an echo responder (<see cref="EchoResponder"/>): it redirects to the

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.ExceptionServices;
 using AfXdp.Interop;
 
-namespace AfXdp.Xsk;
+namespace AfXdp.Device;
 
 /// <summary>
 /// A device's interrupt deferral (the two knobs preferred busy polling is paired with):
@@ -14,7 +14,7 @@ namespace AfXdp.Xsk;
 /// When a NAPI poll finds work, the driver normally re-enables the device's interrupt at the end.
 /// With napi_defer_hard_irqs = N it keeps the interrupt off for up to N empty polls and instead arms
 /// a timer of gro_flush_timeout ns that schedules NAPI again. Preferred busy polling
-/// (<see cref="XskSocket.EnableBusyPoll"/>) lets the application's wakeup syscalls run that NAPI
+/// (XskSocket.EnableBusyPoll) lets the application's wakeup syscalls run that NAPI
 /// poll; the timer is only the safety net that picks the queue up when the application stops
 /// polling for longer than the timeout. Typical values for AF_XDP busy polling: 2 and 200000 (200 µs).
 /// Both 0 (the default) means: interrupts on, no deferral.

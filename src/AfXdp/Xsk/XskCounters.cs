@@ -1,4 +1,4 @@
-namespace AfXdp.Metrics;
+namespace AfXdp.Xsk;
 
 /// <summary>
 /// What one socket's data path moved. Written by the one thread that moves the socket's packets

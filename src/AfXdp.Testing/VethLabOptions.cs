@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace AfXdp.Lab;
+namespace AfXdp.Testing;
 
 /// <summary>How a <see cref="VethLab"/> is built. The defaults suit AF_XDP tests: one queue, no IPv6 chatter.</summary>
 public sealed record VethLabOptions

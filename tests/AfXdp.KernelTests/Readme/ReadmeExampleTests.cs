@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using AfXdp.Net;
+using AfXdp.Testing;
+using AfXdp.Xsk;
+
+namespace AfXdp.KernelTests.Readme;
+
+/// <summary>
+/// The README's two loops, compiled here and run against a veth lab. Each example's lines between its
+/// region markers must appear in the README as they are here (the test fails naming the first line
+/// that differs), so the README shows code that builds and works.
+/// </summary>
+public sealed partial class ReadmeExampleTests
+{
+    static void ReceiveExample(string interfaceName, Action<string> log, CancellationToken stop)
+    {
+        #region receive
+        using var umem = new Umem();
+        using var socket = new RxSocket(umem, interfaceName, queueId: 0);
+        using var program = XskRedirectProgram.Attach(interfaceName);
+        program.Register(socket);
+        socket.Fill.Populate(0, socket.Fill.Size);
+        while (!stop.IsCancellationRequested)
+        {
+            RxBatch batch = socket.Rx.Receive(64, timeoutMs: 100);
+            foreach (RxFrame frame in batch)
+                log($"{frame.Length} bytes from {new MacAddress(frame.Data[6..12])}");
+            batch.Recycle();
+        }
+        #endregion
+    }
+
+    static long TurnAroundExample(string interfaceName, CancellationToken stop)
+    {
+        using var umem = new Umem();
+        using var socket = new RxTxSocket(umem, interfaceName, queueId: 0);
+        using var program = XskRedirectProgram.Attach(interfaceName);
+        program.Register(socket);
+        socket.Fill.Populate(0, socket.Fill.Size);
+        #region turn-around
+        while (!stop.IsCancellationRequested)
+        {
+            socket.Completion.Recycle();                 // sent frames back to the FILL ring
+            RxBatch batch = socket.Rx.Receive(64, timeoutMs: 100);
+            foreach (RxFrame frame in batch)
+            {
+                if (EthernetFrame.TryCreate(frame.Data, out EthernetFrame ethernet))
+                    ethernet.SwapMacs();                 // modify in place
+            }
+            batch.Transmit(socket.Tx);                   // onto TX; a syscall only if the kernel asks
+        }
+        #endregion
+        return socket.Counters.TxPackets;
+    }
+
+    [Fact]
+    public async Task The_receive_example_receives_what_A_sends()
+    {
+        using VethLab lab = VethLab.Create();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var lines = new List<string>();
+        Task receiver = lab.RunAsync(VethSide.B, () => ReceiveExample(lab.InterfaceB, line =>
+        {
+            lock (lines)
+            {
+                lines.Add(line);
+                if (lines.Count == 20)
+                    stop.Cancel();
+            }
+        }, stop.Token));
+        await SendUntil(lab, () => { lock (lines) return lines.Count >= 20 || stop.IsCancellationRequested; });
+        await receiver;
+        lock (lines)
+        {
+            Assert.True(lines.Count >= 20, $"{lines.Count} frames received");
+            Assert.All(lines, line => Assert.Equal($"74 bytes from {lab.MacA}", line));
+        }
+    }
+
+    [Fact]
+    public async Task The_turn_around_example_sends_every_frame_back()
+    {
+        using VethLab lab = VethLab.Create();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Task<long> forwarder = lab.RunAsync(VethSide.B, () => TurnAroundExample(lab.InterfaceB, stop.Token));
+        // A's AF_PACKET socket sees the frames come back: B's MAC as source, A's as destination (swapped).
+        Task<int> returned = lab.RunAsync(VethSide.A, () => CountReturned(lab, 20, TimeSpan.FromSeconds(15)));
+        await SendUntil(lab, () => returned.IsCompleted);
+        int back = await returned;
+        stop.Cancel();
+        long completed = await forwarder;
+        Assert.True(back >= 20, $"{back} frames came back to A");
+        Assert.True(completed >= 20, $"{completed} frames completed");
+    }
+
+    [Theory]
+    [InlineData("receive")]
+    [InlineData("turn-around")]
+    public void The_README_shows_the_example_as_compiled(string region)
+    {
+        string[] code = Region(File.ReadAllText(SourcePath()), region);
+        Assert.True(code.Length is > 4 and <= 16, $"{region}: {code.Length} lines");
+        int loop = Array.FindIndex(code, l => l.StartsWith("while", StringComparison.Ordinal));
+        Assert.True(loop >= 0 && code.Length - loop - 2 <= 10, $"{region}: the loop's body has more than 10 lines");
+        string readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        string[] readmeLines = [.. readme.Split('\n').Select(l => l.TrimEnd())];
+        int start = Array.IndexOf(readmeLines, code[0]);
+        while (start >= 0 && !code.Select((l, i) => start + i < readmeLines.Length && readmeLines[start + i] == l).All(x => x))
+            start = Array.IndexOf(readmeLines, code[0], start + 1);
+        Assert.True(start >= 0, $"README.md does not show the {region} example as compiled in {nameof(ReadmeExampleTests)}; its first line: {code[0]}");
+    }
+
+    static string[] Region(string source, string name)
+    {
+        Match m = Regex.Match(source, $@"#region {Regex.Escape(name)}\r?\n(?<body>.*?)\n\s*#endregion", RegexOptions.Singleline);
+        Assert.True(m.Success, $"no region {name}");
+        string[] lines = m.Groups["body"].Value.Split('\n').Select(l => l.TrimEnd()).ToArray();
+        int indent = lines.Where(l => l.Length > 0).Min(l => l.Length - l.TrimStart().Length);
+        return [.. lines.Select(l => l.Length >= indent ? l[indent..] : l)];
+    }
+
+    static string SourcePath([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
+
+    static string RepoRoot() => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(SourcePath())!, "..", "..", ".."));
+
+    /// <summary>A's kernel sends 32-byte UDP datagrams to B (74-byte frames) every 10 ms until <paramref name="done"/>, for at most 15 s.</summary>
+    static Task SendUntil(VethLab lab, Func<bool> done) => lab.RunAsync(VethSide.A, () =>
+    {
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var destination = new IPEndPoint(lab.AddressB, 7020);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!done() && clock.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            udp.SendTo(new byte[32], destination);
+            Thread.Sleep(10);
+        }
+    });
+
+    /// <summary>Counts frames arriving on A with B's MAC as source and UDP port 7020 as destination.</summary>
+    static int CountReturned(VethLab lab, int wanted, TimeSpan timeout)
+    {
+        using var raw = new Socket(AddressFamily.Packet, SocketType.Raw, (ProtocolType)IPAddress.HostToNetworkOrder((short)0x0003));
+        raw.ReceiveTimeout = 200;
+        byte[] buffer = new byte[2048];
+        byte[] macB = new byte[MacAddress.Length];
+        MacAddress.Parse(lab.MacB).WriteTo(macB);
+        int count = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (count < wanted && clock.Elapsed < timeout)
+        {
+            int n;
+            try
+            {
+                n = raw.Receive(buffer);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+            {
+                continue;
+            }
+            if (n >= 42 && buffer.AsSpan(6, 6).SequenceEqual(macB) && buffer[12] == 0x08 && buffer[13] == 0x00 && buffer[23] == 17 && (buffer[36] << 8 | buffer[37]) == 7020)
+                count++;
+        }
+        return count;
+    }
+}
