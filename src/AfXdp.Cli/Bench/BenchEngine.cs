@@ -58,6 +58,7 @@ public sealed class BenchEngine : IDisposable
             CompletionRingSize = options.Ring,
             UnalignedChunks = options.Unaligned,
         });
+        PhaseReport.Write("umem");
         try
         {
             var config = new XskSocketConfig
@@ -75,15 +76,18 @@ public sealed class BenchEngine : IDisposable
                 (true, false) => new RxSocket(_umem, options.Interface, options.Queue, config) is var s ? (s, s.Rx, null) : default,
                 _ => new TxSocket(_umem, options.Interface, options.Queue, config) is var s ? ((XskSocket)s, (RxRing?)null, s.Tx) : default,
             };
+            PhaseReport.Write("socket");
             if (options.BusyPoll)
                 _socket.EnableBusyPoll(20, (int)options.Batch);
             _completion = _socket.Completion;
             if (options.WantsRx)
             {
                 _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
+                PhaseReport.Write($"program {_program.Program.Id} maps {string.Join(',', _program.Program.GetInfo().MapIds)} link {_program.Link.LinkId}");
                 _program.Register(_socket);
                 // The lower half of the UMEM receives; txonly's prebuilt frames live in the upper half.
                 _socket.Fill.Populate(0, Math.Min(_ring, _socket.Fill.Size));
+                PhaseReport.Write("attached");
             }
             if (options.Mode == BenchMode.TxOnly)
                 _txFrames = PrebuildTxFrames();
@@ -118,6 +122,7 @@ public sealed class BenchEngine : IDisposable
     /// <summary>Runs the mode until the duration has passed since the first packet, or Stop.</summary>
     public void Run()
     {
+        PhaseReport.Write("receiving");
         if (_options.Async)
         {
             RxDropAwaitingAsync().GetAwaiter().GetResult();
@@ -164,8 +169,8 @@ public sealed class BenchEngine : IDisposable
     /// <summary>
     /// rxdrop with awaited batches (--async): XskAsyncReceiver polls the ring briefly, then waits on
     /// epoll, and this loop continues on pool threads. AllocatedBytes adds up what the loop allocated on
-    /// each thread it ran on, from resuming to giving the thread back (not the epoll thread, the pool's
-    /// dispatch or the progress thread).
+    /// each thread it ran on from the first packet on, from resuming to giving the thread back (not the
+    /// epoll thread, the pool's dispatch or the progress thread).
     /// </summary>
     async Task RxDropAwaitingAsync()
     {
@@ -204,6 +209,8 @@ public sealed class BenchEngine : IDisposable
                 {
                     Volatile.Write(ref counters.StartTimestamp, Stopwatch.GetTimestamp());
                     cancel.CancelAfter(TimeSpan.FromSeconds(_options.Duration));
+                    // The measured window starts here, as the duration does: the first wait's set-up is not the loop's cost.
+                    (allocated, mark) = (0, GC.GetAllocatedBytesForCurrentThread());
                 }
                 batch.Recycle();
                 counters.RxPackets += batch.Count;

@@ -32,7 +32,7 @@ internal static class BenchCommand
         var noWakeup = new Option<bool>("--no-need-wakeup", "-W") { Description = "do not use XDP_USE_NEED_WAKEUP (kick TX on every batch)" };
         var poll = new Option<bool>("--poll", "-p") { Description = "poll() when idle instead of spinning" };
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
-        var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts what the receive loop allocated on the pool threads it ran on" };
+        var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts what the receive loop allocated on the pool threads it ran on, from the first packet" };
         var duration = new Option<double>("--duration", "-d") { Description = "measured seconds (rx modes start the clock at the first packet)", DefaultValueFactory = _ => 10 };
         duration.Validators.Add(r => Check(r, r.GetValueOrDefault<double>() is > 0 and <= 86400, "--duration must be from 0 to 86400 seconds"));
         var noRx = new Option<bool>("--no-rx", "-R") { Description = "txonly: no RX ring and no XDP program" };
@@ -57,6 +57,7 @@ internal static class BenchCommand
         };
         command.SetAction(r =>
         {
+            PhaseReport.Write("started");
             int length = r.GetValue(size);
             uint frameSize = r.GetValue(frame);
             if (length < 42 || length > frameSize - UmemConfig.KernelHeadroom)
