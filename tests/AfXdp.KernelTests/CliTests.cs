@@ -112,7 +112,9 @@ public sealed partial class CliTests
             Match summary = SummaryLine().Match(run.Output);
             Assert.True(summary.Success, run.Output);
             Assert.Equal(mode, summary.Groups[1].Value);
-            Assert.InRange(double.Parse(summary.Groups[2].Value, CultureInfo.InvariantCulture), 1.9, 3.0);
+            // The loop ends once the duration has passed since the first packet, so never below it; above it by the
+            // last batch and the teardown, with a margin for a loaded 2-core machine.
+            Assert.InRange(double.Parse(summary.Groups[2].Value, CultureInfo.InvariantCulture), 2.0, 5.0);
             Assert.True(long.Parse(summary.Groups[3].Value) > 1000, run.Output);
             Assert.True(long.Parse(summary.Groups[4].Value) > 500, run.Output);
             Assert.Equal("0", summary.Groups[8].Value); // alloc_bytes
