@@ -52,7 +52,10 @@ internal static class EchoCommand
         var command = new Command("echo",
             "Answer ARP requests, ping (ICMP echo) and UDP echo for one IPv4 address entirely over AF_XDP: each request is turned around " +
             $"in the UMEM frame it arrived in and sent back on the same socket. The XDP program {EchoSteeringProgram.ProgramName} takes only " +
-            "those requests from the queue; everything else (TCP, other addresses, other ports) still reaches the kernel.")
+            "those requests from the queue; everything else (TCP, other addresses, other ports) still reaches the kernel. It answers only what a correct " +
+            "host answers (RFC 1122): no reply to broadcast, multicast, loopback, reserved, own or subnet-broadcast sources, to group source MACs, to bad " +
+            "IPv4/ICMP/UDP checksums, or to UDP from port 0, reflector ports (echo, chargen, DNS, NTP, ...) or the echo port itself; the last line counts " +
+            "each refusal by reason.")
         { iface, ip, port, queue, attach, duration };
         command.SetAction(r =>
         {

@@ -83,18 +83,24 @@ public sealed unsafe class XskLiveness
 
     /// <summary>
     /// Asks the kernel now: the socket is still bound (recvfrom, or sendto for a socket without an RX
-    /// ring, answers ENXIO once it is not), and the program is still attached by the link. Throws
+    /// ring, answers ENXIO once it is not), and the program is still attached by the link (when it is
+    /// not, whether the interface itself is gone). Throws
     /// <see cref="XskGoneException"/> naming the interface, queue or program when not.
     /// </summary>
     public void CheckNow()
     {
-        nint result = _socket.RxRing is not null
-            ? Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null)
-            : Sys.SendTo(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, 0);
+        bool rx = _socket.RxRing is not null;
+        nint result = rx ? Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) : Sys.SendTo(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, 0);
         if (result < 0 && Sys.LastErrno == Errno.ENXIO)
-            throw InterfaceGone();
-        if (_link is not null && !_link.IsAttached())
-            throw ProgramDetached();
+            throw InterfaceGone($"{(rx ? "recvfrom" : "sendto")}(AF_XDP socket on {_socket.InterfaceName} queue {_socket.QueueId}, MSG_DONTWAIT)", Errno.ENXIO);
+        if (_link is null || _link.IsAttached())
+            return;
+        // Deleting an interface unlists it, then detaches its programs, and only then unbinds its sockets
+        // (unregister_netdevice): a check in between sees the program gone first.
+        byte* name = stackalloc byte[16];
+        if (Sys.IfIndexToName((uint)_socket.InterfaceIndex, name) == null)
+            throw InterfaceGone($"if_indextoname({_socket.InterfaceIndex})", Errno.ENXIO);
+        throw ProgramDetached();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -104,16 +110,15 @@ public sealed unsafe class XskLiveness
         CheckNow();
     }
 
-    XskGoneException InterfaceGone()
+    XskGoneException InterfaceGone(string call, int errno)
     {
         string name = _socket.InterfaceName;
         uint index = Sys.IfNameToIndex(name);
         string how = index == 0
             ? "no longer exists in this network namespace: it was deleted (with its veth peer, or its peer's namespace), moved to another namespace, or destroyed with its own"
             : $"was deleted; the {name} there now is another interface (ifindex {index})";
-        return new XskGoneException(XskGoneReason.InterfaceGone,
-            $"{(_socket.RxRing is not null ? "recvfrom" : "sendto")}(AF_XDP socket on {name} queue {_socket.QueueId}, MSG_DONTWAIT) (liveness check)", Errno.ENXIO,
-            $"{name} queue {_socket.QueueId} is gone: {name} (ifindex {_socket.InterfaceIndex}) {how}, so the kernel unbound the socket.",
+        return new XskGoneException(XskGoneReason.InterfaceGone, $"{call} (liveness check)", errno,
+            $"{name} queue {_socket.QueueId} is gone: {name} (ifindex {_socket.InterfaceIndex}) {how}, so the kernel unbinds the sockets bound to it.",
             "dispose the socket and its UMEM; start again once the interface exists.");
     }
 
