@@ -93,15 +93,7 @@ public sealed unsafe class XdpQueue
     public bool Transmit(in Packet packet)
     {
         CheckThread();
-        if (_tx.Reserve(1, out uint index) == 0)
-        {
-            Counters.TxDropped++;
-            Recycle(packet.Address);
-            return false;
-        }
-        PutTx(index, packet.Address, (uint)packet.Length);
-        _tx.Submit(1);
-        return true;
+        return SendOrDrop(packet.Address, (uint)packet.Length);
     }
 
     /// <summary>Sends a held packet out of <paramref name="target"/> (this queue's worker thread only). False when the target had no room.</summary>
@@ -241,15 +233,8 @@ public sealed unsafe class XdpQueue
 
     void ApplyVerdicts(Span<Packet> packets)
     {
-        uint transmits = 0;
-        foreach (ref readonly Packet p in packets)
-        {
-            if (p.Verdict == PacketVerdict.Transmit)
-                transmits++;
-        }
-        uint slots = transmits == 0 ? 0 : Math.Min(transmits, _tx.FreeCount(transmits));
-        _tx.Reserve(slots, out uint txIndex);
-        uint used = 0;
+        Span<XdpDescriptor> transmits = stackalloc XdpDescriptor[packets.Length];
+        int count = 0;
         foreach (ref readonly Packet p in packets)
         {
             switch (p.Verdict)
@@ -257,42 +242,39 @@ public sealed unsafe class XdpQueue
                 case PacketVerdict.Drop:
                     Recycle(p.Address);
                     break;
-                case PacketVerdict.Transmit when used < slots:
-                    PutTx(txIndex + used++, p.Address, (uint)p.Length);
-                    break;
                 case PacketVerdict.Transmit:
-                    Counters.TxDropped++;
-                    Recycle(p.Address);
+                    transmits[count++] = new XdpDescriptor { Address = p.Address, Length = (uint)p.Length };
                     break;
                 case PacketVerdict.Forward:
                     ForwardTo(_engine.Queues[p.TargetQueue], p.Address, (uint)p.Length);
                     break;
             }
         }
-        if (used != 0)
-            _tx.Submit(used);
+        SendOrDrop(transmits[..count]);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void PutTx(uint index, ulong address, uint length)
+    /// <summary>Sends the frames (the TX ring's retry policy applies); those that found no room are dropped and recycled.</summary>
+    int SendOrDrop(ReadOnlySpan<XdpDescriptor> frames)
     {
-        _tx[index] = new XdpDescriptor { Address = address, Length = length };
-        _outstanding++;
-        Counters.TxBytes += length;
+        if (frames.IsEmpty)
+            return 0;
+        int sent = _tx.Send(frames);
+        _outstanding += (uint)sent;
+        foreach (XdpDescriptor dropped in frames[sent..])
+        {
+            Counters.TxDropped++;
+            Recycle(dropped.Address);
+        }
+        return sent;
     }
+
+    bool SendOrDrop(ulong address, uint length) => SendOrDrop([new XdpDescriptor { Address = address, Length = length }]) == 1;
 
     bool ForwardTo(XdpQueue target, ulong address, uint length)
     {
         if (target == this)
-        {
-            if (_tx.Reserve(1, out uint index) == 1)
-            {
-                PutTx(index, address, length);
-                _tx.Submit(1);
-                return true;
-            }
-        }
-        else if (target.Forwards.TryEnqueue(address, length, (ushort)Index))
+            return SendOrDrop(address, length);
+        if (target.Forwards.TryEnqueue(address, length, (ushort)Index))
         {
             if (Volatile.Read(ref target._sleeping) != 0)
                 target.Wake();
@@ -357,10 +339,10 @@ public sealed unsafe class XdpQueue
     {
         if (!Forwards.HasItems)
             return false;
+        // Only as many as the TX ring has room for now: the rest wait in the queue, nothing is dropped.
         uint room = Math.Min(_batch, _tx.FreeCount(_batch));
-        if (room == 0 || _tx.Reserve(room, out uint txIndex) == 0)
-            return false;
-        uint used = 0;
+        Span<XdpDescriptor> frames = stackalloc XdpDescriptor[(int)room];
+        int used = 0;
         bool copies = _engine.Options.Umem == UmemLayout.PerQueue;
         while (used < room && (!copies || _freeCount != 0) && Forwards.TryDequeue(out ulong address, out uint length, out ushort source))
         {
@@ -374,15 +356,12 @@ public sealed unsafe class XdpQueue
                     origin.Wake();
                 address = copy;
             }
-            PutTx(txIndex + used++, address, length);
+            frames[used++] = new XdpDescriptor { Address = address, Length = length };
         }
-        _tx.Cancel(room - used);
-        if (used != 0)
-            _tx.Submit(used);
-        return used != 0;
+        return SendOrDrop(frames[..used]) != 0;
     }
 
-    /// <summary>Hands free frames to the FILL ring, one Reserve/Submit per call.</summary>
+    /// <summary>Hands free frames to the FILL ring, as many as it has room for, in one Recycle.</summary>
     void Refill()
     {
         if (_freeCount <= _copyReserve)

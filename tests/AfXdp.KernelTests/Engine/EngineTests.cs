@@ -104,7 +104,7 @@ public sealed class EngineTests
     {
         using VethLab lab = VethLab.Create();
         var e = Assert.Throws<AfXdpException>(() => lab.Run(VethSide.B, () => new XdpEngine(Options(lab) with { Queues = [0, 3] })));
-        Assert.Contains("has 1 queue(s)", e.Message);
+        Assert.Contains($"queue 3 is not in use: {lab.InterfaceB} has 1 active queue (0)", e.Message);
     }
 
     internal static XdpEngineOptions Options(VethLab lab) => new()

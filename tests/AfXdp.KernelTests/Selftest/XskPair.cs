@@ -99,14 +99,7 @@ internal sealed class XskPair : IDisposable
     }
 
     /// <summary>Hands receiver frames first .. first+count-1 to its FILL ring.</summary>
-    public void Fill(uint first, uint count)
-    {
-        FillRing fill = Receiver.Fill;
-        Assert.Equal(count, fill.Reserve(count, out uint index));
-        for (uint i = 0; i < count; i++)
-            fill[index + i] = ReceiverUmem.FrameAddress(first + i);
-        fill.Submit(count);
-    }
+    public void Fill(uint first, uint count) => Receiver.Fill.Populate(first, count);
 
     /// <summary>
     /// Puts <paramref name="descriptors"/> on the sender's TX ring in order, kicks the kernel until it has
@@ -125,26 +118,21 @@ internal sealed class XskPair : IDisposable
     public List<ulong> SendAsWritten(IReadOnlyList<XdpDescriptor> descriptors, int? expectedCompletions = null, bool poll = false, uint batch = 64)
     {
         TxRing tx = Sender.Tx;
+        XdpDescriptor[] all = [.. descriptors];
+        Span<ulong> done = stackalloc ulong[64];
         int submitted = 0, expected = expectedCompletions ?? descriptors.Count;
         var completed = new List<ulong>();
         var clock = Stopwatch.StartNew();
         while ((submitted < descriptors.Count || tx.Pending != 0 || completed.Count < expected) && clock.Elapsed < Deadline && !_disposing)
         {
-            uint wanted = (uint)Math.Min(batch, descriptors.Count - submitted);
-            if (wanted > 0 && tx.Reserve(wanted, out uint index) == wanted)
-            {
-                for (uint i = 0; i < wanted; i++)
-                    tx[index + i] = descriptors[submitted + (int)i];
-                tx.Submit(wanted);
-                submitted += (int)wanted;
-            }
-            else if (wanted > 0 && poll)
-            {
+            int wanted = Math.Min((int)batch, descriptors.Count - submitted);
+            int sent = wanted > 0 ? tx.Send(all.AsSpan(submitted, wanted)) : 0;
+            submitted += sent;
+            if (sent < wanted && poll)
                 Sender.PollTx(100);
-            }
-            if (tx.NeedsWakeup)
-                Sender.WakeupTx();
-            Reap(Sender.Completion, completed);
+            tx.Kick();
+            for (int n; (n = Sender.Completion.Take(done)) != 0;)
+                completed.AddRange(done[..n].ToArray());
         }
         Assert.True(submitted == descriptors.Count && tx.Pending == 0,
             $"the kernel took {submitted - tx.Pending} of {descriptors.Count} descriptors within {Deadline.TotalSeconds} s");
@@ -167,44 +155,32 @@ internal sealed class XskPair : IDisposable
         var partial = new List<byte>();
         ulong first = 0;
         int fragments = 0;
-        RxRing rx = Receiver.Rx;
-        FillRing fill = Receiver.Fill;
         var clock = Stopwatch.StartNew();
         while (received.Count < packets && clock.Elapsed < (timeout ?? Deadline) && !_disposing)
         {
-            if (poll && !Receiver.PollRx(50))
-                continue;
-            uint n = rx.Peek(64, out uint rxIndex);
-            if (n == 0)
+            RxBatch batch = Receiver.Rx.Receive(64, poll ? 50 : 0);
+            if (batch.IsEmpty)
             {
-                if (fill.NeedsWakeup)
-                    Receiver.WakeupRx();
                 Thread.Yield();
                 continue;
             }
-            uint fillIndex = 0;
-            // The kernel publishes the RX entry just before it releases the FILL slot it came from (xsk_flush).
-            while (recycle && fill.Reserve(n, out fillIndex) != n)
-                Assert.True(clock.Elapsed < Deadline, "the FILL ring stayed full");
-            for (uint i = 0; i < n; i++)
+            foreach (RxFrame frame in batch)
             {
-                XdpDescriptor d = rx[rxIndex + i];
                 if (fragments++ == 0)
-                    first = d.Address;
-                partial.AddRange(ReceiverUmem.GetFrame(d).ToArray());
-                if (recycle)
-                    fill[fillIndex + i] = d.Address;
-                if ((d.Options & IfXdp.XDP_PKT_CONTD) == 0)
+                    first = frame.Address;
+                partial.AddRange(frame.Data.ToArray());
+                if ((frame.Descriptor.Options & IfXdp.XDP_PKT_CONTD) == 0)
                 {
                     received.Add(new ReceivedPacket([.. partial], first, fragments));
                     partial.Clear();
                     fragments = 0;
                 }
             }
-            if (recycle)
-                fill.Submit(n);
-            if (release)
-                rx.Release(n);
+            // Not released: the RX ring fills up (rx_ring_full); released without recycling: the FILL ring runs dry.
+            if (recycle && release)
+                batch.Recycle();
+            else if (release)
+                batch.Release();
         }
         return received;
     }
@@ -310,13 +286,7 @@ internal sealed class XskPair : IDisposable
         return start < umem.Config.Size && umem.Config.Size - start >= length;
     }
 
-    static void Reap(CompletionRing completion, List<ulong> completed)
-    {
-        uint done = completion.Peek(completion.Size, out uint index);
-        for (uint i = 0; i < done; i++)
-            completed.Add(completion[index + i]);
-        completion.Release(done);
-    }
+
 }
 
 /// <summary>A theory over the two XDP attach modes veth supports: generic (skb) and native (drv).</summary>

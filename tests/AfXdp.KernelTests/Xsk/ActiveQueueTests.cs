@@ -68,4 +68,14 @@ public sealed class ActiveQueueTests
         Assert.Equal(1, run.ExitCode);
         Assert.Contains($"queue 1 is not in use: {lab.InterfaceB} has 1 active queue (0) of 2 allocated", run.Output);
     }
+
+    [Fact]
+    public void Bench_on_an_inactive_queue_says_so_and_exits_non_zero()
+    {
+        using VethLab lab = DefaultVeth();
+        CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-q", "1", "-m", "rxdrop", "-d", "1");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains($"queue 1 is not in use: {lab.InterfaceB} has 1 active queue (0) of 2 allocated", run.Output + run.Error);
+        Assert.DoesNotContain("shared UMEM", run.Output + run.Error);
+    }
 }

@@ -15,14 +15,7 @@ public sealed class AllocationTests
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 });
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Task sender = bed.Lab.RunAsync(VethSide.A, () =>
-        {
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            var destination = new IPEndPoint(bed.Lab.AddressB, 7010);
-            byte[] payload = new byte[32];
-            for (int i = 0; i < 2_000_000 && !stop.IsCancellationRequested; i++)
-                udp.SendTo(payload, destination);
-        });
+        Task sender = Flood(bed, 7010, stop.Token);
         try
         {
             Assert.Equal(2_000, ReceiveLoop(bed.Socket, 2_000)); // warm-up: JIT, tiering
@@ -60,14 +53,7 @@ public sealed class AllocationTests
     {
         using var bed = new XskTestBed(XdpAttachMode.Drv);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Task sender = bed.Lab.RunAsync(VethSide.A, () =>
-        {
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            var destination = new IPEndPoint(bed.Lab.AddressB, 7012);
-            byte[] payload = new byte[32];
-            for (int i = 0; i < 2_000_000 && !stop.IsCancellationRequested; i++)
-                udp.SendTo(payload, destination);
-        });
+        Task sender = Flood(bed, 7012, stop.Token);
         try
         {
             Assert.Equal(2_000, TurnAroundLoop(bed.Socket, 2_000));
@@ -122,6 +108,16 @@ public sealed class AllocationTests
             Idle();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    /// <summary>A's kernel sends 32-byte datagrams to B's <paramref name="port"/> as fast as it can, at most 2 million, until stopped.</summary>
+    static Task Flood(XskTestBed bed, int port, CancellationToken stop) => bed.Lab.RunAsync(VethSide.A, () =>
+    {
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var destination = new IPEndPoint(bed.Lab.AddressB, port);
+        byte[] payload = new byte[32];
+        for (int i = 0; i < 2_000_000 && !stop.IsCancellationRequested; i++)
+            udp.SendTo(payload, destination);
+    });
 
     /// <summary>rxdrop through the verbs: receive a batch, walk it, recycle it to the FILL ring. Bounded by 15 s.</summary>
     static long ReceiveLoop(RxTxSocket socket, long count)
