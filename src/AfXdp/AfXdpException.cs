@@ -21,6 +21,19 @@ public class AfXdpException : Exception
         Fix = fix;
     }
 
+    /// <summary>
+    /// For a failure no call reported (the kernel returned no error, yet something is wrong): the message
+    /// starts with <paramref name="summary"/> instead of "call failed: ERRNO".
+    /// </summary>
+    protected AfXdpException(string summary, string call, int errno, string cause, string fix)
+        : base($"{summary}. Cause: {cause} Fix: {fix}")
+    {
+        Call = call;
+        Errno = errno;
+        Cause = cause;
+        Fix = fix;
+    }
+
     /// <summary>The call that failed, with its arguments, e.g. "bind(veth0, queue 0)".</summary>
     public string Call { get; }
 

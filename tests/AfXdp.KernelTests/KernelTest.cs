@@ -66,11 +66,17 @@ internal static class KernelTest
         lab.Exec(side, "capsh", $"--drop={droppedCapabilities}", "--", "-c", $"{shellPrefix}exec {DotnetHost} {CliPath()} {arguments}");
 
     /// <summary>Starts the CLI inside one end of a lab without waiting for it.</summary>
-    public static System.Diagnostics.Process StartAfxdpIn(VethLab lab, VethSide side, params string[] args)
+    public static System.Diagnostics.Process StartAfxdpIn(VethLab lab, VethSide side, params string[] args) =>
+        StartAfxdpIn(lab, side, new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="StartAfxdpIn(VethLab, VethSide, string[])"/>, with <paramref name="environment"/> added to the child's environment.</summary>
+    public static System.Diagnostics.Process StartAfxdpIn(VethLab lab, VethSide side, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string arg in (string[])["netns", "exec", lab.NamespaceOf(side), DotnetHost, CliPath(), .. args])
             start.ArgumentList.Add(arg);
+        foreach ((string name, string value) in environment)
+            start.Environment[name] = value;
         return System.Diagnostics.Process.Start(start)!;
     }
 

@@ -39,6 +39,7 @@ public sealed class BenchEngine : IDisposable
     readonly uint _batch;
     readonly uint _ring;
     readonly int _pollMs;
+    readonly XskLiveness _liveness;
     uint _outstanding;
     uint _txCursor;
     volatile bool _stop;
@@ -57,6 +58,7 @@ public sealed class BenchEngine : IDisposable
             CompletionRingSize = options.Ring,
             UnalignedChunks = options.Unaligned,
         });
+        PhaseReport.Write("umem");
         try
         {
             var config = new XskSocketConfig
@@ -74,6 +76,7 @@ public sealed class BenchEngine : IDisposable
                 (true, false) => new RxSocket(_umem, options.Interface, options.Queue, config) is var s ? (s, s.Rx, null) : default,
                 _ => new TxSocket(_umem, options.Interface, options.Queue, config) is var s ? ((XskSocket)s, (RxRing?)null, s.Tx) : default,
             };
+            PhaseReport.Write("socket");
             if (options.BusyPoll)
                 _socket.EnableBusyPoll(20, (int)options.Batch);
             _completion = _socket.Completion;
@@ -88,13 +91,16 @@ public sealed class BenchEngine : IDisposable
                 else
                 {
                     _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
+                    PhaseReport.Write($"program {_program.Program.Id} maps {string.Join(',', _program.Program.GetInfo().MapIds)} link {_program.Link.LinkId}");
                     _program.Register(_socket);
                 }
                 // The lower half of the UMEM receives; txonly's prebuilt frames live in the upper half.
                 _socket.Fill.Populate(0, Math.Min(_ring, _socket.Fill.Size));
+                PhaseReport.Write("attached");
             }
             if (options.Mode == BenchMode.TxOnly)
                 _txFrames = PrebuildTxFrames();
+            _liveness = new XskLiveness(_socket, _program?.Link);
         }
         catch
         {
@@ -128,6 +134,7 @@ public sealed class BenchEngine : IDisposable
     /// <summary>Runs the mode until the duration has passed since the first packet, or Stop.</summary>
     public void Run()
     {
+        PhaseReport.Write("receiving");
         if (_options.Async)
         {
             RxDropAwaitingAsync().GetAwaiter().GetResult();
@@ -155,6 +162,7 @@ public sealed class BenchEngine : IDisposable
             if ((++iteration & 31) != 0)
                 continue;
             long now = Stopwatch.GetTimestamp();
+            _liveness.Check(now);
             long start = counters.StartTimestamp;
             if (start == 0)
             {
@@ -172,30 +180,58 @@ public sealed class BenchEngine : IDisposable
 
     /// <summary>
     /// rxdrop with awaited batches (--async): XskAsyncReceiver polls the ring briefly, then waits on
-    /// epoll, and this loop continues on pool threads. AllocatedBytes counts the whole process here.
+    /// epoll, and this loop continues on pool threads. AllocatedBytes adds up what the loop allocated on
+    /// each thread it ran on from the first packet on, from resuming to giving the thread back (not the
+    /// epoll thread, the pool's dispatch or the progress thread).
     /// </summary>
     async Task RxDropAwaitingAsync()
     {
         BenchCounters counters = Counters;
         using var receiver = new XskAsyncReceiver(_rx!, new XskAsyncReceiverOptions { MaxBatch = _batch });
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(_options.FirstPacketTimeout));
-        // Stop() only sets a flag: look at it a few times a second.
-        using var watch = new Timer(_ => { if (_stop) cancel.Cancel(); }, null, 100, 100);
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        XskGoneException? gone = null;
+        // Stop() only sets a flag, and a gone interface only looks idle: look a few times a second.
+        using var watch = new Timer(_ =>
+        {
+            try
+            {
+                _liveness.Check();
+            }
+            catch (XskGoneException e)
+            {
+                gone = e;
+                cancel.Cancel();
+            }
+            if (_stop)
+                cancel.Cancel();
+        }, null, 100, 100);
+        long allocated = 0, mark = GC.GetAllocatedBytesForCurrentThread();
         try
         {
             while (true)
             {
-                RxBatch batch = await receiver.ReceiveAsync(cancel.Token);
+                ValueTask<RxBatch> receive = receiver.ReceiveAsync(cancel.Token);
+                bool suspends = !receive.IsCompleted;
+                if (suspends)
+                    allocated += GC.GetAllocatedBytesForCurrentThread() - mark;
+                RxBatch batch = await receive;
+                if (suspends)
+                    mark = GC.GetAllocatedBytesForCurrentThread(); // maybe another thread now
                 if (counters.StartTimestamp == 0)
                 {
                     Volatile.Write(ref counters.StartTimestamp, Stopwatch.GetTimestamp());
                     cancel.CancelAfter(TimeSpan.FromSeconds(_options.Duration));
+                    // The measured window starts here, as the duration does: the first wait's set-up is not the loop's cost.
+                    (allocated, mark) = (0, GC.GetAllocatedBytesForCurrentThread());
                 }
                 batch.Recycle();
                 counters.RxPackets += batch.Count;
                 counters.Kicks = _socket.Counters.Wakeups;
             }
+        }
+        catch (OperationCanceledException) when (gone is not null)
+        {
+            throw gone;
         }
         catch (OperationCanceledException) when (counters.StartTimestamp == 0 && !_stop)
         {
@@ -204,7 +240,7 @@ public sealed class BenchEngine : IDisposable
         catch (OperationCanceledException)
         {
         }
-        AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        AllocatedBytes = allocated;
     }
 
     AfXdpException NoPacketArrived() =>

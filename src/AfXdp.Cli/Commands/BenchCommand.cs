@@ -26,7 +26,7 @@ internal static class BenchCommand
         var noWakeup = new Option<bool>("--no-need-wakeup", "-W") { Description = "do not use XDP_USE_NEED_WAKEUP (kick TX on every batch)" };
         var poll = new Option<bool>("--poll", "-p") { Description = "poll() when idle instead of spinning" };
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
-        var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts the whole process" };
+        var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts what the receive loop allocated on the pool threads it ran on, from the first packet" };
         var duration = CliOptions.Duration("measured seconds (rx modes start the clock at the first packet)", 10, zeroRunsForever: false);
         var noRx = new Option<bool>("--no-rx", "-R") { Description = "txonly: no RX ring and no XDP program" };
         var unaligned = new Option<bool>("--unaligned", "-u") { Description = "unaligned chunk mode (XDP_UMEM_UNALIGNED_CHUNK_FLAG)" };
@@ -51,6 +51,7 @@ internal static class BenchCommand
         };
         command.SetAction(r =>
         {
+            PhaseReport.Write("started");
             int length = r.GetValue(size);
             uint frameSize = r.GetValue(frame);
             // The UMEM's own rules (frame size 2048 or 4096 unless unaligned), checked before anything is created.

@@ -83,12 +83,14 @@ internal static class CaptureCommand
 
         var clock = Stopwatch.StartNew();
         long limit = count > 0 ? count : long.MaxValue;
+        var liveness = new XskLiveness(socket, program?.Link);
         try
         {
             while (capture.Packets < limit && !cancel.IsCancellationRequested)
             {
                 if (capture.CaptureBatch(timeoutMs: 100, limit - capture.Packets) > 0)
                     output.Commit(capture.Packets);
+                liveness.Check();
             }
         }
         catch (IOException e)

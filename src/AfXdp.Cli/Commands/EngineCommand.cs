@@ -77,6 +77,7 @@ internal static class EngineCommand
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
         engine.Start(_ => handlerName == "reflect" ? new PacketReflector() : new DropAll());
+        using CancellationTokenRegistration failed = engine.WorkerFailed.Register(stop.Set);
 
         IReadOnlyList<XdpQueue> queues = engine.Queues;
         long Total() => queues.Sum(q => Volatile.Read(ref q.Counters.RxPackets));
@@ -84,7 +85,10 @@ internal static class EngineCommand
         while (Total() == 0)
         {
             if (stop.Wait(10))
+            {
+                engine.Stop(); // throws what ended a worker
                 return "interrupted before the first packet";
+            }
             if (clock.Elapsed > TimeSpan.FromSeconds(30))
                 throw new AfXdpException($"engine on {options.Interface}", 0, "no packet arrived within 30 s.", "send traffic to the interface.");
         }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using AfXdp.Bpf;
 using AfXdp.Device;
@@ -16,6 +17,12 @@ public sealed record EchoResponderConfig
 
     /// <summary>The IPv4 address to answer for. Best one the kernel does not have: frames for it never reach the kernel's stack.</summary>
     public required IPAddress Address { get; init; }
+
+    /// <summary>
+    /// The prefix length of <see cref="Address"/>'s subnet, which places its broadcast address (never answered);
+    /// null takes it from the interface's IPv4 address on the same subnet, else 32.
+    /// </summary>
+    public int? PrefixLength { get; init; }
 
     /// <summary>UDP port whose datagrams are sent back (RFC 862's echo port by default).</summary>
     public ushort UdpPort { get; init; } = 7;
@@ -42,22 +49,31 @@ public sealed record EchoResponderConfig
     public uint Batch { get; init; } = 64;
 }
 
-/// <summary>How many requests an <see cref="EchoResponder"/> answered, and how many frames it dropped.</summary>
+/// <summary>How many requests an <see cref="EchoResponder"/> answered, and how many frames it dropped and why (<see cref="ReplyVerdict"/>).</summary>
 /// <param name="ArpReplies">ARP requests answered.</param>
 /// <param name="IcmpEchoReplies">Pings answered.</param>
 /// <param name="UdpEchoReplies">UDP datagrams sent back.</param>
-/// <param name="Ignored">Frames the steering program sent that were not requests (malformed, bad IP header checksum).</param>
-/// <param name="TxRingFull">Replies dropped because the TX ring stayed full.</param>
-public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long TxRingFull)
+/// <param name="Ignored">Frames the steering program sent that were not requests for us (another MAC or port, a fragment).</param>
+/// <param name="Malformed">Frames whose lengths do not hold.</param>
+/// <param name="BadChecksum">Requests with a wrong IPv4 header, ICMP or UDP checksum.</param>
+/// <param name="BadSource">Requests from a source no host answers (broadcast, multicast, loopback, reserved, own or subnet-broadcast address; group source MAC).</param>
+/// <param name="ReflectorPort">UDP datagrams from port 0, a reflector port (echo, chargen, DNS, ...) or the echo port itself.</param>
+/// <param name="TxRingFull">Frames dropped because the TX ring stayed full.</param>
+public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long Malformed,
+    long BadChecksum, long BadSource, long ReflectorPort, long TxRingFull)
 {
     /// <summary>All replies sent: ARP, ICMP echo and UDP echo together.</summary>
     public long Replies => ArpReplies + IcmpEchoReplies + UdpEchoReplies;
+
+    /// <summary>Frames not answered, for whatever reason.</summary>
+    public long Refused => Ignored + Malformed + BadChecksum + BadSource + ReflectorPort;
 }
 
 /// <summary>
 /// A host that answers ARP, ping and UDP echo for one IPv4 address entirely over AF_XDP: each request
 /// is turned around in the UMEM frame it arrived in (<see cref="EchoReply.TurnAround"/>) and that same
-/// frame goes out on the socket's TX ring. <see cref="EchoSteeringProgram"/> takes only those requests
+/// frame goes out on the socket's TX ring. It answers only what <see cref="HostPolicy"/> says a correct
+/// host answers, so it is never a reflector, and counts the rest by reason. <see cref="EchoSteeringProgram"/> takes only those requests
 /// from the queue; everything else still reaches the kernel.
 /// </summary>
 /// <remarks>
@@ -74,8 +90,10 @@ public sealed class EchoResponder : IDisposable
     readonly RxTxSocket _socket;
     readonly XskRedirectProgram? _program;
     readonly EchoIdentity _identity;
+    readonly XskLiveness _liveness;
     readonly uint _batch;
-    long _arpReplies, _icmpEchoReplies, _udpEchoReplies, _ignored;
+    readonly long[] _refused = new long[Enum.GetValues<ReplyVerdict>().Length];
+    long _arpReplies, _icmpEchoReplies, _udpEchoReplies;
 
     /// <summary>
     /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderConfig.Queue"/>, fills the FILL ring and
@@ -95,7 +113,14 @@ public sealed class EchoResponder : IDisposable
         _batch = config.Batch;
         NetDevice device = NetDevice.Get(config.Interface);
         uint address = BinaryPrimitives.ReadUInt32BigEndian(config.Address.GetAddressBytes());
-        _identity = new EchoIdentity(config.Mac ?? new MacAddress(device.HardwareAddress), address, config.UdpPort);
+        if (config.PrefixLength is < 0 or > 32)
+            Throw.Config($"EchoResponderConfig.PrefixLength = {config.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
+        var host = new HostPolicy(config.Mac ?? new MacAddress(device.HardwareAddress), address, config.PrefixLength ?? PrefixOnInterface(device.Name, config.Address))
+        {
+            // A peer's stack on the same machine leaves UDP checksums partial across a veth (CHECKSUM_PARTIAL), which AF_XDP does not flag.
+            AcceptsPartialUdpChecksum = device.QueryDriver()?.Name == "veth",
+        };
+        _identity = new EchoIdentity(host, config.UdpPort);
 
         _umem = new Umem(new UmemConfig { FrameCount = FrameCount, FrameSize = 2048, FillRingSize = FrameCount, CompletionRingSize = RingSize });
         try
@@ -111,6 +136,7 @@ public sealed class EchoResponder : IDisposable
                 _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
                 _program.Register(_socket);
             }
+            _liveness = new XskLiveness(_socket, _program?.Link);
         }
         catch
         {
@@ -122,7 +148,7 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The configuration the responder was built with.</summary>
     public EchoResponderConfig Config { get; }
 
-    /// <summary>The MAC, address and port answered with.</summary>
+    /// <summary>The MAC, address, prefix and port answered with.</summary>
     public EchoIdentity Identity => _identity;
 
     /// <summary>The socket the requests arrive on and the replies leave by.</summary>
@@ -133,7 +159,8 @@ public sealed class EchoResponder : IDisposable
 
     /// <summary>The counts so far; safe to read from another thread.</summary>
     public EchoCounters Counters => new(Volatile.Read(ref _arpReplies), Volatile.Read(ref _icmpEchoReplies), Volatile.Read(ref _udpEchoReplies),
-        Volatile.Read(ref _ignored), Volatile.Read(ref _socket.Counters.TxDropped));
+        Refused(ReplyVerdict.NotForUs), Refused(ReplyVerdict.Malformed), Refused(ReplyVerdict.BadChecksum), Refused(ReplyVerdict.BadSource),
+        Refused(ReplyVerdict.ReflectorPort), Volatile.Read(ref _socket.Counters.TxDropped));
 
     /// <summary>
     /// Answers the requests that have arrived (at most one batch) and returns how many frames it
@@ -150,26 +177,26 @@ public sealed class EchoResponder : IDisposable
         }
         foreach (RxFrame frame in batch)
         {
-            EchoReplyKind kind = EchoReply.TurnAround(frame.Data, _identity);
-            if (kind == EchoReplyKind.None)
-            {
-                frame.SetLength(0);
-                _ignored++;
-            }
-            else
-            {
-                Count(kind);
-            }
+            EchoOutcome outcome = EchoReply.TurnAround(frame.Data, _identity);
+            Count(outcome);
+            // The reply may be shorter than the request; length 0 sends a refused frame back to the FILL ring.
+            frame.SetLength(outcome.Length);
         }
         batch.Transmit(_socket.Tx);
         return (int)batch.Count;
     }
 
-    /// <summary>Answers until <paramref name="cancellation"/> is signalled (checked at least every 100 ms).</summary>
+    /// <summary>
+    /// Answers until <paramref name="cancellation"/> is signalled (checked at least every 100 ms); throws
+    /// <see cref="XskGoneException"/> within a second of the interface or the steering program going away.
+    /// </summary>
     public void Run(CancellationToken cancellation)
     {
         while (!cancellation.IsCancellationRequested)
+        {
             ProcessBatch(timeoutMs: 100);
+            _liveness.Check();
+        }
     }
 
     /// <summary>Detaches the steering program (if it attached one), closes the socket and unmaps the UMEM.</summary>
@@ -183,13 +210,33 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The address, interface, queue and UDP port, for logs.</summary>
     public override string ToString() => $"EchoResponder({Config.Address} on {Config.Interface} queue {Config.Queue}, UDP port {Config.UdpPort})";
 
-    void Count(EchoReplyKind kind)
+    void Count(in EchoOutcome outcome)
     {
-        switch (kind)
+        switch (outcome.Kind)
         {
             case EchoReplyKind.Arp: _arpReplies++; break;
             case EchoReplyKind.IcmpEcho: _icmpEchoReplies++; break;
-            default: _udpEchoReplies++; break;
+            case EchoReplyKind.UdpEcho: _udpEchoReplies++; break;
+            default: _refused[(int)outcome.Verdict]++; break;
         }
+    }
+
+    long Refused(ReplyVerdict verdict) => Volatile.Read(ref _refused[(int)verdict]);
+
+    /// <summary>The prefix length of the interface's IPv4 address whose subnet holds <paramref name="address"/>; 32 when none does.</summary>
+    static int PrefixOnInterface(string interfaceName, IPAddress address)
+    {
+        uint wanted = BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
+        IEnumerable<UnicastIPAddressInformation> addresses = NetworkInterface.GetAllNetworkInterfaces()
+            .FirstOrDefault(n => n.Name == interfaceName)?.GetIPProperties().UnicastAddresses ?? Enumerable.Empty<UnicastIPAddressInformation>();
+        foreach (UnicastIPAddressInformation candidate in addresses)
+        {
+            if (candidate.Address.AddressFamily != AddressFamily.InterNetwork || candidate.PrefixLength is <= 0 or > 32)
+                continue;
+            uint mask = uint.MaxValue << (32 - candidate.PrefixLength);
+            if ((BinaryPrimitives.ReadUInt32BigEndian(candidate.Address.GetAddressBytes()) & mask) == (wanted & mask))
+                return candidate.PrefixLength;
+        }
+        return 32;
     }
 }

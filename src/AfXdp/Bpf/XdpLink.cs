@@ -8,7 +8,7 @@ namespace AfXdp.Bpf;
 /// detaches it when the last fd closes, so even kill -9 leaves nothing behind. Where the kernel
 /// has no XDP links (before 5.9) it falls back to netlink IFLA_XDP, detached by Dispose only.
 /// </summary>
-public sealed class XdpLink : IDisposable
+public sealed unsafe class XdpLink : IDisposable
 {
     readonly SafeFd? _link;
     readonly uint _netlinkFlags;
@@ -40,6 +40,38 @@ public sealed class XdpLink : IDisposable
     public bool IsBpfLink => _link is not null;
 
     const uint XDP_FLAGS_UPDATE_IF_NOEXIST = 1;
+
+    /// <summary>
+    /// False once the program is no longer attached by this link: a bpf_link detached by someone else
+    /// (BPF_LINK_DETACH: `bpftool link detach`, `afxdp detach --force`) or whose interface went away
+    /// reports interface 0; a netlink attachment is compared with the program the interface reports.
+    /// For a bpf_link, one bpf() call that allocates nothing.
+    /// </summary>
+    public bool IsAttached() => !_disposed && (_link is null ? NetlinkProgramId() == ProgramId : LinkInfo().xdp_ifindex != 0);
+
+    /// <summary>The id of the bpf_link (as `bpftool link show` lists it); 0 for a netlink attachment.</summary>
+    public uint LinkId => _link is null ? 0 : LinkInfo().id;
+
+    bpf_link_info LinkInfo()
+    {
+        bpf_link_info info = default;
+        var attr = new bpf_attr_info { bpf_fd = (uint)_link!.Fd, info_len = (uint)sizeof(bpf_link_info), info = (ulong)&info };
+        if (Sys.Bpf(Sys.BPF_OBJ_GET_INFO_BY_FD, ref attr, out int errno) < 0)
+            Throw.Errno($"bpf(BPF_OBJ_GET_INFO_BY_FD, XDP link of program {ProgramId})", errno);
+        return info;
+    }
+
+    uint NetlinkProgramId()
+    {
+        try
+        {
+            return NetDevice.Get(InterfaceIndex).Xdp.ProgramIn(Mode);
+        }
+        catch (AfXdpException)
+        {
+            return 0; // the interface is gone, and the attachment with it
+        }
+    }
 
     /// <summary>
     /// Attaches <paramref name="program"/> to the interface. Refuses (with

@@ -39,6 +39,7 @@ public sealed class XdpEngine : IDisposable
     readonly List<IDisposable> _metrics = [];
     readonly List<Thread> _workers = [];
     readonly ulong _bytesPerQueue;
+    readonly CancellationTokenSource _workerFailed = new();
     volatile bool _stopping;
     int _disposed;
 
@@ -112,6 +113,9 @@ public sealed class XdpEngine : IDisposable
     /// <summary>True between Start and Stop (or Dispose).</summary>
     public bool IsRunning => _workers.Count != 0 && !_stopping;
 
+    /// <summary>Signalled when a worker ends with an exception (e.g. <see cref="XskGoneException"/>); <see cref="Stop"/> then throws it.</summary>
+    public CancellationToken WorkerFailed => _workerFailed.Token;
+
     internal bool Stopping => _stopping;
 
     /// <summary>Starts one worker per queue with a handler of its own (the factory runs on the calling thread).</summary>
@@ -133,7 +137,7 @@ public sealed class XdpEngine : IDisposable
         Start(_ => handler);
     }
 
-    /// <summary>Stops and joins the workers; throws the first worker's exception, if one failed.</summary>
+    /// <summary>Stops and joins the workers; throws the first worker's exception, if one failed (a library error as it is).</summary>
     public void Stop()
     {
         _stopping = true;
@@ -142,8 +146,15 @@ public sealed class XdpEngine : IDisposable
         foreach (Thread worker in _workers)
             worker.Join();
         if (Queues.Select(q => q.Fault).FirstOrDefault(f => f is not null) is { } fault)
+        {
+            if (fault is AfXdpException)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
             throw new AfXdpException($"{this}", 0, $"a worker failed: {fault.Message}", "see the inner exception.", fault);
+        }
     }
+
+    /// <summary>A worker ended with <see cref="XdpQueue.Fault"/>.</summary>
+    internal void OnWorkerFailed() => _workerFailed.Cancel();
 
     /// <summary>Stops the workers, detaches the program, closes the sockets and unmaps the UMEM(s). Idempotent.</summary>
     public void Dispose()
@@ -161,6 +172,7 @@ public sealed class XdpEngine : IDisposable
         _umems.ForEach(u => u.Dispose());
         foreach (XdpQueue queue in Queues ?? [])
             queue.DisposeWakeup();
+        _workerFailed.Dispose();
     }
 
     /// <summary>The interface and queue ids, for messages.</summary>

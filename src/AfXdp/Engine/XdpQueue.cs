@@ -33,6 +33,7 @@ public sealed unsafe class XdpQueue
     int _sleeping;
     int _threadId;
     IPacketHandler? _handler;
+    XskLiveness? _liveness;
 
     internal XdpQueue(XdpEngine engine, int index, RxTxSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
     {
@@ -136,6 +137,7 @@ public sealed unsafe class XdpQueue
     internal Thread StartWorker(IPacketHandler handler)
     {
         _handler = handler;
+        _liveness = new XskLiveness(Socket, _engine.Program?.Link);
         var thread = new Thread(Run) { IsBackground = true, Name = $"afxdp {Socket.InterfaceName} q{QueueId}" };
         thread.Start();
         return thread;
@@ -162,6 +164,7 @@ public sealed unsafe class XdpQueue
         catch (Exception e)
         {
             Fault = e;
+            _engine.OnWorkerFailed();
         }
     }
 
@@ -183,6 +186,7 @@ public sealed unsafe class XdpQueue
                 continue;
             }
             long now = Stopwatch.GetTimestamp();
+            _liveness!.Check(now);
             if (idleSince == 0)
                 idleSince = now;
             if (!busyPoll && now - idleSince >= spinTicks)

@@ -51,6 +51,10 @@ internal static unsafe partial class Sys
     [LibraryImport(Libc, EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial uint IfNameToIndex(string name);
 
+    /// <summary>if_indextoname(3): writes the name (IFNAMSIZ bytes at most) and returns <paramref name="name"/>, or null when no interface has the index.</summary>
+    [LibraryImport(Libc, EntryPoint = "if_indextoname", SetLastError = true)]
+    internal static partial byte* IfIndexToName(uint index, byte* name);
+
     [LibraryImport(Libc, EntryPoint = "getrlimit", SetLastError = true)]
     internal static partial int GetRLimit(int resource, ulong* rlim);
 

@@ -126,6 +126,21 @@ public readonly ref struct Ipv4Packet
         BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], InternetChecksum.Update(HeaderChecksum, oldWord, newWord));
     }
 
+    /// <summary>
+    /// Shortens the datagram to <paramref name="totalLength"/> bytes (header included): writes the
+    /// total length field, updates the header checksum incrementally, and returns the view over the
+    /// shorter datagram. The bytes past it are left as they are, outside the view.
+    /// </summary>
+    public Ipv4Packet Truncate(int totalLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(totalLength, HeaderLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(totalLength, TotalLength);
+        ushort oldLength = (ushort)TotalLength;
+        BinaryPrimitives.WriteUInt16BigEndian(_bytes[TotalLengthOffset..], (ushort)totalLength);
+        BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], InternetChecksum.Update(HeaderChecksum, oldLength, (ushort)totalLength));
+        return new Ipv4Packet(_bytes[..totalLength]);
+    }
+
     /// <summary>Recomputes the header checksum over the header as it now is.</summary>
     public void UpdateChecksum()
     {

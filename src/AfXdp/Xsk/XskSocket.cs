@@ -456,27 +456,40 @@ public abstract unsafe class XskSocket : IDisposable
 
         string call = $"bind({InterfaceName}, queue {QueueId}{(primary ? "" : ", XDP_SHARED_UMEM")})";
         var clock = Stopwatch.StartNew();
+        IReadOnlyList<XskHolder>? holders = null;
         while (Sys.Bind(_socket.Fd, &address, (uint)sizeof(sockaddr_xdp)) != 0)
         {
             int errno = Sys.LastErrno;
-            if (errno == Errno.EBUSY && clock.Elapsed < Config.BusyRetryTimeout)
+            if (errno == Errno.EBUSY)
             {
-                Thread.Sleep(100);
-                continue;
+                // Only a closing socket frees the queue soon; a live one of another process keeps it, so do not wait for it.
+                holders ??= XskHolders.InOtherProcesses() ?? [];
+                if (holders.Count == 0 && clock.Elapsed < Config.BusyRetryTimeout)
+                {
+                    Thread.Sleep(100);
+                    continue;
+                }
             }
-            ThrowBindError(call, errno, clock.Elapsed);
+            ThrowBindError(call, errno, clock.Elapsed, holders);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    void ThrowBindError(string call, int errno, TimeSpan waited)
+    void ThrowBindError(string call, int errno, TimeSpan waited, IReadOnlyList<XskHolder>? holders)
     {
         switch (errno)
         {
+            case Errno.EBUSY when holders is { Count: > 0 }:
+                Throw.Kernel(call, errno,
+                    $"queue {QueueId} of {InterfaceName} is bound by another AF_XDP socket; in this network namespace AF_XDP sockets are held by " +
+                    $"{string.Join(", ", holders)}, the likely holder (the kernel does not say which queue a socket is bound to).",
+                    "stop that process or let it finish, or bind another queue.");
+                break;
             case Errno.EBUSY:
                 Throw.Kernel(call, errno,
-                    $"queue {QueueId} of {InterfaceName} is still held by another AF_XDP socket (a closing socket releases it within about a second; waited {waited.TotalSeconds:0.0} s), or its UMEM is bound elsewhere.",
-                    "retry; if it persists another process has the queue bound (`ss -f xdp -p` lists AF_XDP sockets) — close it or use another queue.");
+                    $"queue {QueueId} of {InterfaceName} is still held by another AF_XDP socket: one being closed (it frees the queue within about a second; waited {waited.TotalSeconds:0.0} s), " +
+                    "another socket of this process, or one of a process this one may not look into (finding it takes pidfd_getfd: root or CAP_SYS_PTRACE); or its UMEM is bound elsewhere.",
+                    "retry; if it persists, find the holder: `ss --xdp -p` lists AF_XDP sockets on kernels built with CONFIG_XDP_SOCKETS_DIAG.");
                 break;
             case Errno.EINVAL:
                 NetDevice device = NetDevice.Get(InterfaceIndex);

@@ -64,7 +64,8 @@ public sealed class FaultTests
 
         var clock = Stopwatch.StartNew();
         AssertGone(await receiver as AfXdpException, pair.Receiver, "poll(AF_XDP socket, POLLIN)");
-        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        // The loop polls for 50 ms at a time, so it learns within one poll; the bound leaves a loaded 2-core machine its margin.
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         AssertGone(Record.Exception(() => pair.Sender.WakeupTx()) as AfXdpException, pair.Sender, "sendto(AF_XDP socket");
         AssertGone(Record.Exception(() => pair.Receiver.WakeupRx()) as AfXdpException, pair.Receiver, "recvfrom(AF_XDP socket");
         AssertGone(Record.Exception(() => pair.Sender.PollTx(10)) as AfXdpException, pair.Sender, "poll(AF_XDP socket, POLLOUT)");

@@ -44,7 +44,9 @@ public sealed class EchoResponderTests
         using var bed = new EchoBed(XdpAttachMode.Drv);
         bed.StartLoop();
 
-        CommandResult ping = bed.Lab.Exec(VethSide.A, "ping", "-f", "-c", "3000", "-w", "30", bed.Address.ToString());
+        // ping -f sends on each reply or every 10 ms: on a loaded machine 3000 can take 30 s, so the deadline is 120 s;
+        // the run ends as soon as all 3000 replies are in, and any lost one shows as a count below 3000.
+        CommandResult ping = bed.Lab.Exec(VethSide.A, "ping", "-f", "-c", "3000", "-w", "120", bed.Address.ToString());
 
         Assert.True(ping.Succeeded, ping.Output + ping.Error);
         Assert.Contains("3000 packets transmitted, 3000 received, 0% packet loss", ping.Output);

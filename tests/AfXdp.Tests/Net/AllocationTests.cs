@@ -20,11 +20,21 @@ public class AllocationTests
         Assert.Equal(0, allocated);
     }
 
-    [Fact]
-    public void Turning_a_ping_around_allocates_nothing()
+    /// <summary>Every rule of the policy runs for a ping, a UDP datagram (reflector ports, checksum) and an ARP request.</summary>
+    [Theory]
+    [InlineData("ping")]
+    [InlineData("udp")]
+    [InlineData("arp")]
+    public void Turning_a_request_around_allocates_nothing(string kind)
     {
-        byte[] request = Captures.IcmpEchoRequest, frame = new byte[request.Length];
-        var us = new EchoIdentity(Captures.MacB, 0x0A0B0002, 7);
+        (byte[] request, ushort port) = kind switch
+        {
+            "ping" => (Captures.IcmpEchoRequest, (ushort)7),
+            "udp" => (Captures.Ipv4Udp, (ushort)9000),
+            _ => (Captures.ArpRequest, (ushort)7),
+        };
+        byte[] frame = new byte[request.Length];
+        var us = new EchoIdentity(new HostPolicy(Captures.MacB, 0x0A0B0002, 24), port);
         TurnAround(request, frame, us, 100);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -41,7 +51,7 @@ public class AllocationTests
         for (int i = 0; i < iterations; i++)
         {
             request.CopyTo(frame, 0);
-            if (EchoReply.TurnAround(frame, us) == EchoReplyKind.IcmpEcho)
+            if (EchoReply.TurnAround(frame, us).Kind != EchoReplyKind.None)
                 replies++;
         }
         return replies;

@@ -1,0 +1,206 @@
+namespace AfXdp.Net;
+
+/// <summary>What <see cref="HostPolicy"/> decided about a frame: answer it, or why not.</summary>
+public enum ReplyVerdict : byte
+{
+    /// <summary>A request a correct host answers.</summary>
+    Answer,
+    /// <summary>Not a request for this host: another MAC, address or port, not a request, or an IPv4 fragment (nothing here reassembles).</summary>
+    NotForUs,
+    /// <summary>Lengths that do not hold: a truncated header, or a UDP length past the end of the IP payload.</summary>
+    Malformed,
+    /// <summary>A wrong IPv4 header, ICMP or UDP checksum: the bytes were damaged, so no reply (RFC 1122 3.2.1.2, 3.2.2, 4.1.3.4).</summary>
+    BadChecksum,
+    /// <summary>A source no host answers (RFC 1122 3.2.1.3, 3.3.6): a broadcast or multicast source MAC, or a source address that is not one unicast host.</summary>
+    BadSource,
+    /// <summary>A UDP source port of a service that answers anything (or port 0, or the service's own port): answering could start a loop or reflect an attack.</summary>
+    ReflectorPort,
+}
+
+/// <summary>
+/// The one place that decides "would a correct host answer this frame?" (RFC 1122) for every
+/// responder of the library (echo, the UDP service): the host's MAC, its IPv4 address and prefix
+/// length, and the checks each step of a reply makes: Ethernet addresses, IPv4 header and
+/// checksum, source address, ICMP and UDP checksums, UDP lengths and reflector ports. Pure: reads
+/// the frame, changes nothing, allocates nothing.
+/// </summary>
+/// <remarks>
+/// A responder answering what it should not becomes a reflector: two of them answering each other's
+/// replies loop forever, and a spoofed source turns them into an amplifier against a victim. So a
+/// reply goes only to one unicast host (never to a broadcast, multicast, loopback, reserved, own or
+/// subnet-broadcast source), only for undamaged bytes, and never to a port whose service answers anything.
+/// </remarks>
+public readonly record struct HostPolicy
+{
+    const uint LoopbackNetwork = 0x7F00_0000, ZeroNetwork = 0, Class8Mask = 0xFF00_0000;
+    const uint MulticastNetwork = 0xE000_0000, ReservedNetwork = 0xF000_0000, Class4Mask = 0xF000_0000;
+    const uint LimitedBroadcast = 0xFFFF_FFFF;
+
+    /// <summary>The host: answers come from <paramref name="mac"/> and <paramref name="address"/> (most significant byte first), on a subnet of <paramref name="prefixLength"/> bits.</summary>
+    public HostPolicy(MacAddress mac, uint address, int prefixLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
+        Mac = mac;
+        Address = address;
+        PrefixLength = prefixLength;
+    }
+
+    /// <summary>Our MAC: the only destination of an IPv4 request we answer, and the source of every reply.</summary>
+    public MacAddress Mac { get; }
+
+    /// <summary>Our IPv4 address, most significant byte first (10.0.0.1 is 0x0A000001).</summary>
+    public uint Address { get; }
+
+    /// <summary>The subnet's prefix length, 0 to 32; it places the subnet broadcast address.</summary>
+    public int PrefixLength { get; }
+
+    /// <summary>
+    /// Also accept a UDP checksum field that holds only the pseudo-header sum. That is what a sender
+    /// on the same machine leaves when it offloads the checksum (CHECKSUM_PARTIAL) and its frame
+    /// crosses a veth or tap device: the kernel trusts it, but AF_XDP does not pass on the flag. On a
+    /// physical wire a field like that is a bad checksum, so this is off unless the device is virtual.
+    /// </summary>
+    public bool AcceptsPartialUdpChecksum { get; init; }
+
+    /// <summary>True when the subnet has a broadcast address (prefixes of /30 and shorter; /31 and /32 have none, RFC 3021).</summary>
+    public bool HasSubnetBroadcast => PrefixLength <= 30;
+
+    /// <summary>The subnet's directed broadcast (host bits all ones); meaningless without <see cref="HasSubnetBroadcast"/>.</summary>
+    public uint SubnetBroadcast => Address | ~SubnetMask;
+
+    /// <summary>The subnet's network address (host bits all zeros), which RFC 1122 3.3.6 says a host also takes as a broadcast.</summary>
+    public uint SubnetNetwork => Address & SubnetMask;
+
+    uint SubnetMask => PrefixLength == 0 ? 0 : uint.MaxValue << (32 - PrefixLength);
+
+    /// <summary>
+    /// True for a UDP source port this library never answers: 0 (RFC 768: "no reply expected") and the
+    /// ports of services that send a datagram in response to any datagram. A datagram from such a port
+    /// may itself be an answer (answering it back starts a loop: two responders never stop), or a
+    /// spoofed request that makes us flood the service's host (reflection, amplification).
+    /// </summary>
+    public static bool IsReflectorPort(ushort port) => port is
+        0        // no reply expected (RFC 768)
+        or 7     // echo (RFC 862): sends every datagram back, so two echoes answer each other forever
+        or 11    // systat (RFC 866): answers any datagram with the list of users
+        or 13    // daytime (RFC 867): answers any datagram with the time
+        or 17    // quote of the day (RFC 865): answers any datagram with a quote
+        or 19    // chargen (RFC 864): answers any datagram with up to 512 bytes, the classic echo/chargen loop
+        or 37    // time (RFC 868): answers any datagram with the time
+        or 53    // DNS: answers queries, up to ~50 times larger (the largest reflection source)
+        or 69    // TFTP: answers any datagram, at least with an error packet
+        or 111   // portmapper (RFC 1833): answers dumps many times larger than the request
+        or 123   // NTP: monlist and mode 7 answers are hundreds of times larger
+        or 137   // NetBIOS name service: answers any name query
+        or 161   // SNMP: GetBulk answers are many times larger than the request
+        or 389   // CLDAP: answers searches up to ~70 times larger
+        or 520   // RIP: answers requests with the routing table
+        or 1900  // SSDP: answers M-SEARCH with several datagrams
+        or 3702  // WS-Discovery: answers probes with large XML
+        or 5353  // mDNS: answers queries, also unicast ones
+        or 11211; // memcached: answers get with values up to 1 MB (amplification up to ~50,000)
+
+    /// <summary>
+    /// True when <paramref name="source"/> names one unicast host we may answer (RFC 1122 3.2.1.3):
+    /// not 0.0.0.0/8 ("this network"), 127/8 (loopback, never on a wire), 224/4 (multicast),
+    /// 240/4 (reserved, with 255.255.255.255), our own address (a spoof or a loop), nor our subnet's
+    /// broadcast or network address.
+    /// </summary>
+    public bool IsAnswerableSource(uint source)
+    {
+        uint network = source & Class8Mask;
+        if (network is ZeroNetwork or LoopbackNetwork || (source & Class4Mask) is MulticastNetwork or ReservedNetwork)
+            return false;
+        if (source == Address || source == LimitedBroadcast)
+            return false;
+        return !HasSubnetBroadcast || (source != SubnetBroadcast && source != SubnetNetwork);
+    }
+
+    /// <summary>
+    /// An ARP request we answer: to our MAC or broadcast, from a unicast MAC, asking for our address,
+    /// from an answerable sender address or 0.0.0.0 (an RFC 5227 probe, answered as Linux does).
+    /// <paramref name="arp"/> is the packet when the verdict is <see cref="ReplyVerdict.Answer"/>.
+    /// </summary>
+    public ReplyVerdict CheckArpRequest(EthernetFrame frame, out ArpPacket arp)
+    {
+        arp = default;
+        MacAddress destination = frame.Destination;
+        if (destination != Mac && !destination.IsBroadcast)
+            return ReplyVerdict.NotForUs;
+        if (frame.EtherType != EtherType.Arp || !ArpPacket.TryCreate(frame.Payload, out arp))
+            return ReplyVerdict.NotForUs;
+        if (arp.Operation != ArpOperation.Request || arp.TargetIp != Address)
+            return ReplyVerdict.NotForUs;
+        if (frame.Source.IsMulticast || arp.SenderMac.IsMulticast || (arp.SenderIp != 0 && !IsAnswerableSource(arp.SenderIp)))
+            return ReplyVerdict.BadSource;
+        return ReplyVerdict.Answer;
+    }
+
+    /// <summary>
+    /// An IPv4 datagram we may answer: to our MAC (a link-layer broadcast carrying a unicast address is
+    /// discarded, RFC 1122 3.3.6) and address, from a unicast MAC and an answerable source, header
+    /// checksum right, not a fragment. <paramref name="ip"/> is the datagram when the verdict is
+    /// <see cref="ReplyVerdict.Answer"/>; check its payload next (<see cref="CheckIcmpEchoRequest"/>, <see cref="CheckUdp"/>).
+    /// </summary>
+    public ReplyVerdict CheckIpv4(EthernetFrame frame, out Ipv4Packet ip)
+    {
+        ip = default;
+        if (frame.Destination != Mac || frame.EtherType != EtherType.Ipv4)
+            return ReplyVerdict.NotForUs;
+        if (!Ipv4Packet.TryCreate(frame.Payload, out ip))
+            return ReplyVerdict.Malformed;
+        if (ip.Destination != Address)
+            return ReplyVerdict.NotForUs;
+        if (!ip.IsChecksumValid)
+            return ReplyVerdict.BadChecksum;
+        if (ip.IsFragment)
+            return ReplyVerdict.NotForUs;
+        if (frame.Source.IsMulticast || !IsAnswerableSource(ip.Source))
+            return ReplyVerdict.BadSource;
+        return ReplyVerdict.Answer;
+    }
+
+    /// <summary>An ICMP echo request (RFC 792) whose checksum is right, in a datagram <see cref="CheckIpv4"/> accepted.</summary>
+    public static ReplyVerdict CheckIcmpEchoRequest(Ipv4Packet ip, out IcmpV4Echo echo)
+    {
+        echo = default;
+        if (ip.Protocol != IpProtocol.Icmp)
+            return ReplyVerdict.NotForUs;
+        if (!IcmpV4Echo.TryCreate(ip.Payload, out echo))
+            return ip.Payload.Length < IcmpV4Echo.HeaderLength ? ReplyVerdict.Malformed : ReplyVerdict.NotForUs;
+        if (echo.Type != IcmpV4Type.EchoRequest)
+            return ReplyVerdict.NotForUs;
+        return echo.IsChecksumValid ? ReplyVerdict.Answer : ReplyVerdict.BadChecksum;
+    }
+
+    /// <summary>
+    /// A UDP datagram to <paramref name="port"/> we may answer, in a datagram <see cref="CheckIpv4"/>
+    /// accepted: its length field within the IP payload (<paramref name="udp"/> then ends there, as
+    /// Linux trims it; a length past the payload is malformed), its checksum right or absent (zero,
+    /// RFC 768), and its source port neither a reflector (<see cref="IsReflectorPort"/>) nor
+    /// <paramref name="port"/> itself, so two instances of one service never answer each other.
+    /// </summary>
+    public ReplyVerdict CheckUdp(Ipv4Packet ip, ushort port, out UdpDatagram udp)
+    {
+        if (ip.Protocol != IpProtocol.Udp)
+        {
+            udp = default;
+            return ReplyVerdict.NotForUs;
+        }
+        if (!UdpDatagram.TryCreate(ip.Payload, out udp))
+            return ReplyVerdict.Malformed;
+        if (udp.DestinationPort != port)
+            return ReplyVerdict.NotForUs;
+        if (udp.HasChecksum)
+        {
+            // Over the UDP length, not the IP payload: bytes past it are not part of the datagram (RFC 768).
+            uint pseudoHeader = InternetChecksum.PseudoHeaderSum(ip.Source, ip.Destination, IpProtocol.Udp, udp.Length);
+            bool partial = AcceptsPartialUdpChecksum && udp.Checksum == InternetChecksum.Sum([], pseudoHeader);
+            if (!partial && !udp.IsChecksumValid(pseudoHeader))
+                return ReplyVerdict.BadChecksum;
+        }
+        ushort source = udp.SourcePort;
+        return IsReflectorPort(source) || source == port ? ReplyVerdict.ReflectorPort : ReplyVerdict.Answer;
+    }
+}
