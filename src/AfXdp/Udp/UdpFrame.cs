@@ -11,7 +11,7 @@ internal enum UdpFrameCheck : byte
     Malformed,
     /// <summary>The IPv4 header or UDP checksum is wrong.</summary>
     BadChecksum,
-    /// <summary>A correct host would not answer it (<see cref="ReplyRules"/>), or it was addressed to another MAC.</summary>
+    /// <summary>A correct host would not answer it (<see cref="HostPolicy"/>), or it was addressed to another MAC or address.</summary>
     Unanswerable,
 }
 
@@ -28,13 +28,17 @@ internal static class UdpFrame
 
     /// <summary>
     /// Checks a received frame: lengths, checksums (a zero UDP checksum means none, RFC 768), that it was
-    /// sent to <paramref name="ourMac"/> and one of <paramref name="addresses"/> (any, when empty), and that
-    /// a reply to its source would be correct; the source must not be the broadcast address of that
-    /// address's subnet (<paramref name="broadcasts"/>, by position; the first when <paramref name="addresses"/>
-    /// is empty). On success <paramref name="payloadLength"/> is the UDP payload's length (bytes past the
-    /// UDP length are padding).
+    /// sent to the MAC and address of one of <paramref name="hosts"/> (the served addresses), and that
+    /// that host would answer it (<see cref="HostPolicy.IsAnswerableSource"/>, a unicast source MAC, no
+    /// <see cref="HostPolicy.IsReflectorPort"/> source port). On success <paramref name="payloadLength"/>
+    /// is the UDP payload's length (bytes past the UDP length are padding).
     /// </summary>
-    public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, MacAddress ourMac, ReadOnlySpan<uint> addresses, ReadOnlySpan<uint> broadcasts, out int payloadLength)
+    /// <remarks>
+    /// Lengths and checksums are checked here at fixed offsets rather than by <see cref="HostPolicy.CheckIpv4"/>
+    /// and <see cref="HostPolicy.CheckUdp"/>: the payload must start at byte 42 (no VLAN tag, no IPv4 options),
+    /// a fragment is malformed here, and the service serves several ports, so it does not refuse its own port as a source.
+    /// </remarks>
+    public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, ReadOnlySpan<HostPolicy> hosts, out int payloadLength)
     {
         payloadLength = 0;
         if (frame.Length < HeadersLength
@@ -55,13 +59,16 @@ internal static class UdpFrame
         if (BinaryPrimitives.ReadUInt16BigEndian(datagram[6..]) != 0
             && InternetChecksum.Sum(datagram, InternetChecksum.PseudoHeaderSum(source, destination, IpProtocol.Udp, udpLength)) != 0xFFFF)
             return UdpFrameCheck.BadChecksum;
-        int local = addresses.IsEmpty ? 0 : addresses.IndexOf(destination);
-        if (local < 0)
+        int local = 0;
+        while (local < hosts.Length && hosts[local].Address != destination)
+            local++;
+        if (local == hosts.Length)
             return UdpFrameCheck.Unanswerable;
-        if (new MacAddress(frame) != ourMac
-            || !ReplyRules.IsAnswerableSourceMac(new MacAddress(frame[MacAddress.Length..]))
-            || !ReplyRules.IsAnswerableSource(source, destination, broadcasts[local])
-            || ReplyRules.IsReflectorPort(BinaryPrimitives.ReadUInt16BigEndian(datagram)))
+        ref readonly HostPolicy host = ref hosts[local];
+        if (new MacAddress(frame) != host.Mac
+            || new MacAddress(frame[MacAddress.Length..]).IsMulticast
+            || !host.IsAnswerableSource(source)
+            || HostPolicy.IsReflectorPort(BinaryPrimitives.ReadUInt16BigEndian(datagram)))
             return UdpFrameCheck.Unanswerable;
         payloadLength = udpLength - UdpDatagram.HeaderLength;
         return UdpFrameCheck.Ok;

@@ -28,19 +28,19 @@ public sealed class UdpSender
     readonly XdpQueue _queue;
     readonly NeighbourTable _neighbours;
     readonly MacAddress _mac;
-    readonly HashSet<uint> _servedAddresses;
+    readonly Dictionary<uint, HostPolicy> _hosts;
     readonly UdpServiceCounters _counters;
     readonly long _lifetimeTicks;
     readonly Dictionary<uint, (MacAddress Mac, long Expires)> _cache = new(CacheCapacity);
     NeighbourState _unresolvedState;
 
-    internal UdpSender(XdpQueue queue, NeighbourTable neighbours, MacAddress mac, IReadOnlyList<UdpEndpoint> served, int maxFrameLength, TimeSpan neighbourLifetime, UdpServiceCounters counters)
+    internal UdpSender(XdpQueue queue, NeighbourTable neighbours, IReadOnlyList<HostPolicy> hosts, UdpEndpoint source, int maxFrameLength, TimeSpan neighbourLifetime, UdpServiceCounters counters)
     {
         _queue = queue;
         _neighbours = neighbours;
-        _mac = mac;
-        Source = served[0];
-        _servedAddresses = [.. served.Select(e => e.Address)];
+        _mac = hosts[0].Mac;
+        Source = source;
+        _hosts = hosts.ToDictionary(h => h.Address);
         MaxFrameLength = maxFrameLength;
         _lifetimeTicks = (long)(neighbourLifetime.TotalSeconds * Stopwatch.Frequency);
         _counters = counters;
@@ -78,10 +78,13 @@ public sealed class UdpSender
     {
         if (payload.Length > MaxPayloadLength)
             throw new ArgumentOutOfRangeException(nameof(payload), payload.Length, $"a datagram here carries at most {MaxPayloadLength} bytes (the MTU).");
-        if (!_servedAddresses.Contains(from.Address))
+        if (!_hosts.TryGetValue(from.Address, out HostPolicy host))
             Throw.Config($"UdpSender.Send(from {from})", "datagrams go out from an address the service serves, never another host's.", $"send from {Source} or another served address.");
-        if (!ReplyRules.IsAnswerableSource(to.Address, from.Address) || ReplyRules.IsReflectorPort(to.Port))
-            Throw.Config($"UdpSender.Send(to {to})", "that destination names no single host, or is a reflector port that could start a loop.", "send to a unicast address and a port other than 0, 7, 9, 13, 17, 19 or 37.");
+        // The same rules as for answering: a datagram to a group or a reflector could start a loop or a flood.
+        if (!host.IsAnswerableSource(to.Address))
+            Throw.Config($"UdpSender.Send(to {to})", $"{NeighbourTable.ToIPAddress(to.Address)} names no single unicast host seen from {NeighbourTable.ToIPAddress(from.Address)}/{host.PrefixLength} (RFC 1122 3.2.1.3: it is in 0/8, loopback, multicast or class E, a broadcast, the subnet's network address, or the sender's own address).", "send to one unicast host.");
+        if (HostPolicy.IsReflectorPort(to.Port))
+            Throw.Config($"UdpSender.Send(to {to})", $"port {to.Port} is a reflector port (HostPolicy.IsReflectorPort: port 0 or a service that answers any datagram), so a datagram there could start a loop or a flood.", "send to a port HostPolicy.IsReflectorPort does not list.");
         if (!TryResolve(to.Address, out MacAddress mac))
             return UdpSendResult.Unresolved;
         if (!_queue.TryTakeFrame(out Packet packet))

@@ -37,9 +37,7 @@ public sealed class UdpService : IDisposable
     readonly NeighbourTable[] _neighbours;
     readonly UdpSender[] _senders;
     readonly UdpServiceCounters[] _counters;
-    readonly uint[] _addresses;
-    readonly uint[] _broadcasts;
-    readonly MacAddress _mac;
+    readonly HostPolicy[] _hosts;
     readonly IDisposable _metrics;
     int _started;
     int _disposed;
@@ -57,20 +55,21 @@ public sealed class UdpService : IDisposable
         NetDevice device = NetDevice.Get(options.Interface);
         if (device.HardwareAddress.Length != MacAddress.Length)
             Throw.Config($"UdpService({device.Name})", $"{device.Name} has no Ethernet address ({device.HardwareAddress.Length} bytes of link-layer address).", "serve on an Ethernet interface.");
-        _mac = new MacAddress(device.HardwareAddress);
+        var mac = new MacAddress(device.HardwareAddress);
         IReadOnlyList<Ipv4InterfaceAddress> own = Ipv4InterfaceAddress.Query(device.Index);
-        _addresses = [.. Endpoints.Select(e => e.Address).Distinct()];
-        _broadcasts = new uint[_addresses.Length];
-        for (int i = 0; i < _addresses.Length; i++)
+        uint[] addresses = [.. Endpoints.Select(e => e.Address).Distinct()];
+        // One policy per served address: its subnet decides which broadcast and network sources are refused.
+        _hosts = new HostPolicy[addresses.Length];
+        for (int i = 0; i < addresses.Length; i++)
         {
-            Ipv4InterfaceAddress mine = own.FirstOrDefault(a => a.Address == _addresses[i]);
+            Ipv4InterfaceAddress mine = own.FirstOrDefault(a => a.Address == addresses[i]);
             if (mine.PrefixLength == 0)
             {
-                string address = NeighbourTable.ToIPAddress(_addresses[i]).ToString();
+                string address = NeighbourTable.ToIPAddress(addresses[i]).ToString();
                 Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an address of {device.Name}: the kernel would answer no ARP request for it, so no client could reach it.",
                     $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => NeighbourTable.ToIPAddress(a.Address))))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
             }
-            _broadcasts[i] = ReplyRules.SubnetBroadcast(mine.Address, mine.PrefixLength);
+            _hosts[i] = new HostPolicy(mac, mine.Address, mine.PrefixLength);
         }
         int maxFrameLength = (int)Math.Min(FrameSize, device.Mtu + (uint)EthernetFrame.HeaderLength);
         // The engine opens every active queue: where RSS (or veth's flow hash) may put a client's datagrams.
@@ -106,7 +105,7 @@ public sealed class UdpService : IDisposable
                 _program.Register(_engine.Queues[i].Socket);
                 _counters[i] = new UdpServiceCounters();
                 _neighbours[i] = new NeighbourTable(device.Index, device.Name);
-                _senders[i] = new UdpSender(_engine.Queues[i], _neighbours[i], _mac, Endpoints, maxFrameLength, options.NeighbourLifetime, _counters[i]);
+                _senders[i] = new UdpSender(_engine.Queues[i], _neighbours[i], _hosts, Endpoints[0], maxFrameLength, options.NeighbourLifetime, _counters[i]);
             }
             _metrics = UdpMetrics.Track(this);
         }
@@ -233,7 +232,7 @@ public sealed class UdpService : IDisposable
             int good = 0;
             for (int i = 0; i < packets.Length; i++)
             {
-                UdpFrameCheck check = UdpFrame.Check(packets[i].Data, service._mac, service._addresses, service._broadcasts, out int payloadLength);
+                UdpFrameCheck check = UdpFrame.Check(packets[i].Data, service._hosts, out int payloadLength);
                 _payloadLengths[i] = check == UdpFrameCheck.Ok ? payloadLength : -1;
                 switch (check)
                 {

@@ -10,23 +10,24 @@ namespace AfXdp.Tests.Udp;
 public class UdpFrameTests
 {
     static readonly MacAddress Us = MacAddress.Parse("02:00:00:00:0b:01"), Them = MacAddress.Parse("02:00:00:00:0a:01");
-    const uint Server = 0x0A63_0002, Subnet255 = 0x0A63_00FF;
+    const uint Server = 0x0A63_0002, Client = 0x0A63_0001, Other = 0xC000_0201;
+    static readonly HostPolicy Host = new(Us, Server, 24);
 
-    static byte[] Frame(string source = "10.99.0.1", int sourcePort = 40000, int payload = 20, MacAddress? to = null, MacAddress? from = null)
+    static byte[] Frame(string source = "10.99.0.1", int sourcePort = 40000, int payload = 20, MacAddress? to = null, MacAddress? from = null, int port = 53)
     {
         var frame = new byte[1514];
-        int length = new UdpFrameBuilder(from ?? Them, to ?? Us, new IPEndPoint(IPAddress.Parse(source), sourcePort), new IPEndPoint(new IPAddress(0x0200630A), 53))
+        int length = new UdpFrameBuilder(from ?? Them, to ?? Us, new IPEndPoint(IPAddress.Parse(source), sourcePort), new IPEndPoint(new IPAddress(0x0200630A), port))
             .Write(frame, Enumerable.Range(1, payload).Select(i => (byte)i).ToArray());
         return frame[..length];
     }
 
-    static UdpFrameCheck Check(byte[] frame) => UdpFrame.Check(frame, Us, [], [Subnet255], out _);
+    static UdpFrameCheck Check(byte[] frame) => UdpFrame.Check(frame, [Host], out _);
 
     [Fact]
     public void A_valid_datagram_is_handed_over_with_both_endpoints()
     {
         byte[] frame = Frame(payload: 33);
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, [], [Subnet255], out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, [Host], out int payload));
         Assert.Equal(33, payload);
         Assert.Equal("10.99.0.1:40000", UdpFrame.Remote(frame).ToString());
         Assert.Equal(new UdpEndpoint(Server, 53), UdpFrame.Local(frame));
@@ -54,12 +55,15 @@ public class UdpFrameTests
     [InlineData("255.255.255.255")]
     [InlineData("10.99.0.2")]   // our own address
     [InlineData("10.99.0.255")] // the subnet's broadcast
+    [InlineData("10.99.0.0")]   // the subnet's network address, also a broadcast (RFC 1122 3.3.6)
     public void Sources_a_host_must_not_answer_are_refused(string source) => Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(source)));
 
     [Theory]
     [InlineData(7)]
     [InlineData(19)]
     [InlineData(0)]
+    [InlineData(53)]  // a DNS server's answer: never answered back, whatever this service is
+    [InlineData(123)] // NTP, an amplifier
     public void Reflector_ports_are_refused_so_two_services_never_loop(int port) => Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(sourcePort: port)));
 
     [Fact]
@@ -73,10 +77,11 @@ public class UdpFrameTests
     [Fact]
     public void Of_several_addresses_the_destination_picks_which_subnet_broadcast_is_refused()
     {
-        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(), Us, [0x0A63_0003], [0], out _));
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame(), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame("192.0.2.255"), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
-        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame("10.99.0.255"), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
+        HostPolicy[] both = [new(Us, Other, 24), Host];
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(), [new HostPolicy(Us, 0x0A63_0003, 24)], out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame(), both, out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame("192.0.2.255"), both, out _));
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame("10.99.0.255"), both, out _));
     }
 
     [Fact]
@@ -101,7 +106,7 @@ public class UdpFrameTests
         byte[] frame = Frame(payload: 20);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), 8 + 16);
         frame[40] = frame[41] = 0;
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, [], [Subnet255], out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, [Host], out int payload));
         Assert.Equal(16, payload);
     }
 
@@ -109,15 +114,16 @@ public class UdpFrameTests
     public void A_reply_longer_than_the_request_goes_back_to_the_sender_with_valid_checksums()
     {
         byte[] frame = new byte[2048];
-        Frame(payload: 10).CopyTo(frame, 0);
+        // From a port a client may answer: a reply from 53 would itself be refused (a reflector port).
+        Frame(payload: 10, port: 7007).CopyTo(frame, 0);
         Enumerable.Repeat((byte)0xAB, 300).ToArray().CopyTo(frame, UdpFrame.HeadersLength);
         int length = UdpFrame.WriteReply(frame, 300);
         Assert.Equal(42 + 300, length);
         // Seen from the sender: for its MAC, from ours, with checksums that verify.
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame.AsSpan(0, length), Them, [], [0], out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame.AsSpan(0, length), [new HostPolicy(Them, Client, 24)], out int payload));
         Assert.Equal(300, payload);
         Assert.Equal(Us, new MacAddress(frame.AsSpan(6)));
-        Assert.Equal(new UdpEndpoint(Server, 53), UdpFrame.Remote(frame));
+        Assert.Equal(new UdpEndpoint(Server, 7007), UdpFrame.Remote(frame));
         Assert.Equal("10.99.0.1:40000", UdpFrame.Local(frame).ToString());
         Assert.Equal(0x40, frame[20]); // DF
         Assert.Equal(64, frame[22]);   // TTL
@@ -127,14 +133,16 @@ public class UdpFrameTests
     public void Any_bytes_are_checked_without_an_exception() =>
         Gen.Byte.Array[0, 200].Sample(bytes =>
         {
-            UdpFrameCheck check = UdpFrame.Check(bytes, Us, [], [Subnet255], out int payload);
+            UdpFrameCheck check = UdpFrame.Check(bytes, [Host], out int payload);
             Assert.True(check != UdpFrameCheck.Ok || payload <= bytes.Length - UdpFrame.HeadersLength);
         }, iter: 100_000);
 
     [Theory]
-    [InlineData(0x0A63_0002, 24, 0x0A63_00FFu)]
-    [InlineData(0xC0A8_0101, 16, 0xC0A8_FFFFu)]
-    [InlineData(0x0A00_0001, 31, 0u)]
-    [InlineData(0x0A00_0001, 32, 0u)]
-    public void The_subnet_broadcast_follows_the_prefix(uint address, int prefix, uint broadcast) => Assert.Equal(broadcast, ReplyRules.SubnetBroadcast(address, prefix));
+    [InlineData(24, "10.99.0.255", false)]
+    [InlineData(16, "10.99.0.255", true)]  // a host of 10.99/16
+    [InlineData(16, "10.99.255.255", false)]
+    [InlineData(31, "10.99.0.3", true)]    // the /31 peer: no subnet broadcast there (RFC 3021)
+    [InlineData(32, "10.99.0.255", true)]
+    public void The_prefix_places_the_refused_subnet_broadcast(int prefix, string source, bool answered) =>
+        Assert.Equal(answered ? UdpFrameCheck.Ok : UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(source), [new HostPolicy(Us, Server, prefix)], out _));
 }
