@@ -27,9 +27,21 @@ spin.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 1_000_000)
 var threads = new Option<int>("--threads") { Description = "--kernel: sockets (SO_REUSEPORT), one thread each; default one per CPU the process may run on", DefaultValueFactory = _ => Environment.ProcessorCount };
 threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 256) r.AddError("--threads must be from 1 to 256"); });
 
+var xskmap = new Option<AfXdp.DevicePlugin.XskMapSource?>("--xskmap")
+{
+    Description = $"AF_XDP: take the XSKMAP from the AF_XDP device plugin instead of loading a program: {AfXdp.DevicePlugin.XskMapSource.Forms}",
+    CustomParser = r =>
+    {
+        if (AfXdp.DevicePlugin.XskMapSource.TryParse(r.Tokens.Single().Value, out AfXdp.DevicePlugin.XskMapSource? source, out string error))
+            return source;
+        r.AddError($"--xskmap: {error}");
+        return null;
+    },
+};
+
 var root = new RootCommand("An authoritative DNS responder for A records, over AF_XDP or (--kernel) System.Net.Sockets.")
 {
-    iface, ip, port, records, duration, kernel, threads, spin,
+    iface, ip, port, records, duration, kernel, threads, spin, xskmap,
 };
 root.SetAction(r =>
 {
@@ -51,7 +63,7 @@ root.SetAction(r =>
     string name = r.GetRequiredValue(iface);
     return r.GetValue(kernel)
         ? SocketServer.Run(name, endpoint, zone, r.GetValue(threads), stop.Token)
-        : XdpServer.Run(name, endpoint, zone, TimeSpan.FromMicroseconds(r.GetValue(spin)), stop.Token);
+        : XdpServer.Run(name, endpoint, zone, TimeSpan.FromMicroseconds(r.GetValue(spin)), r.GetValue(xskmap), stop.Token);
 });
 try
 {

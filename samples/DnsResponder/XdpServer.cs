@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using AfXdp.Bpf;
+using AfXdp.DevicePlugin;
 using AfXdp.Udp;
 
 namespace DnsResponder;
@@ -8,11 +10,15 @@ namespace DnsResponder;
 public static class XdpServer
 {
     /// <summary>Serves until <paramref name="stop"/>; prints the summary line and returns the exit code.</summary>
-    public static int Run(string interfaceName, IPEndPoint endpoint, DnsZone zone, TimeSpan spinTime, CancellationToken stop)
+    public static int Run(string interfaceName, IPEndPoint endpoint, DnsZone zone, TimeSpan spinTime, XskMapSource? xskMap, CancellationToken stop)
     {
-        using var service = new UdpService(new UdpServiceOptions { Interface = interfaceName, Endpoints = [endpoint], SpinTime = spinTime });
+        // With the device plugin's XSKMAP nothing is loaded: its program decides what reaches the sockets.
+        using XskMap? map = xskMap?.Open(interfaceName);
+        using var service = new UdpService(new UdpServiceOptions { Interface = interfaceName, Endpoints = [endpoint], SpinTime = spinTime, XskMap = map });
         Console.WriteLine($"serving {zone.Count} name(s) on {endpoint} ({interfaceName}) over AF_XDP: {service.Engine.Queues.Count} queue(s), " +
-            $"{service.Program.Program.Name} in {service.Program.Link.Mode.ToString().ToLowerInvariant()} mode; everything else goes to the kernel.");
+            (service.Program is { } program
+                ? $"{program.Program.Name} in {program.Link.Mode.ToString().ToLowerInvariant()} mode; everything else goes to the kernel."
+                : $"registered in XSKMAP id {map!.Id} from {xskMap!.PathFor(interfaceName)}; the program on {interfaceName} decides what arrives."));
         var clock = Stopwatch.StartNew();
         var handlers = new List<DnsHandler>();
         service.Run(_ =>

@@ -33,7 +33,7 @@ public sealed class UdpService : IDisposable
     const uint FrameSize = 2048, RingSize = 1024, FramesPerQueue = 2048;
 
     readonly XdpEngine _engine;
-    readonly XskRedirectProgram _program;
+    readonly XskRedirectProgram? _program;
     readonly NeighbourTable[] _neighbours;
     readonly UdpSender[] _senders;
     readonly UdpServiceCounters[] _counters;
@@ -99,10 +99,13 @@ public sealed class UdpService : IDisposable
                 Protocol = PacketFilter.ProtocolUdp,
                 DestinationPort = new PortRange(e.Port, e.Port),
             })];
-            _program = XskRedirectProgram.Attach(device, filters, options.AttachMode, options.ReplaceExisting);
+            _program = options.XskMap is null ? XskRedirectProgram.Attach(device, filters, options.AttachMode, options.ReplaceExisting) : null;
             for (int i = 0; i < queues; i++)
             {
-                _program.Register(_engine.Queues[i].Socket);
+                if (_program is not null)
+                    _program.Register(_engine.Queues[i].Socket);
+                else
+                    options.XskMap!.Register(_engine.Queues[i].Socket);
                 _counters[i] = new UdpServiceCounters();
                 _neighbours[i] = new NeighbourTable(device.Index, device.Name);
                 _senders[i] = new UdpSender(_engine.Queues[i], _neighbours[i], _hosts, Endpoints[0], maxFrameLength, options.NeighbourLifetime, _counters[i]);
@@ -125,8 +128,8 @@ public sealed class UdpService : IDisposable
     /// <summary>The engine: one queue, socket and worker per active queue of the interface.</summary>
     public XdpEngine Engine => _engine;
 
-    /// <summary>The steering program and its counters.</summary>
-    public XskRedirectProgram Program => _program;
+    /// <summary>The steering program and its counters; null when the sockets are registered in <see cref="UdpServiceOptions.XskMap"/>.</summary>
+    public XskRedirectProgram? Program => _program;
 
     /// <summary>Each queue's counters, in the order of <see cref="XdpEngine.Queues"/>.</summary>
     public IReadOnlyList<UdpServiceCounters> QueueCounters => _counters;
@@ -134,8 +137,11 @@ public sealed class UdpService : IDisposable
     /// <summary>The counters of all queues, summed.</summary>
     public UdpServiceCounters ReadCounters() => UdpServiceCounters.Sum(_counters);
 
-    /// <summary>Frames the steering program passed to the kernel (not for a served endpoint, or fragments, options, IPv6), over all CPUs.</summary>
-    public ulong ReadPassedToKernel() => _program.ReadCounters().NotMatched;
+    /// <summary>
+    /// Frames the steering program passed to the kernel (not for a served endpoint, or fragments, options, IPv6), over all CPUs;
+    /// 0 with <see cref="UdpServiceOptions.XskMap"/>, where the program is someone else's.
+    /// </summary>
+    public ulong ReadPassedToKernel() => _program?.ReadCounters().NotMatched ?? 0;
 
     /// <summary>
     /// Serves until <paramref name="cancellationToken"/> is cancelled, with one <paramref name="handler"/> for every

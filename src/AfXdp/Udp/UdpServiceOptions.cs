@@ -1,4 +1,5 @@
 using System.Net;
+using AfXdp.Bpf;
 using AfXdp.Device;
 
 namespace AfXdp.Udp;
@@ -23,6 +24,14 @@ public sealed record UdpServiceOptions
 
     /// <summary>Replace another XDP program attached to the interface instead of refusing.</summary>
     public bool ReplaceExisting { get; init; }
+
+    /// <summary>
+    /// An XSKMAP someone else's program redirects into, e.g. the AF_XDP device plugin's
+    /// (<c>XskMapSource.Open</c>): the service registers its sockets there and loads no program, so it
+    /// needs no CAP_BPF or CAP_NET_ADMIN. That program decides what arrives; what is not a served datagram
+    /// is dropped (counted as unanswerable), not passed to the kernel. The caller keeps the map open while the service runs.
+    /// </summary>
+    public XskMap? XskMap { get; init; }
 
     /// <summary>Most datagrams handed to the handler at once.</summary>
     public uint BatchSize { get; init; } = 64;

@@ -68,6 +68,41 @@ public sealed class DnsResponderTests
         Assert.Contains("noerror=2 nxdomain=1 formerr=0", output);
     }
 
+    /// <summary>
+    /// Under the device plugin: `afxdp plugin` owns the program and serves the XSKMAP over its socket; the
+    /// sample loads nothing (--xskmap) and dig still gets the record (the lab's neighbours are static, so no ARP is needed).
+    /// </summary>
+    [Fact]
+    public void With_the_device_plugins_xskmap_dig_gets_the_record_and_nothing_is_loaded()
+    {
+        using VethLab lab = ChecksummingLab();
+        string directory = Directory.CreateTempSubdirectory("afxdp-dns-plugin-").FullName;
+        try
+        {
+            string socket = Path.Combine(directory, "afxdp.sock");
+            using DevicePlugin.RunningCommand plugin = DevicePlugin.RunningCommand.Afxdp(lab, VethSide.B, "plugin", "-i", lab.InterfaceB, "--uds", socket, "-a", "drv");
+            plugin.WaitForLine("serving the XSKMAP", TimeSpan.FromSeconds(30));
+            uint programId = lab.Status(VethSide.B).Xdp.DrvProgramId;
+            Assert.NotEqual(0u, programId);
+
+            using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--xskmap", $"uds:{socket}"));
+            Assert.True(responder.Serving, responder.Output);
+            Assert.Contains("registered in XSKMAP id", responder.Output);
+            Assert.Equal(programId, lab.Status(VethSide.B).Xdp.DrvProgramId);
+
+            CommandResult answer = Dig(lab, "www.example.com", "A");
+            Assert.True(answer.Succeeded, answer.Output + answer.Error);
+            Assert.Matches(@"www\.example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.10", answer.Output);
+            (int exitCode, string output) = responder.Stop();
+            Assert.Equal(0, exitCode);
+            Assert.Contains("noerror=1", output);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Modes))]
     public void Malformed_queries_get_formerr_or_no_reply_and_the_responder_keeps_answering(string mode)
