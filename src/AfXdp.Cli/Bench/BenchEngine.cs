@@ -91,7 +91,8 @@ public sealed class BenchEngine : IDisposable
                 else
                 {
                     _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
-                    PhaseReport.Write($"program {_program.Program.Id} maps {string.Join(',', _program.Program.GetInfo().MapIds)} link {_program.Link.LinkId}");
+                    if (PhaseReport.Enabled)
+                        PhaseReport.Write($"program {_program.Program.Id} maps {string.Join(',', _program.Program.GetInfo().MapIds)} link {_program.Link.LinkId}");
                     _program.Register(_socket);
                 }
                 // The lower half of the UMEM receives; txonly's prebuilt frames live in the upper half.
