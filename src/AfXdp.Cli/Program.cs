@@ -1,8 +1,15 @@
 using System.CommandLine;
-using AfXdp;
+using System.CommandLine.Help;
+using AfXdp.Cli;
 using AfXdp.Cli.Commands;
 
-var root = new RootCommand("AF_XDP for .NET");
+// A Command named "afxdp", not a RootCommand: System.CommandLine 2.0 names the root after the
+// assembly (AfXdp.Cli), whether it runs as the dotnet tool, the NativeAOT binary or `dotnet run`.
+var root = new Command("afxdp", "AF_XDP for .NET: demo, benchmarks, echo, capture, engine and diagnostics over AF_XDP sockets.")
+{
+    new HelpOption(),
+    new VersionOption(),
+};
 root.Subcommands.Add(LabCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
@@ -14,14 +21,10 @@ root.Subcommands.Add(EngineCommand.Create());
 root.Subcommands.Add(HandoffRxCommand.Create());
 root.Subcommands.Add(NapiCommand.Create());
 root.Subcommands.Add(PluginCommand.Create());
+root.SetAction(_ =>
+{
+    Console.Error.WriteLine($"afxdp: name a command: {string.Join(", ", root.Subcommands.Select(c => c.Name))} (`afxdp --help` describes them)");
+    return AfXdp.Cli.CommandLine.UsageError;
+});
 
-try
-{
-    // Our own handler below: a kernel or tool failure is a message and exit code 2, not a stack trace.
-    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
-}
-catch (AfXdpException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return 2;
-}
+return CommandLine.Run(root, args);

@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using AfXdp.Interop;
@@ -33,17 +32,11 @@ internal static class ExternalCommand
         foreach (string arg in args)
             start.ArgumentList.Add(arg);
 
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (Win32Exception e) when (e.NativeErrorCode == Errno.ENOENT)
-        {
-            throw new AfXdpException(commandLine, Errno.ENOENT, $"`{program}` is not installed or not on PATH.",
-                "install it: the lab needs iproute2 (`ip`), and ethtool for the GRO option, e.g. `apt-get install iproute2 ethtool iputils-ping`.", e);
-        }
-        using (process)
+        // A missing program is named with its package here, before Process.Start would throw "file not found".
+        ExternalTools.Require(program, commandLine);
+        if (program == "ip" && args is ["netns", "exec", _, string inner, ..])
+            ExternalTools.Require(inner, commandLine);
+        using (Process process = Process.Start(start)!)
         {
             process.StandardInput.Close();
             // Both pipes are drained concurrently, so a chatty tool cannot block on a full pipe.

@@ -29,7 +29,8 @@ public sealed record VethLabOptions
     /// <summary>Keep IPv6; by default it is disabled so that no router solicitation, DAD or MLD packet enters a measurement.</summary>
     public bool KeepIpv6 { get; init; }
 
-    internal void Validate()
+    /// <summary>Throws an <see cref="AfXdpException"/> naming the first bad option, before anything is created.</summary>
+    public void Validate()
     {
         ValidateMac(nameof(MacA), MacA);
         ValidateMac(nameof(MacB), MacB);

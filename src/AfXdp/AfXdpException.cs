@@ -11,6 +11,7 @@ namespace AfXdp;
 /// </summary>
 public class AfXdpException : Exception
 {
+    /// <summary>An error for <paramref name="call"/>: <paramref name="errno"/> as the kernel returned it (0 when the library refused before any syscall), the likely cause and the fix, each a sentence.</summary>
     public AfXdpException(string call, int errno, string cause, string fix, Exception? inner = null)
         : base(Format(call, errno, cause, fix), inner)
     {
@@ -42,16 +43,18 @@ public class AfXdpException : Exception
     /// <summary>The symbolic errno, e.g. "EBUSY".</summary>
     public string ErrnoName => Errno == 0 ? "" : Interop.Errno.Name(Errno);
 
+    /// <summary>Why it failed, in a sentence: what the kernel or the library objected to.</summary>
     public string Cause { get; }
 
+    /// <summary>What to do about it, in a sentence: a command, an option, a capability.</summary>
     public string Fix { get; }
 
     static string Format(string call, int errno, string cause, string fix)
     {
-        string what = errno == 0
-            ? $"{call}: invalid argument"
-            : $"{call} failed: {Interop.Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)})";
-        return $"{what}. Cause: {cause} Fix: {fix}";
+        // errno 0: the library refused before any syscall, so there is no kernel error to name.
+        return errno == 0
+            ? $"{call}: {cause} Fix: {fix}"
+            : $"{call} failed: {Interop.Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)}). Cause: {cause} Fix: {fix}";
     }
 }
 
@@ -61,8 +64,10 @@ public sealed class VerifierException(string call, int errno, string log, string
         "the kernel verifier rejected the program. Verifier log (last lines):\n" + Tail(log, 30) + "\nProgram:\n" + disassembly,
         "correct the instruction the log points at; the full log is in VerifierException.Log.")
 {
+    /// <summary>The verifier's full log (BPF_PROG_LOAD with log level 1).</summary>
     public string Log { get; } = log;
 
+    /// <summary>The rejected program, one instruction a line, numbered as the log refers to them.</summary>
     public string Disassembly { get; } = disassembly;
 
     static string Tail(string log, int lines)
@@ -78,10 +83,18 @@ public sealed class XdpProgramConflictException(string call, int errno, string i
         $"{ifName} already has XDP program id {programId} '{programName}' attached in {mode} mode (by {attachedBy}), and replacing it silently could break whoever loaded it.",
         $"detach it on purpose (`afxdp detach -i {ifName}` or `ip link set dev {ifName} xdp off`), or pass ReplaceExisting = true.")
 {
+    /// <summary>The id of the program already attached.</summary>
     public uint ProgramId { get; } = programId;
 
+    /// <summary>The name of the program already attached.</summary>
     public string ProgramName { get; } = programName;
 }
+
+/// <summary>
+/// The process lacks a privilege the call needs: a capability (EPERM), or locked memory under RLIMIT_MEMLOCK
+/// without CAP_IPC_LOCK. A caller can then check every privilege at once (Diagnostics.Doctor.PrivilegeChecks).
+/// </summary>
+public sealed class PrivilegeException(string call, int errno, string cause, string fix) : AfXdpException(call, errno, cause, fix);
 
 /// <summary>Throw helpers: keep the throwing code out of hot methods.</summary>
 internal static class Throw
@@ -109,10 +122,15 @@ internal static class Throw
                 $"the process has {all}, which {what} needs, yet the kernel refused: a security module (SELinux, AppArmor) or lockdown forbids it.",
                 "look for the denial in the kernel log (`dmesg`, `journalctl -k`) or the audit log.");
         string lacking = string.Join(" and ", missing);
-        throw new AfXdpException(call, errno,
+        throw new PrivilegeException(call, errno,
             $"the process lacks {lacking}: {what} needs {all}{(needed.All(c => c == Capabilities.CAP_NET_RAW) ? "" : " (CAP_SYS_ADMIN also grants CAP_BPF and CAP_NET_ADMIN)")}.",
             $"run as root, or grant {lacking}: `setcap {string.Join(',', needed.Select(c => Capabilities.Name(c).ToLowerInvariant()))}+ep` on the program, AmbientCapabilities= in a systemd unit, or `setpriv --ambient-caps` for a child.");
     }
+
+    /// <summary>A privilege the process lacks (see <see cref="PrivilegeException"/>); errno 0 when refused before the syscall.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Privilege(string call, int errno, string cause, string fix) =>
+        throw new PrivilegeException(call, errno, cause, fix);
 
     /// <summary>
     /// A generic explanation for an errno that a call site did not explain better;
@@ -144,6 +162,8 @@ internal static class Throw
                 ("the process ran out of file descriptors.", "raise `ulimit -n`, or dispose sockets you no longer use."),
             _ => ("the kernel refused the call.", "check the arguments against the kernel documentation (Documentation/networking/af_xdp.rst)."),
         };
+        if (errno is Interop.Errno.EPERM or Interop.Errno.EACCES or Interop.Errno.ENOBUFS or Interop.Errno.ENOMEM)
+            Privilege(call, errno, cause, fix);
         throw new AfXdpException(call, errno, cause, fix);
     }
 }

@@ -41,7 +41,7 @@ public sealed class LabCommandTests
         CommandResult up = KernelTest.Afxdp("lab", "up", "--mtu", "70000");
 
         Assert.Equal(2, up.ExitCode);
-        Assert.StartsWith("VethLabOptions.Mtu = 70000", up.Error);
+        Assert.StartsWith("afxdp lab up: VethLabOptions.Mtu = 70000: a veth MTU lies between 68 and 65535.", up.Error);
         Assert.DoesNotContain("   at ", up.Error); // a message, not a stack trace
     }
 }

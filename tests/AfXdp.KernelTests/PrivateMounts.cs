@@ -55,6 +55,10 @@ internal static partial class PrivateMounts
         return true;
     });
 
+    /// <summary>Mounts a tmpfs of <paramref name="size"/> (e.g. "64k") at <paramref name="directory"/>; call it inside <see cref="Run{T}"/>, so it vanishes with the thread.</summary>
+    public static void MountTmpfs(string directory, string size) =>
+        Check(mount("tmpfs", directory, "tmpfs", 0, $"size={size},mode=0755"), $"mount(tmpfs, {directory}, size={size})");
+
     static void Check(int result, string call)
     {
         if (result != 0)

@@ -60,9 +60,9 @@ public sealed partial class ScaleCliTests
     [Fact]
     public void Async_is_only_for_rxdrop()
     {
-        CommandResult run = KernelTest.Afxdp("bench", "-i", "lo", "-m", "txonly", "--async");
-        Assert.Equal(1, run.ExitCode);
-        Assert.Contains("--async: only with -m rxdrop", run.Error);
+        CommandResult run = KernelTest.Afxdp("bench", "-i", "afxdp-none0", "-m", "txonly", "--async");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("afxdp bench: --async: only with -m rxdrop, not -m txonly", run.Error.Trim());
     }
 
     [Fact]

@@ -77,13 +77,15 @@ public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Sec
 public sealed class BenchProgress : IDisposable
 {
     readonly BenchEngine _engine;
+    readonly string _waiting;
     readonly bool _live;
     readonly Thread _thread;
     readonly ManualResetEventSlim _done = new();
 
-    public BenchProgress(BenchEngine engine, bool live)
+    public BenchProgress(BenchEngine engine, BenchOptions options, bool live)
     {
         _engine = engine;
+        _waiting = $"waiting for the first packet on {options.Interface} queue {options.Queue} (gives up after {options.FirstPacketTimeout:0} s)";
         _live = live;
         _thread = new Thread(_live ? RunLive : RunPlain) { IsBackground = true, Name = "bench-progress" };
         _thread.Start();
@@ -96,7 +98,8 @@ public sealed class BenchProgress : IDisposable
         _done.Dispose();
     }
 
-    readonly record struct Sample(double Elapsed, double RxPps, double TxPps, long Rx, long Tx, long Kicks, XdpStatistics Statistics);
+    /// <summary>One second's figures; <paramref name="Started"/> is false while an rx mode waits for its first packet.</summary>
+    readonly record struct Sample(bool Started, double Elapsed, double RxPps, double TxPps, long Rx, long Tx, long Kicks, XdpStatistics Statistics);
 
     IEnumerable<Sample> Samples()
     {
@@ -108,7 +111,7 @@ public sealed class BenchProgress : IDisposable
             long now = Stopwatch.GetTimestamp();
             long rx = Volatile.Read(ref c.RxPackets), tx = Volatile.Read(ref c.TxPackets);
             double interval = (double)(now - lastTime) / Stopwatch.Frequency;
-            yield return new Sample(start == 0 ? 0 : (double)(now - start) / Stopwatch.Frequency,
+            yield return new Sample(start != 0, start == 0 ? 0 : (double)(now - start) / Stopwatch.Frequency,
                 (rx - lastRx) / interval, (tx - lastTx) / interval, rx, tx, Volatile.Read(ref c.Kicks), _engine.Socket.Statistics);
             (lastRx, lastTx, lastTime) = (rx, tx, now);
         }
@@ -116,11 +119,22 @@ public sealed class BenchProgress : IDisposable
 
     void RunPlain()
     {
+        bool waitingShown = false;
         foreach (Sample s in Samples())
+        {
+            if (!s.Started)
+            {
+                // One line for the whole wait, not a line of zeros every second.
+                if (!waitingShown)
+                    Console.Error.WriteLine(_waiting);
+                waitingShown = true;
+                continue;
+            }
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[{s.Elapsed,5:0.0}s] rx_pps={s.RxPps:0} tx_pps={s.TxPps:0} rx={s.Rx} tx={s.Tx} kicks={s.Kicks} " +
                 $"rx_dropped={s.Statistics.RxDropped} rx_invalid={s.Statistics.RxInvalidDescriptors} tx_invalid={s.Statistics.TxInvalidDescriptors} " +
                 $"rx_ring_full={s.Statistics.RxRingFull} fill_empty={s.Statistics.RxFillRingEmptyDescriptors} tx_ring_empty={s.Statistics.TxRingEmptyDescriptors}"));
+        }
     }
 
     void RunLive()
@@ -133,7 +147,7 @@ public sealed class BenchProgress : IDisposable
         {
             foreach (Sample s in Samples())
             {
-                string[] values = [$"{s.Elapsed:0.0} s", $"{s.RxPps:N0}", $"{s.TxPps:N0}", $"{s.Rx:N0}", $"{s.Tx:N0}", $"{s.Kicks:N0}",
+                string[] values = [s.Started ? $"{s.Elapsed:0.0} s" : _waiting, $"{s.RxPps:N0}", $"{s.TxPps:N0}", $"{s.Rx:N0}", $"{s.Tx:N0}", $"{s.Kicks:N0}",
                     $"{s.Statistics.RxDropped:N0}", $"{s.Statistics.RxInvalidDescriptors:N0}", $"{s.Statistics.TxInvalidDescriptors:N0}",
                     $"{s.Statistics.RxRingFull:N0}", $"{s.Statistics.RxFillRingEmptyDescriptors:N0}", $"{s.Statistics.TxRingEmptyDescriptors:N0}"];
                 for (int i = 0; i < values.Length; i++)

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Diagnostics;
-using System.Net;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
 using AfXdp.Device;
@@ -16,38 +14,32 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface to bind", Required = true };
-        var mode = new Option<string>("--mode", "-m") { Description = "rxdrop | txonly | l2fwd", DefaultValueFactory = _ => "rxdrop" };
-        mode.AcceptOnlyFromAmong("rxdrop", "txonly", "l2fwd");
-        var queue = new Option<uint>("--queue", "-q") { Description = "queue id", DefaultValueFactory = _ => 0 };
-        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
-        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
-        var bind = new Option<string>("--bind", "-c") { Description = "AF_XDP bind mode: copy | zc | auto", DefaultValueFactory = _ => "auto" };
-        bind.AcceptOnlyFromAmong("copy", "zc", "auto");
-        var batch = new Option<uint>("--batch", "-b") { Description = "descriptors per ring operation (1-1024)", DefaultValueFactory = _ => 64 };
-        batch.Validators.Add(r => Check(r, r.GetValueOrDefault<uint>() is >= 1 and <= 1024, "--batch must be from 1 to 1024"));
-        var ring = new Option<uint>("--ring", "-r") { Description = "size of all four rings (a power of two)", DefaultValueFactory = _ => 2048 };
-        ring.Validators.Add(r => Check(r, r.GetValueOrDefault<uint>() is var v && v >= 64 && (v & (v - 1)) == 0 && v <= 1 << 16, "--ring must be a power of two from 64 to 65536"));
-        var frame = new Option<uint>("--frame-size", "-f") { Description = "UMEM frame size (2048 or 4096; others with -u)", DefaultValueFactory = _ => 4096 };
-        var size = new Option<int>("--size", "-s") { Description = "txonly frame length in bytes (42 to the frame size)", DefaultValueFactory = _ => 64 };
+        var iface = CliOptions.Interface("interface to bind");
+        var mode = CliOptions.Choice("--mode", "-m", "rxdrop | txonly | l2fwd", "rxdrop", "rxdrop", "txonly", "l2fwd");
+        var queue = CliOptions.Queue();
+        var attach = CliOptions.Attach();
+        var bind = CliOptions.Choice("--bind", "-c", "AF_XDP bind mode: copy | zc | auto", "auto", "copy", "zc", "auto");
+        var batch = CliOptions.Number<uint>("--batch", "-b", "descriptors per ring operation (1-1024)", 64, 1, 1024);
+        var ring = CliOptions.Number<uint>("--ring", "-r", "size of all four rings (a power of two)", 2048, 64, 65536, "a power of two", uint.IsPow2);
+        var frame = CliOptions.Number<uint>("--frame-size", "-f", "UMEM frame size (2048 or 4096; others with -u)", 4096, 2048, 65536);
+        var size = CliOptions.Number<int>("--size", "-s", "txonly frame length in bytes (42 to the frame size minus 256)", 64, 42, 65536);
         var noWakeup = new Option<bool>("--no-need-wakeup", "-W") { Description = "do not use XDP_USE_NEED_WAKEUP (kick TX on every batch)" };
         var poll = new Option<bool>("--poll", "-p") { Description = "poll() when idle instead of spinning" };
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
         var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts what the receive loop allocated on the pool threads it ran on, from the first packet" };
-        var duration = new Option<double>("--duration", "-d") { Description = "measured seconds (rx modes start the clock at the first packet)", DefaultValueFactory = _ => 10 };
-        duration.Validators.Add(r => Check(r, r.GetValueOrDefault<double>() is > 0 and <= 86400, "--duration must be from 0 to 86400 seconds"));
+        var duration = CliOptions.Duration("measured seconds (rx modes start the clock at the first packet)", 10, zeroRunsForever: false);
         var noRx = new Option<bool>("--no-rx", "-R") { Description = "txonly: no RX ring and no XDP program" };
         var unaligned = new Option<bool>("--unaligned", "-u") { Description = "unaligned chunk mode (XDP_UMEM_UNALIGNED_CHUNK_FLAG)" };
-        var smac = MacOption("--smac", "txonly source MAC (default: the interface's)");
-        var dmac = MacOption("--dmac", "txonly destination MAC (default ff:ff:ff:ff:ff:ff)");
-        var sip = IpOption("--sip", "txonly source IPv4", "10.77.0.1");
-        var dip = IpOption("--dip", "txonly destination IPv4", "10.77.0.2");
-        var sport = new Option<ushort>("--sport") { Description = "txonly UDP source port", DefaultValueFactory = _ => 9 };
-        var dport = new Option<ushort>("--dport") { Description = "txonly UDP destination port", DefaultValueFactory = _ => 9 };
-        var txBudget = new Option<uint?>("--tx-budget") { Description = "frames one TX wakeup may send (XDP_MAX_TX_SKB_BUDGET, 32 to the ring size; default: the ring size on Linux 6.17+, else 32)" };
-        var sndbuf = new Option<int?>("--sndbuf") { Description = "socket send buffer in bytes (SO_SNDBUFFORCE; default: net.core.wmem_default)" };
+        var smac = CliOptions.Mac("--smac", "txonly source MAC (default: the interface's)");
+        var dmac = CliOptions.Mac("--dmac", "txonly destination MAC (default ff:ff:ff:ff:ff:ff)");
+        var sip = CliOptions.Ipv4("--sip", "txonly source IPv4", "10.77.0.1");
+        var dip = CliOptions.Ipv4("--dip", "txonly destination IPv4", "10.77.0.2");
+        var sport = CliOptions.Number<ushort>("--sport", null, "txonly UDP source port", 9, 0, ushort.MaxValue, "a port");
+        var dport = CliOptions.Number<ushort>("--dport", null, "txonly UDP destination port", 9, 0, ushort.MaxValue, "a port");
+        var txBudget = CliOptions.OptionalNumber<uint>("--tx-budget", "frames one TX wakeup may send (XDP_MAX_TX_SKB_BUDGET, 32 to the ring size; default: the ring size on Linux 6.17+, else 32)", 32, 65536);
+        var sndbuf = CliOptions.OptionalNumber<int>("--sndbuf", "socket send buffer in bytes (SO_SNDBUFFORCE; default: net.core.wmem_default)", 0, int.MaxValue);
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
-        var filter = FilterOption.Create();
+        var filter = CliOptions.Filter();
         var xskmap = XskMapOption.Create();
 
         var command = new Command("bench",
@@ -62,22 +54,17 @@ internal static class BenchCommand
             PhaseReport.Write("started");
             int length = r.GetValue(size);
             uint frameSize = r.GetValue(frame);
-            if (length < 42 || length > frameSize - UmemConfig.KernelHeadroom)
-            {
-                Console.Error.WriteLine($"--size {length}: must be from 42 (Ethernet + IPv4 + UDP headers) to {frameSize - UmemConfig.KernelHeadroom} (frame size minus the kernel's headroom)");
-                return 1;
-            }
-            if (r.GetValue(awaiting) && r.GetRequiredValue(mode) != "rxdrop")
-            {
-                Console.Error.WriteLine("--async: only with -m rxdrop");
-                return 1;
-            }
-            if (!XskMapOption.TryGet(r, xskmap, out XskMapSource? source))
-                return 2;
+            // The UMEM's own rules (frame size 2048 or 4096 unless unaligned), checked before anything is created.
+            CliOptions.Validate(() => new UmemConfig { FrameCount = 2 * r.GetValue(ring), FrameSize = frameSize, UnalignedChunks = r.GetValue(unaligned) }.Validate());
+            if (length > frameSize - UmemConfig.KernelHeadroom)
+                throw new UsageException($"--size: '{length}' is not a frame length from 42 (Ethernet + IPv4 + UDP headers) to {frameSize - UmemConfig.KernelHeadroom} (the frame size minus the kernel's headroom)");
+            if (r.GetValue(awaiting) && r.GetValue(mode) != "rxdrop")
+                throw new UsageException($"--async: only with -m rxdrop, not -m {r.GetValue(mode)}");
+            XskMapSource? source = r.GetValue(xskmap);
             if (source is not null && r.GetValue(filter) is not null)
-                return XskMapOption.Conflict("--filter", "the steering program is one we would load, and with --xskmap the device plugin's program decides what reaches the socket.");
+                throw XskMapOption.Conflict("--filter", "the steering program is one we would load, and with --xskmap the device plugin's program decides what reaches the socket.");
             if (source is not null && r.GetValue(noRx))
-                return XskMapOption.Conflict("--no-rx", "a socket without an RX ring has nothing to register in the XSKMAP.");
+                throw XskMapOption.Conflict("--no-rx", "a socket without an RX ring has nothing to register in the XSKMAP.");
             var options = new BenchOptions
             {
                 XskMap = source,
@@ -102,8 +89,8 @@ internal static class BenchCommand
                 Unaligned = r.GetValue(unaligned),
                 SourceMac = r.GetValue(smac),
                 DestinationMac = r.GetValue(dmac) ?? MacAddress.Broadcast,
-                SourceIp = r.GetRequiredValue(sip),
-                DestinationIp = r.GetRequiredValue(dip),
+                SourceIp = r.GetValue(sip)!,
+                DestinationIp = r.GetValue(dip)!,
                 SourcePort = r.GetValue(sport),
                 DestinationPort = r.GetValue(dport),
             };
@@ -125,7 +112,7 @@ internal static class BenchCommand
         Process self = Process.GetCurrentProcess();
         TimeSpan user0 = self.UserProcessorTime, system0 = self.PrivilegedProcessorTime, cpu0 = ProcessCpuTime.Now();
         long started = Stopwatch.GetTimestamp();
-        using (new BenchProgress(engine, live: !Console.IsOutputRedirected && !Console.IsErrorRedirected))
+        using (new BenchProgress(engine, options, live: !Console.IsOutputRedirected && !Console.IsErrorRedirected))
             engine.Run();
         if (engine.Program?.Filter is { } steering)
             Console.Error.WriteLine($"steering \"{steering}\": {engine.Program.ReadCounters()}");
@@ -139,37 +126,4 @@ internal static class BenchCommand
             100 * (self.UserProcessorTime - user0).TotalSeconds / wall, 100 * (self.PrivilegedProcessorTime - system0).TotalSeconds / wall, 100 * cpu.TotalSeconds / wall,
             engine.Socket.Statistics, engine.AllocatedBytes, engine.Socket.IsZeroCopy);
     }
-
-    static void Check(OptionResult result, bool valid, string message)
-    {
-        if (!valid)
-            result.AddError(message);
-    }
-
-    static Option<MacAddress?> MacOption(string name, string description) => new(name)
-    {
-        Description = description,
-        CustomParser = r =>
-        {
-            string text = r.Tokens.Single().Value;
-            if (MacAddress.TryParse(text, out MacAddress mac))
-                return mac;
-            r.AddError($"{name}: '{text}' is not a MAC address (like 02:00:00:00:0b:01)");
-            return null;
-        },
-    };
-
-    static Option<IPAddress> IpOption(string name, string description, string fallback) => new(name)
-    {
-        Description = description,
-        DefaultValueFactory = _ => IPAddress.Parse(fallback),
-        CustomParser = r =>
-        {
-            string text = r.Tokens.Single().Value;
-            if (IPAddress.TryParse(text, out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-                return ip;
-            r.AddError($"{name}: '{text}' is not an IPv4 address");
-            return IPAddress.None;
-        },
-    };
 }

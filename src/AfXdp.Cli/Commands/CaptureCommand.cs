@@ -17,50 +17,54 @@ internal static class CaptureCommand
 
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface to capture on", Required = true };
-        var file = new Option<FileInfo>("--write", "-w") { Description = "pcap file to write (nanosecond timestamps, Ethernet)", Required = true };
-        var count = new Option<long>("--count", "-c") { Description = "stop after this many packets; 0 for no limit", DefaultValueFactory = _ => 0 };
-        count.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 0) r.AddError("--count must be 0 or more"); });
-        var duration = new Option<double>("--duration", "-d") { Description = "stop after this many seconds; 0 runs until Ctrl-C (or --count)", DefaultValueFactory = _ => 0 };
-        duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400) r.AddError("--duration must be from 0 to 86400 seconds"); });
-        var queue = new Option<uint>("--queue", "-q") { Description = "queue id", DefaultValueFactory = _ => 0 };
-        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
-        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
+        var iface = CliOptions.Interface("interface to capture on");
+        var file = CliOptions.OutputFile("--write", "-w", "pcap file to write (nanosecond timestamps, Ethernet)");
+        var count = CliOptions.Count("stop after this many packets; 0 for no limit", 0, 0, long.MaxValue);
+        var duration = CliOptions.Duration("stop after this many seconds; 0 runs until Ctrl-C (or --count)", 0, zeroRunsForever: true);
+        var queue = CliOptions.Queue();
+        var attach = CliOptions.Attach();
+        var filter = CliOptions.Filter();
         var xskmap = XskMapOption.Create();
 
         var command = new Command("capture",
             "Write what an AF_XDP socket on one queue receives to a pcap file that tcpdump, tshark and Wireshark read, with nanosecond timestamps; " +
             "jumbo frames larger than a UMEM frame are received as multi-buffer chains and written as one packet. " +
-            "CAPTURED FRAMES ARE TAKEN AWAY FROM THE KERNEL: every frame arriving on the queue goes to the socket and never reaches the " +
-            "kernel's stack (ARP, ping, TCP connections on that interface stop working while it runs). A --filter option choosing what to " +
-            "take will come with the XDP steering-program generator; until then everything on the queue is captured.")
-        { iface, file, count, duration, queue, attach, xskmap };
-        command.SetAction(r => XskMapOption.TryGet(r, xskmap, out XskMapSource? source)
-            ? Run(r.GetRequiredValue(iface), r.GetRequiredValue(file), r.GetValue(count), r.GetValue(duration), r.GetValue(queue),
-                Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), source)
-            : 2);
+            "CAPTURED FRAMES ARE TAKEN AWAY FROM THE KERNEL: every frame the program steers to the socket never reaches the kernel's stack " +
+            "(without --filter that is everything on the queue: ARP, ping and TCP connections on that interface stop working while it runs). " +
+            "--filter takes only matching frames and leaves the rest to the kernel; with --xskmap the program already on the interface decides.")
+        { iface, file, count, duration, queue, attach, filter, xskmap };
+        command.SetAction(r =>
+        {
+            XskMapSource? source = r.GetValue(xskmap);
+            PacketFilter? steering = r.GetValue(filter);
+            if (source is not null && steering is not null)
+                throw XskMapOption.Conflict("--filter", "the steering program is one we would load, and with --xskmap the device plugin's program decides what reaches the socket.");
+            return Run(r.GetRequiredValue(iface), r.GetRequiredValue(file), r.GetValue(count), r.GetValue(duration), r.GetValue(queue),
+                Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), steering, source);
+        });
         return command;
     }
 
-    static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode, XskMapSource? source)
+    static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode, PacketFilter? filter, XskMapSource? source)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
 
+        // The file first: a path that cannot be written fails before anything is attached.
+        using var output = PcapFile.Create(file.FullName);
         NetDevice device = NetDevice.Get(interfaceName);
         using var umem = new Umem(new UmemConfig { FrameCount = Frames, FillRingSize = Frames });
         using var socket = new RxSocket(umem, device.Index, queue, new XskSocketConfig { MultiBuffer = true });
         socket.Fill.Populate(0, Frames);
-        using var stream = new FileStream(file.FullName, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
-        using var writer = new PcapWriter(stream);
-        var capture = new PcapCapture(socket.Rx, writer);
-        using XskRedirectProgram? program = source is null ? XskRedirectProgram.Attach(device, mode, multiBuffer: true) : null;
+        var capture = new PcapCapture(socket.Rx, output.Writer);
+        using XskRedirectProgram? program = source is null ? XskRedirectProgram.Attach(device, mode, filter: filter, multiBuffer: true) : null;
         string how;
         if (program is not null)
         {
             program.Register(socket);
-            how = $"{XskRedirectProgram.ProgramName} (prog id {program.Link.ProgramId}) in {program.Link.Mode.ToString().ToLowerInvariant()} mode; these frames no longer reach the kernel.";
+            how = $"{program.Program.Name}{(filter is null ? "" : $" for \"{filter}\"")} (prog id {program.Link.ProgramId}) in {program.Link.Mode.ToString().ToLowerInvariant()} mode; " +
+                $"{(filter is null ? "these frames" : "matching frames")} no longer reach the kernel.";
         }
         else
         {
@@ -69,20 +73,34 @@ internal static class CaptureCommand
             how = $"registered in XSKMAP id {map.Id} from {source.PathFor(interfaceName)}; the program on {interfaceName} decides what arrives.";
         }
         Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {how} " +
-            (count > 0 ? $"Stops after {count} packets" : "Stops") + (seconds > 0 ? $" or {seconds:0.###} s." : count > 0 ? " or on Ctrl-C." : " on Ctrl-C."));
+            (count, seconds) switch
+            {
+                ( > 0, > 0) => $"Stops after {count} packets or {seconds:0.###} s.",
+                ( > 0, _) => $"Stops after {count} packets or on Ctrl-C.",
+                (_, > 0) => $"Stops after {seconds:0.###} s.",
+                _ => "Stops on Ctrl-C.",
+            });
 
         var clock = Stopwatch.StartNew();
         long limit = count > 0 ? count : long.MaxValue;
         var liveness = new XskLiveness(socket, program?.Link);
-        while (capture.Packets < limit && !cancel.IsCancellationRequested)
+        try
         {
-            capture.CaptureBatch(timeoutMs: 100, limit - capture.Packets);
-            liveness.Check();
+            while (capture.Packets < limit && !cancel.IsCancellationRequested)
+            {
+                if (capture.CaptureBatch(timeoutMs: 100, limit - capture.Packets) > 0)
+                    output.Commit(capture.Packets);
+                liveness.Check();
+            }
         }
-        writer.Flush();
+        catch (IOException e)
+        {
+            throw output.Failed(e);
+        }
         XdpStatistics statistics = socket.Statistics;
         Console.WriteLine($"wrote {capture.Packets} packets ({capture.Bytes} bytes) in {clock.Elapsed.TotalSeconds:0.0} s to {file.FullName}; " +
-            $"kernel drops: rx_dropped={statistics.RxDropped} rx_ring_full={statistics.RxRingFull} rx_fill_ring_empty_descs={statistics.RxFillRingEmptyDescriptors}");
+            $"kernel drops: rx_dropped={statistics.RxDropped} rx_ring_full={statistics.RxRingFull} rx_fill_ring_empty_descs={statistics.RxFillRingEmptyDescriptors}" +
+            (program?.Filter is null ? "" : $"; steering: {program.ReadCounters()}"));
         return 0;
     }
 }

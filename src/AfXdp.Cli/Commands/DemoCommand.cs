@@ -21,16 +21,14 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var count = new Option<int>("--count", "-n") { Description = "datagrams to send (1-100000)", DefaultValueFactory = _ => 10 };
-        count.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 100_000) r.AddError("--count must be from 1 to 100000"); });
-        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode on end B: skb | drv | auto", DefaultValueFactory = _ => "auto" };
-        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
-        var port = new Option<ushort>("--port") { Description = "UDP destination port", DefaultValueFactory = _ => 9 };
-        var filter = FilterOption.Create();
+        var count = CliOptions.Count("datagrams to send", 10, 1, 100_000);
+        var attach = CliOptions.Attach("XDP attach mode on end B: skb | drv | auto");
+        var port = CliOptions.Number<ushort>("--port", null, "UDP destination port", 9, 1, ushort.MaxValue, "a port");
+        var filter = CliOptions.Filter();
         var command = new Command("demo",
             "Create a throwaway veth lab, receive UDP datagrams sent by the peer's kernel over AF_XDP, print them and the kernel's counters, remove everything.")
         { count, attach, port, filter };
-        command.SetAction(r => Run(r.GetValue(count), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(port), r.GetValue(filter)));
+        command.SetAction(r => Run((int)r.GetValue(count), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(port), r.GetValue(filter)));
         return command;
     }
 

@@ -14,7 +14,7 @@ internal static class DetachCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface to clean up", Required = true };
+        var iface = CliOptions.Interface("interface to clean up");
         var force = new Option<bool>("--force") { Description = "also detach programs held by a live process's bpf_link (BPF_LINK_DETACH); that process keeps an empty link" };
         var command = new Command("detach",
             "Detach the XDP programs attached to an interface. Netlink attachments (ip link, xdp-loader, libbpf) are removed; " +

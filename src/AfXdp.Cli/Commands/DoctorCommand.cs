@@ -9,7 +9,7 @@ internal static class DoctorCommand
     public static Command Create()
     {
         var iface = new Option<string?>("--interface", "-i") { Description = "also check this interface: driver, queues, XDP modes, zero-copy, attached programs" };
-        var queue = new Option<uint>("--queue", "-q") { Description = "the queue you mean to bind", DefaultValueFactory = _ => 0 };
+        var queue = CliOptions.Queue("the queue you mean to bind");
         var command = new Command("doctor",
             "Check the kernel, privileges, memlock limit, BPF and, with -i, the interface (driver, queues, XDP modes, zero-copy, attached programs); " +
             "print OK/WARN/FAIL with what to do. Exit code 1 when something would fail. With -i it attaches an XDP_PASS program and binds a socket " +
@@ -35,7 +35,8 @@ internal static class DoctorCommand
         return failures == 0 ? 0 : 1;
     }
 
-    static string Label(CheckStatus status) => status switch
+    /// <summary>OK, WARN or FAIL, as doctor prints them.</summary>
+    internal static string Label(CheckStatus status) => status switch
     {
         CheckStatus.Ok => "OK",
         CheckStatus.Warn => "WARN",

@@ -17,7 +17,7 @@ internal static class EchoCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface to answer on", Required = true };
+        var iface = CliOptions.Interface("interface to answer on");
         var ip = new Option<(IPAddress Address, int? Prefix)?>("--ip")
         {
             Description = "IPv4 address to answer for, optionally with its prefix length (A.B.C.D/24; default: the prefix of the interface's " +
@@ -43,12 +43,10 @@ internal static class EchoCommand
                 return null;
             },
         };
-        var port = new Option<ushort>("--port") { Description = "UDP echo port", DefaultValueFactory = _ => 7 };
-        var queue = new Option<uint>("--queue", "-q") { Description = "queue id", DefaultValueFactory = _ => 0 };
-        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
-        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
-        var duration = new Option<double>("--duration", "-d") { Description = "seconds to run; 0 runs until Ctrl-C", DefaultValueFactory = _ => 0 };
-        duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400) r.AddError("--duration must be from 0 to 86400 seconds"); });
+        var port = CliOptions.Number<ushort>("--port", null, "UDP echo port", 7, 1, ushort.MaxValue, "a port");
+        var queue = CliOptions.Queue();
+        var attach = CliOptions.Attach();
+        var duration = CliOptions.Duration("seconds to run; 0 runs until Ctrl-C", 0, zeroRunsForever: true);
         var xskmap = XskMapOption.Create();
 
         var command = new Command("echo",
@@ -61,17 +59,13 @@ internal static class EchoCommand
         { iface, ip, port, queue, attach, duration, xskmap };
         command.SetAction(r =>
         {
-            if (!XskMapOption.TryGet(r, xskmap, out XskMapSource? source))
-                return 2;
+            XskMapSource? source = r.GetValue(xskmap);
             string name = r.GetRequiredValue(iface);
             NetDevice.IndexOf(name); // a missing interface is reported as such, not as one without an address
             (IPAddress Address, int? Prefix)? given = r.GetValue(ip);
             IPAddress? address = given?.Address ?? FirstIpv4Address(name);
             if (address is null)
-            {
-                Console.Error.WriteLine($"{name} has no IPv4 address: give one to answer for with --ip");
-                return 1;
-            }
+                throw new AfXdpException($"echo on {name}", 0, $"{name} has no IPv4 address to answer for.", "give one with --ip.");
             using XskMap? map = source?.Open(name);
             return Run(new EchoResponderConfig
             {

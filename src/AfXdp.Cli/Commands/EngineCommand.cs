@@ -14,42 +14,56 @@ internal static class EngineCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface whose queues to open", Required = true };
-        var queues = new Option<uint[]>("--queues", "-q") { Description = "queue ids (default: all), e.g. -q 0 1", AllowMultipleArgumentsPerToken = true };
-        var cores = new Option<int[]>("--cores") { Description = "CPU per queue, in the order of --queues (default: not pinned)", AllowMultipleArgumentsPerToken = true };
-        var handler = new Option<string>("--handler") { Description = "drop | reflect (swap MACs, IPv4 addresses and ports; send back)", DefaultValueFactory = _ => "drop" };
-        handler.AcceptOnlyFromAmong("drop", "reflect");
-        var umem = new Option<string>("--umem") { Description = "shared | per-queue", DefaultValueFactory = _ => "shared" };
-        umem.AcceptOnlyFromAmong("shared", "per-queue");
-        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
-        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
-        var spin = new Option<double>("--spin-us") { Description = "microseconds an idle worker polls before it sleeps in poll(); -1 never sleeps", DefaultValueFactory = _ => 50 };
+        var iface = CliOptions.Interface("interface whose queues to open");
+        var queues = CliOptions.Numbers<uint>("--queue", "-q", "a queue to open; repeat or list for several, e.g. -q 0 1 (default: all)", 0, 4095, "a queue id");
+        var cores = CliOptions.Numbers<int>("--cores", null, "CPU per queue, in the order of --queue (default: not pinned)", 0, int.MaxValue, "a CPU number");
+        var handler = CliOptions.Choice("--handler", null, "drop | reflect (swap MACs, IPv4 addresses and ports; send back)", "drop", "drop", "reflect");
+        var umem = CliOptions.Choice("--umem", null, "shared | per-queue", "shared", "shared", "per-queue");
+        var attach = CliOptions.Attach();
+        var spin = new Option<double>("--spin-us")
+        {
+            Description = "microseconds an idle worker polls before it sleeps in poll(); -1 never sleeps",
+            DefaultValueFactory = _ => 50,
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double us) && (us == -1 || us is >= 0 and <= 1_000_000))
+                    return us;
+                r.AddError($"--spin-us: '{text}' is not a number of microseconds from 0 to 1000000, or -1");
+                return 0;
+            },
+        };
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling on every socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
-        var batch = new Option<uint>("--batch", "-b") { Description = "packets per handler call", DefaultValueFactory = _ => 64 };
-        var ring = new Option<uint>("--ring", "-r") { Description = "size of all four rings of every queue (a power of two); each queue gets 2 x ring frames", DefaultValueFactory = _ => 2048 };
-        var duration = new Option<double>("--duration", "-d") { Description = "measured seconds, from the first packet", DefaultValueFactory = _ => 10 };
+        var batch = CliOptions.Number<uint>("--batch", "-b", "packets per handler call", 64, 1, 65536);
+        var ring = CliOptions.Number<uint>("--ring", "-r", "size of all four rings of every queue (a power of two); each queue gets 2 x ring frames", 2048, 64, 65536, "a power of two", uint.IsPow2);
+        var duration = CliOptions.Duration("measured seconds, from the first packet", 10, zeroRunsForever: false);
         var command = new Command("engine",
             "Run the multi-queue engine: one AF_XDP socket and one worker thread per queue. Per-second totals go to stderr; " +
             "the last line on stdout is the summary (queues=... pps=N q0_pps=N ... cpu_pct=N).")
         {
             iface, queues, cores, handler, umem, attach, spin, busyPoll, batch, ring, duration,
         };
-        command.SetAction(r =>
+        XdpEngineOptions Options(ParseResult r)
         {
             double spinUs = r.GetValue(spin);
-            var options = new XdpEngineOptions
+            return new XdpEngineOptions
             {
-                Interface = r.GetRequiredValue(iface),
+                Interface = r.GetValue(iface)!,
                 Queues = r.GetValue(queues) is { Length: > 0 } q ? q : null,
                 Cores = r.GetValue(cores) is { Length: > 0 } c ? c : null,
-                Umem = r.GetRequiredValue(umem) == "shared" ? UmemLayout.Shared : UmemLayout.PerQueue,
-                AttachMode = Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true),
+                Umem = r.GetValue(umem) == "shared" ? UmemLayout.Shared : UmemLayout.PerQueue,
+                AttachMode = Enum.Parse<XdpAttachMode>(r.GetValue(attach)!, ignoreCase: true),
                 SpinTime = spinUs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(spinUs),
                 BusyPoll = r.GetValue(busyPoll) ? new BusyPollOptions(20, (int)r.GetValue(batch)) : null,
                 BatchSize = r.GetValue(batch),
                 RingSize = r.GetValue(ring),
                 FramesPerQueue = 2 * r.GetValue(ring),
             };
+        }
+        command.SetAction(r =>
+        {
+            XdpEngineOptions options = Options(r);
+            CliOptions.Validate(options.Validate);
             Console.Out.WriteLine(Run(options, r.GetRequiredValue(handler), r.GetValue(duration)));
             return 0;
         });

@@ -16,15 +16,15 @@ internal static class HandoffRxCommand
     public static Command Create()
     {
         var connect = new Option<string>("--connect") { Description = "unix socket path the privileged side hands the descriptors out on", Required = true };
-        var count = new Option<int>("--count", "-n") { Description = "frames to receive", DefaultValueFactory = _ => 10 };
-        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for them", DefaultValueFactory = _ => 10 };
+        var count = CliOptions.Count("frames to receive", 10, 1, int.MaxValue);
+        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for them", DefaultValueFactory = _ => 10, CustomParser = r => CliOptions.Seconds(r, "--timeout", zeroAllowed: false) };
         var command = new Command("handoff-rx",
             "Unprivileged data path: receive a UMEM and AF_XDP sockets from a privileged process over a unix socket (SCM_RIGHTS), " +
             "map their rings and print the frames that arrive. Needs no capability.")
         {
             connect, count, timeout,
         };
-        command.SetAction(r => Run(r.GetRequiredValue(connect), r.GetValue(count), TimeSpan.FromSeconds(r.GetValue(timeout))));
+        command.SetAction(r => Run(r.GetRequiredValue(connect), (int)r.GetValue(count), TimeSpan.FromSeconds(r.GetValue(timeout))));
         return command;
     }
 

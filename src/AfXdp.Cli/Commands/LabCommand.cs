@@ -20,25 +20,25 @@ internal static class LabCommand
 
     static Command Up()
     {
-        var queues = new Option<int>("--queues", "-q") { Description = "RX and TX queues of each veth end", DefaultValueFactory = _ => 1 };
-        var mtu = new Option<int?>("--mtu") { Description = "MTU of both ends (default 1500)" };
-        var gro = new Option<string?>("--gro") { Description = "GRO on both ends (default: the kernel's, off)" };
-        gro.AcceptOnlyFromAmong("on", "off");
+        var queues = CliOptions.Number<int>("--queues", null, "RX and TX queues of each veth end", 1, 1, 4096);
+        var mtu = CliOptions.OptionalNumber<int>("--mtu", "MTU of both ends (default 1500)", 0, int.MaxValue, "an MTU");
+        var gro = CliOptions.Choice("--gro", null, "GRO on both ends: on | off (default: the kernel's, off)", "", "on", "off");
         var ipv6 = new Option<bool>("--ipv6") { Description = "keep IPv6 (off by default, so that no RS/DAD/MLD packet enters a measurement)" };
 
         var up = new Command("up", "Create the lab, replacing an existing one, and show it") { queues, mtu, gro, ipv6 };
+        VethLabOptions Options(ParseResult r) => new()
+        {
+            RxQueues = r.GetValue(queues),
+            TxQueues = r.GetValue(queues),
+            Mtu = r.GetValue(mtu),
+            Gro = r.GetValue(gro) is { Length: > 0 } g ? g == "on" : null,
+            KeepIpv6 = r.GetValue(ipv6),
+        };
         up.SetAction(result =>
         {
-            int count = result.GetValue(queues);
-            VethLab lab = VethLab.Up(new VethLabOptions
-            {
-                RxQueues = count,
-                TxQueues = count,
-                Mtu = result.GetValue(mtu),
-                Gro = result.GetValue(gro) is { } g ? g == "on" : null,
-                KeepIpv6 = result.GetValue(ipv6),
-            });
-            Print(lab);
+            VethLabOptions options = Options(result);
+            CliOptions.Validate(options.Validate);
+            Print(VethLab.Up(options));
             return 0;
         });
         return up;

@@ -9,9 +9,9 @@ internal static class NapiCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface", Required = true };
-        var defer = new Option<int?>("--defer-hard-irqs") { Description = "empty NAPI polls before the device's interrupt is re-enabled (0: no deferral)" };
-        var timeout = new Option<long?>("--gro-flush-timeout") { Description = "nanoseconds until the deferral timer schedules NAPI again (0: off)" };
+        var iface = CliOptions.Interface("interface");
+        var defer = CliOptions.OptionalNumber<int>("--defer-hard-irqs", "empty NAPI polls before the device's interrupt is re-enabled (0: no deferral)", 0, int.MaxValue);
+        var timeout = CliOptions.OptionalNumber<long>("--gro-flush-timeout", "nanoseconds until the deferral timer schedules NAPI again (0: off)", 0, long.MaxValue);
         var command = new Command("napi",
             "Show or set the device's NAPI interrupt deferral (/sys/class/net/IF/napi_defer_hard_irqs and gro_flush_timeout); " +
             "pair it with preferred busy polling (bench -B, engine -B), e.g. --defer-hard-irqs 2 --gro-flush-timeout 200000.")

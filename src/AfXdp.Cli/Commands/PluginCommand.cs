@@ -16,7 +16,7 @@ internal static class PluginCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i") { Description = "interface to attach the redirect program to and serve", Required = true };
+        var iface = CliOptions.Interface("interface to attach the redirect program to and serve");
         var uds = new Option<string?>("--uds")
         {
             Description = $"serve the device plugin's protocol on this unix socket (SOCK_SEQPACKET; the plugin's place in a pod is {DevicePluginProtocol.DefaultSocketPath("IF")})",
@@ -25,19 +25,20 @@ internal static class PluginCommand
         {
             Description = $"pin the XSKMAP as DIR/{DevicePluginProtocol.PinFileName}; DIR on a bpffs (made and mounted under /sys/fs/bpf when missing)",
         };
-        var uid = new Option<int?>("--uid") { Description = "give the socket and the pin to this user (mode 0600), as the plugin's pool `uid` does; default: root only" };
-        uid.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0) r.AddError("--uid must be 0 or more"); });
+        var uid = CliOptions.OptionalNumber<int>("--uid", "give the socket and the pin to this user (mode 0600), as the plugin's pool `uid` does; default: root only", 0, int.MaxValue, "a user id");
         var hostnames = new Option<string[]>("--hostname")
         {
             Description = "accept /connect only from this host name (repeatable); default: any, since a single host has no kubelet to ask which pod holds the device",
             AllowMultipleArgumentsPerToken = false,
         };
-        var idle = new Option<double>("--idle-timeout") { Description = "seconds a connected client may stay silent (the plugin's UdsTimeout)", DefaultValueFactory = _ => 30 };
-        idle.Validators.Add(r => { if (r.GetValueOrDefault<double>() is <= 0 or > 300) r.AddError("--idle-timeout must be more than 0 and at most 300 seconds"); });
-        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
-        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
-        var duration = new Option<double>("--duration", "-d") { Description = "seconds to serve; 0 serves until Ctrl-C or SIGTERM", DefaultValueFactory = _ => 0 };
-        duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400) r.AddError("--duration must be from 0 to 86400 seconds"); });
+        var idle = new Option<double>("--idle-timeout")
+        {
+            Description = "seconds a connected client may stay silent (the plugin's UdsTimeout), at most 300",
+            DefaultValueFactory = _ => 30,
+            CustomParser = r => r.Tokens.Count == 0 ? 30 : CliOptions.Seconds(r, "--idle-timeout", zeroAllowed: false, maximum: 300),
+        };
+        var attach = CliOptions.Attach();
+        var duration = CliOptions.Duration("seconds to serve; 0 serves until Ctrl-C or SIGTERM", 0, zeroRunsForever: true);
 
         var command = new Command("plugin",
             "Act as the AF_XDP device plugin for Kubernetes on a single host: attach the redirect program to the interface and hand its XSKMAP " +
@@ -50,10 +51,7 @@ internal static class PluginCommand
             string? socketPath = r.GetValue(uds);
             string? pinDirectory = r.GetValue(pin);
             if (socketPath is null && pinDirectory is null)
-            {
-                Console.Error.WriteLine("plugin: nothing to serve: give --uds PATH, --pin DIR or both");
-                return 2;
-            }
+                throw new UsageException("nothing to serve: give --uds PATH, --pin DIR or both");
             return Run(r.GetRequiredValue(iface), socketPath, pinDirectory, r.GetValue(uid), r.GetValue(hostnames) ?? [],
                 TimeSpan.FromSeconds(r.GetValue(idle)), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(duration));
         });

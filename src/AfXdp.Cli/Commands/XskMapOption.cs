@@ -9,29 +9,22 @@ namespace AfXdp.Cli.Commands;
 /// </summary>
 internal static class XskMapOption
 {
-    public static Option<string?> Create() => new("--xskmap")
+    public static Option<XskMapSource?> Create() => new("--xskmap")
     {
         Description = "take the XSKMAP from the AF_XDP device plugin instead of loading a program (nothing is attached; the program on the interface stays): " +
             $"uds[:PATH] asks its unix socket (default {DevicePluginProtocol.DefaultSocketPath("IF")}), pin[:PATH] opens its pinned map " +
             $"(default {DevicePluginProtocol.DefaultPinPath("IF")}); needs only CAP_NET_RAW (and CAP_IPC_LOCK above the memlock limit)",
+        CustomParser = r =>
+        {
+            if (r.Tokens.Count == 0)
+                return null;
+            if (XskMapSource.TryParse(r.Tokens[0].Value, out XskMapSource? source, out string error))
+                return source;
+            r.AddError($"--xskmap: {error}");
+            return null;
+        },
     };
 
-    /// <summary>The source given, or null; false after printing one line on stderr when the value is not one.</summary>
-    public static bool TryGet(ParseResult result, Option<string?> option, out XskMapSource? source)
-    {
-        source = null;
-        if (result.GetValue(option) is not string text)
-            return true;
-        if (XskMapSource.TryParse(text, out source, out string error))
-            return true;
-        Console.Error.WriteLine($"--xskmap: {error}");
-        return false;
-    }
-
-    /// <summary>One line on stderr for an option that cannot go with --xskmap; the exit code to return.</summary>
-    public static int Conflict(string option, string why)
-    {
-        Console.Error.WriteLine($"--xskmap and {option}: {why}");
-        return 2;
-    }
+    /// <summary>An option that cannot go with --xskmap: a usage error (exit code 2) saying why.</summary>
+    public static UsageException Conflict(string option, string why) => new($"--xskmap and {option}: {why}");
 }

@@ -15,6 +15,7 @@ public sealed class Asm
     /// <summary>Instructions so far (an lddw counts two).</summary>
     public int Count => _insns.Count;
 
+    /// <summary>Appends one instruction as it is.</summary>
     public Asm Emit(Insn insn)
     {
         _insns.Add(insn);
@@ -29,23 +30,41 @@ public sealed class Asm
         return this;
     }
 
+    /// <summary>Appends dst = imm (sign-extended to 64 bits).</summary>
     public Asm Mov64(Reg dst, int imm) => Emit(Insn.Mov64(dst, imm));
+    /// <summary>Appends dst = src (64 bits).</summary>
     public Asm Mov64(Reg dst, Reg src) => Emit(Insn.Mov64(dst, src));
+    /// <summary>Appends dst = imm in the low 32 bits, upper half zeroed.</summary>
     public Asm Mov32(Reg dst, int imm) => Emit(Insn.Mov32(dst, imm));
+    /// <summary>Appends dst = low 32 bits of src, upper half zeroed.</summary>
     public Asm Mov32(Reg dst, Reg src) => Emit(Insn.Mov32(dst, src));
+    /// <summary>Appends dst = dst op imm (64 bits).</summary>
     public Asm Alu64(AluOp op, Reg dst, int imm) => Emit(Insn.Alu64(op, dst, imm));
+    /// <summary>Appends dst = dst op src (64 bits).</summary>
     public Asm Alu64(AluOp op, Reg dst, Reg src) => Emit(Insn.Alu64(op, dst, src));
+    /// <summary>Appends dst = dst op imm on the low 32 bits.</summary>
     public Asm Alu32(AluOp op, Reg dst, int imm) => Emit(Insn.Alu32(op, dst, imm));
+    /// <summary>Appends dst = dst op src on the low 32 bits.</summary>
     public Asm Alu32(AluOp op, Reg dst, Reg src) => Emit(Insn.Alu32(op, dst, src));
+    /// <summary>Appends dst = -dst (64 bits).</summary>
     public Asm Neg64(Reg dst) => Emit(Insn.Neg64(dst));
+    /// <summary>Appends dst = -dst (low 32 bits).</summary>
     public Asm Neg32(Reg dst) => Emit(Insn.Neg32(dst));
+    /// <summary>Appends a swap of the low 16, 32 or 64 bits to network order.</summary>
     public Asm ToBigEndian(Reg dst, int bits) => Emit(Insn.ToBigEndian(dst, bits));
+    /// <summary>Appends a conversion of the low 16, 32 or 64 bits to little-endian.</summary>
     public Asm ToLittleEndian(Reg dst, int bits) => Emit(Insn.ToLittleEndian(dst, bits));
+    /// <summary>Appends dst = *(size *)(src + offset).</summary>
     public Asm Load(Size size, Reg dst, Reg src, short offset) => Emit(Insn.Load(size, dst, src, offset));
+    /// <summary>Appends *(size *)(dst + offset) = src.</summary>
     public Asm Store(Size size, Reg dst, short offset, Reg src) => Emit(Insn.Store(size, dst, offset, src));
+    /// <summary>Appends *(size *)(dst + offset) = imm.</summary>
     public Asm Store(Size size, Reg dst, short offset, int imm) => Emit(Insn.Store(size, dst, offset, imm));
+    /// <summary>Appends an atomic operation on *(size *)(dst + offset) with src.</summary>
     public Asm Atomic(AtomicOp op, Size size, Reg dst, short offset, Reg src) => Emit(Insn.Atomic(op, size, dst, offset, src));
+    /// <summary>Appends a call of a kernel helper (arguments in r1-r5, result in r0).</summary>
     public Asm Call(Helper helper) => Emit(Insn.Call(helper));
+    /// <summary>Appends the return of r0.</summary>
     public Asm Exit() => Emit(Insn.Exit());
 
     /// <summary>Calls the function that starts at <paramref name="label"/> (bpf-to-bpf call; r1-r5 are its arguments, r0 its result).</summary>
@@ -127,7 +146,10 @@ public sealed class Asm
 /// <summary>Something that has a map fd at load time (a loaded map).</summary>
 public interface IBpfMapReference
 {
+    /// <summary>The map's file descriptor, which the kernel takes in place of the lddw immediate.</summary>
     int Fd { get; }
+
+    /// <summary>The map's name, for disassembly and error messages.</summary>
     string Name { get; }
 }
 

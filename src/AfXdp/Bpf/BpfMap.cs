@@ -8,14 +8,23 @@ namespace AfXdp.Bpf;
 /// <summary>enum bpf_map_type, the ones the library knows by name.</summary>
 public enum MapType : uint
 {
+    /// <summary>BPF_MAP_TYPE_HASH: a hash table of fixed-size keys and values.</summary>
     Hash = 1,
+    /// <summary>BPF_MAP_TYPE_ARRAY: values indexed by a 32-bit key from 0, preallocated.</summary>
     Array = 2,
+    /// <summary>BPF_MAP_TYPE_PROG_ARRAY: program fds for tail calls.</summary>
     ProgArray = 3,
+    /// <summary>BPF_MAP_TYPE_PERCPU_HASH: a hash table with one value per possible CPU.</summary>
     PerCpuHash = 5,
+    /// <summary>BPF_MAP_TYPE_PERCPU_ARRAY: an array with one value per possible CPU (counters without atomics).</summary>
     PerCpuArray = 6,
+    /// <summary>BPF_MAP_TYPE_LRU_HASH: a hash table that evicts the least recently used entry when full.</summary>
     LruHash = 9,
+    /// <summary>BPF_MAP_TYPE_DEVMAP: interface indices for bpf_redirect_map to another device.</summary>
     DevMap = 14,
+    /// <summary>BPF_MAP_TYPE_XSKMAP: AF_XDP sockets by queue, for bpf_redirect_map.</summary>
     XskMap = 17,
+    /// <summary>BPF_MAP_TYPE_DEVMAP_HASH: interface indices under arbitrary keys.</summary>
     DevMapHash = 25,
 }
 
@@ -56,11 +65,13 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
         Id = id;
     }
 
+    /// <summary>What the map was created with (or, for an opened map, what the kernel reports).</summary>
     public MapSpec Spec { get; }
 
     /// <summary>The descriptor; ObjectDisposedException once disposed (the number may already name another file).</summary>
     public int Fd => _fd.IsClosed ? throw new ObjectDisposedException(ToString()) : _fd.Fd;
 
+    /// <summary>The map's name as the kernel stores it (at most 15 characters).</summary>
     public string Name => Spec.Name;
 
     /// <summary>The kernel's map id (what `bpftool map show` prints).</summary>
@@ -292,8 +303,10 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
                 $"map {Name} ({Spec.Type}) takes {Spec.KeySize}-byte keys and {ValueBufferSize}-byte values{(Spec.IsPerCpu ? $" ({PossibleCpus.Count} possible CPUs)" : "")}, not {keyLength} and {valueLength}");
     }
 
+    /// <summary>Closes the descriptor; the kernel frees the map when no program, pin or fd holds it. Idempotent.</summary>
     public void Dispose() => _fd.Dispose();
 
+    /// <summary>Type, name, id and sizes, for messages.</summary>
     public override string ToString() => $"{Spec.Type} map \"{Name}\" (id {Id}, key {Spec.KeySize}, value {Spec.ValueSize}, {Spec.MaxEntries} entries)";
 }
 
@@ -302,6 +315,7 @@ public static class PossibleCpus
 {
     static readonly Lazy<int> s_count = new(() => Parse(File.ReadAllText("/sys/devices/system/cpu/possible")));
 
+    /// <summary>How many CPUs are possible (read once).</summary>
     public static int Count => s_count.Value;
 
     /// <summary>The number of CPUs in a kernel CPU list such as "0-3,6,8-9".</summary>

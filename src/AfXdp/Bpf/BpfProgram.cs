@@ -14,6 +14,7 @@ public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, 
     /// </summary>
     public bool XdpHasFrags { get; init; }
 
+    /// <summary>The program <paramref name="asm"/> built, with its labels resolved and its map references listed.</summary>
     public static ProgramSpec FromAsm(string name, Asm asm)
     {
         ArgumentNullException.ThrowIfNull(asm);
@@ -30,16 +31,22 @@ public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, 
         return result;
     }
 
+    /// <summary>The disassembly, one instruction a line, in bpftool's notation.</summary>
     public override string ToString() => Disassembler.Format(Instructions, Maps);
 }
 
 /// <summary>What an XDP program returns (enum xdp_action).</summary>
 public enum XdpAction
 {
+    /// <summary>XDP_ABORTED: drop and raise the xdp_exception tracepoint (a program error).</summary>
     Aborted = 0,
+    /// <summary>XDP_DROP: drop the frame.</summary>
     Drop = 1,
+    /// <summary>XDP_PASS: hand the frame to the kernel's stack.</summary>
     Pass = 2,
+    /// <summary>XDP_TX: send the frame back out of the interface it arrived on.</summary>
     Tx = 3,
+    /// <summary>XDP_REDIRECT: to the target bpf_redirect or bpf_redirect_map chose (an AF_XDP socket, a device, a CPU).</summary>
     Redirect = 4,
 }
 
@@ -53,6 +60,7 @@ public enum XdpAction
 /// <param name="IsJited">True when the JIT compiled it to machine code (false when interpreted, or hidden from an unprivileged caller).</param>
 public sealed record ProgramInfo(uint Id, string Name, uint Type, string Tag, IReadOnlyList<uint> MapIds, IReadOnlyList<Insn> Translated, bool IsJited)
 {
+    /// <summary>True for an XDP program (BPF_PROG_TYPE_XDP).</summary>
     public bool IsXdp => Type == Sys.BPF_PROG_TYPE_XDP;
 }
 
@@ -71,6 +79,7 @@ public sealed unsafe class BpfProgram : IDisposable
     /// <summary>The descriptor; ObjectDisposedException once disposed (the number may already name another file).</summary>
     public int Fd => _fd.IsClosed ? throw new ObjectDisposedException(ToString()) : _fd.Fd;
 
+    /// <summary>The program's name as loaded (at most 15 characters).</summary>
     public string Name { get; }
 
     /// <summary>The kernel's program id (what `bpftool prog show` and `ip link` print).</summary>
@@ -206,8 +215,10 @@ public sealed unsafe class BpfProgram : IDisposable
         }
     }
 
+    /// <summary>Closes the descriptor; the program stays loaded while an attachment, pin or other fd holds it. Idempotent.</summary>
     public void Dispose() => _fd.Dispose();
 
+    /// <summary>Name and id, for messages.</summary>
     public override string ToString() => $"XDP program \"{Name}\" (id {Id})";
 
     static int Load(string name, Insn[] instructions, byte[] license, uint flags, uint logLevel, byte[]? log, out int errno)

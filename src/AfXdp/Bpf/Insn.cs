@@ -7,7 +7,26 @@ namespace AfXdp.Bpf;
 /// <summary>An eBPF register.</summary>
 public enum Reg : byte
 {
-    R0, R1, R2, R3, R4, R5, R6, R7, R8, R9,
+    /// <summary>Return value of the program and of helper calls.</summary>
+    R0,
+    /// <summary>First argument: the context (struct xdp_md *) at program entry.</summary>
+    R1,
+    /// <summary>Second argument of a helper call.</summary>
+    R2,
+    /// <summary>Third argument of a helper call.</summary>
+    R3,
+    /// <summary>Fourth argument of a helper call.</summary>
+    R4,
+    /// <summary>Fifth argument of a helper call.</summary>
+    R5,
+    /// <summary>Callee-saved register, kept across helper calls.</summary>
+    R6,
+    /// <summary>Callee-saved register, kept across helper calls.</summary>
+    R7,
+    /// <summary>Callee-saved register, kept across helper calls.</summary>
+    R8,
+    /// <summary>Callee-saved register, kept across helper calls.</summary>
+    R9,
     /// <summary>Frame pointer (read-only).</summary>
     R10,
 }
@@ -15,24 +34,72 @@ public enum Reg : byte
 /// <summary>Width of a load or store (BPF_SIZE).</summary>
 public enum Size : byte
 {
+    /// <summary>32-bit word (BPF_W).</summary>
     W = 0x00,
+    /// <summary>16-bit half word (BPF_H).</summary>
     H = 0x08,
+    /// <summary>One byte (BPF_B).</summary>
     B = 0x10,
+    /// <summary>64-bit double word (BPF_DW).</summary>
     DW = 0x18,
 }
 
 /// <summary>ALU operation (BPF_ALU / BPF_ALU64 op field).</summary>
 public enum AluOp : byte
 {
-    Add = 0x00, Sub = 0x10, Mul = 0x20, Div = 0x30, Or = 0x40, And = 0x50, Lsh = 0x60, Rsh = 0x70,
-    Neg = 0x80, Mod = 0x90, Xor = 0xa0, Mov = 0xb0, Arsh = 0xc0,
+    /// <summary>dst += src</summary>
+    Add = 0x00,
+    /// <summary>dst -= src</summary>
+    Sub = 0x10,
+    /// <summary>dst *= src</summary>
+    Mul = 0x20,
+    /// <summary>dst /= src (unsigned; division by zero gives 0)</summary>
+    Div = 0x30,
+    /// <summary>dst |= src</summary>
+    Or = 0x40,
+    /// <summary>dst &amp;= src</summary>
+    And = 0x50,
+    /// <summary>dst &lt;&lt;= src</summary>
+    Lsh = 0x60,
+    /// <summary>dst &gt;&gt;= src (logical)</summary>
+    Rsh = 0x70,
+    /// <summary>dst = -dst</summary>
+    Neg = 0x80,
+    /// <summary>dst %= src (unsigned; modulo zero leaves dst)</summary>
+    Mod = 0x90,
+    /// <summary>dst ^= src</summary>
+    Xor = 0xa0,
+    /// <summary>dst = src</summary>
+    Mov = 0xb0,
+    /// <summary>dst &gt;&gt;= src (arithmetic, sign-extending)</summary>
+    Arsh = 0xc0,
 }
 
 /// <summary>Conditional jump (BPF_JMP / BPF_JMP32 op field).</summary>
 public enum JumpOp : byte
 {
-    Eq = 0x10, Gt = 0x20, Ge = 0x30, Set = 0x40, Ne = 0x50, SGt = 0x60, SGe = 0x70,
-    Lt = 0xa0, Le = 0xb0, SLt = 0xc0, SLe = 0xd0,
+    /// <summary>Jump if dst == src.</summary>
+    Eq = 0x10,
+    /// <summary>Jump if dst &gt; src (unsigned).</summary>
+    Gt = 0x20,
+    /// <summary>Jump if dst &gt;= src (unsigned).</summary>
+    Ge = 0x30,
+    /// <summary>Jump if dst &amp; src is not zero.</summary>
+    Set = 0x40,
+    /// <summary>Jump if dst != src.</summary>
+    Ne = 0x50,
+    /// <summary>Jump if dst &gt; src (signed).</summary>
+    SGt = 0x60,
+    /// <summary>Jump if dst &gt;= src (signed).</summary>
+    SGe = 0x70,
+    /// <summary>Jump if dst &lt; src (unsigned).</summary>
+    Lt = 0xa0,
+    /// <summary>Jump if dst &lt;= src (unsigned).</summary>
+    Le = 0xb0,
+    /// <summary>Jump if dst &lt; src (signed).</summary>
+    SLt = 0xc0,
+    /// <summary>Jump if dst &lt;= src (signed).</summary>
+    SLe = 0xd0,
 }
 
 /// <summary>
@@ -42,27 +109,58 @@ public enum JumpOp : byte
 /// </summary>
 public enum AtomicOp
 {
-    Add = 0x00, Or = 0x40, And = 0x50, Xor = 0xa0,
-    FetchAdd = 0x01, FetchOr = 0x41, FetchAnd = 0x51, FetchXor = 0xa1,
-    Xchg = 0xe1, CmpXchg = 0xf1,
+    /// <summary>*dst += src</summary>
+    Add = 0x00,
+    /// <summary>*dst |= src</summary>
+    Or = 0x40,
+    /// <summary>*dst &amp;= src</summary>
+    And = 0x50,
+    /// <summary>*dst ^= src</summary>
+    Xor = 0xa0,
+    /// <summary>*dst += src, returning the old value in src.</summary>
+    FetchAdd = 0x01,
+    /// <summary>*dst |= src, returning the old value in src.</summary>
+    FetchOr = 0x41,
+    /// <summary>*dst &amp;= src, returning the old value in src.</summary>
+    FetchAnd = 0x51,
+    /// <summary>*dst ^= src, returning the old value in src.</summary>
+    FetchXor = 0xa1,
+    /// <summary>Swaps *dst and src.</summary>
+    Xchg = 0xe1,
+    /// <summary>If *dst == r0 then *dst = src; r0 gets the old value.</summary>
+    CmpXchg = 0xf1,
 }
 
 /// <summary>Kernel helper function ids (enum bpf_func_id in include/uapi/linux/bpf.h).</summary>
 public enum Helper
 {
+    /// <summary>bpf_map_lookup_elem(map, key): a pointer to the value, or NULL.</summary>
     MapLookupElem = 1,
+    /// <summary>bpf_map_update_elem(map, key, value, flags).</summary>
     MapUpdateElem = 2,
+    /// <summary>bpf_map_delete_elem(map, key).</summary>
     MapDeleteElem = 3,
+    /// <summary>bpf_ktime_get_ns(): CLOCK_MONOTONIC in nanoseconds.</summary>
     KtimeGetNs = 5,
+    /// <summary>bpf_trace_printk(fmt, size, ...): a line in the trace pipe.</summary>
     TracePrintk = 6,
+    /// <summary>bpf_get_prandom_u32(): a pseudo-random number.</summary>
     GetPrandomU32 = 7,
+    /// <summary>bpf_get_smp_processor_id(): the CPU the program runs on.</summary>
     GetSmpProcessorId = 8,
+    /// <summary>bpf_tail_call(ctx, prog_array, index): continue in another program.</summary>
     TailCall = 12,
+    /// <summary>bpf_redirect(ifindex, flags): send the frame out of another interface.</summary>
     Redirect = 23,
+    /// <summary>bpf_xdp_adjust_head(ctx, delta): move the start of the frame.</summary>
     XdpAdjustHead = 44,
+    /// <summary>bpf_redirect_map(map, key, flags): redirect to the map's entry (an XSKMAP's socket).</summary>
     RedirectMap = 51,
+    /// <summary>bpf_xdp_adjust_meta(ctx, delta): grow or shrink the metadata in front of the frame.</summary>
     XdpAdjustMeta = 54,
+    /// <summary>bpf_xdp_adjust_tail(ctx, delta): move the end of the frame.</summary>
     XdpAdjustTail = 65,
+    /// <summary>bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME in nanoseconds.</summary>
     KtimeGetBootNs = 125,
 }
 
@@ -74,20 +172,52 @@ public enum Helper
 [StructLayout(LayoutKind.Sequential, Size = 8)]
 public readonly record struct Insn(byte Code, byte Registers, short Offset, int Immediate)
 {
-    // Instruction classes (BPF_CLASS)
-    public const byte LD = 0x00, LDX = 0x01, ST = 0x02, STX = 0x03, ALU = 0x04, JMP = 0x05, JMP32 = 0x06, ALU64 = 0x07;
-    // Modes and sources
-    public const byte IMM = 0x00, MEM = 0x60, ATOMIC = 0xc0, K = 0x00, X = 0x08;
-    public const byte CALL = 0x80, EXIT = 0x90, JA = 0x00, END = 0xd0;
+    /// <summary>Instruction class BPF_LD: loads of immediates (lddw).</summary>
+    public const byte LD = 0x00;
+    /// <summary>Instruction class BPF_LDX: loads from memory into a register.</summary>
+    public const byte LDX = 0x01;
+    /// <summary>Instruction class BPF_ST: stores of an immediate.</summary>
+    public const byte ST = 0x02;
+    /// <summary>Instruction class BPF_STX: stores of a register, and atomics.</summary>
+    public const byte STX = 0x03;
+    /// <summary>Instruction class BPF_ALU: 32-bit arithmetic.</summary>
+    public const byte ALU = 0x04;
+    /// <summary>Instruction class BPF_JMP: 64-bit jumps, calls and exit.</summary>
+    public const byte JMP = 0x05;
+    /// <summary>Instruction class BPF_JMP32: jumps comparing the low 32 bits.</summary>
+    public const byte JMP32 = 0x06;
+    /// <summary>Instruction class BPF_ALU64: 64-bit arithmetic.</summary>
+    public const byte ALU64 = 0x07;
+    /// <summary>Mode BPF_IMM: the operand is the immediate (with LD: lddw).</summary>
+    public const byte IMM = 0x00;
+    /// <summary>Mode BPF_MEM: a load or store at register + offset.</summary>
+    public const byte MEM = 0x60;
+    /// <summary>Mode BPF_ATOMIC: an atomic operation, chosen by the immediate (<see cref="AtomicOp"/>).</summary>
+    public const byte ATOMIC = 0xc0;
+    /// <summary>Source BPF_K: the second operand is the immediate.</summary>
+    public const byte K = 0x00;
+    /// <summary>Source BPF_X: the second operand is the source register.</summary>
+    public const byte X = 0x08;
+    /// <summary>Jump op BPF_CALL: call a helper (or a local function).</summary>
+    public const byte CALL = 0x80;
+    /// <summary>Jump op BPF_EXIT: return r0.</summary>
+    public const byte EXIT = 0x90;
+    /// <summary>Jump op BPF_JA: jump always.</summary>
+    public const byte JA = 0x00;
+    /// <summary>ALU op BPF_END: byte swap.</summary>
+    public const byte END = 0xd0;
     /// <summary>src_reg of an lddw whose immediate is a map fd (BPF_PSEUDO_MAP_FD).</summary>
     public const byte PSEUDO_MAP_FD = 1;
     /// <summary>src_reg of a call to a function of the same program, imm = relative offset (BPF_PSEUDO_CALL).</summary>
     public const byte PSEUDO_CALL = 1;
 
+    /// <summary>The destination register (low nibble of the register byte).</summary>
     public Reg Dst => (Reg)(Registers & 0x0f);
 
+    /// <summary>The source register (high nibble of the register byte).</summary>
     public Reg Src => (Reg)(Registers >> 4);
 
+    /// <summary>The instruction class, the low three bits of the opcode (<see cref="LD"/> to <see cref="ALU64"/>).</summary>
     public byte Class => (byte)(Code & 0x07);
 
     /// <summary>The first half of a 64-bit immediate load (the second half follows it).</summary>
@@ -98,13 +228,21 @@ public readonly record struct Insn(byte Code, byte Registers, short Offset, int 
 
     static byte Regs(Reg dst, Reg src) => (byte)((byte)dst | ((byte)src << 4));
 
+    /// <summary>dst = dst op imm, 64 bits.</summary>
     public static Insn Alu64(AluOp op, Reg dst, int imm) => new((byte)(ALU64 | (byte)op | K), Regs(dst, 0), 0, imm);
+    /// <summary>dst = dst op src, 64 bits.</summary>
     public static Insn Alu64(AluOp op, Reg dst, Reg src) => new((byte)(ALU64 | (byte)op | X), Regs(dst, src), 0, 0);
+    /// <summary>dst = dst op imm on the low 32 bits; the upper half is zeroed.</summary>
     public static Insn Alu32(AluOp op, Reg dst, int imm) => new((byte)(ALU | (byte)op | K), Regs(dst, 0), 0, imm);
+    /// <summary>dst = dst op src on the low 32 bits; the upper half is zeroed.</summary>
     public static Insn Alu32(AluOp op, Reg dst, Reg src) => new((byte)(ALU | (byte)op | X), Regs(dst, src), 0, 0);
+    /// <summary>dst = imm (sign-extended to 64 bits).</summary>
     public static Insn Mov64(Reg dst, int imm) => Alu64(AluOp.Mov, dst, imm);
+    /// <summary>dst = src, 64 bits.</summary>
     public static Insn Mov64(Reg dst, Reg src) => Alu64(AluOp.Mov, dst, src);
+    /// <summary>dst = imm in the low 32 bits; the upper half is zeroed.</summary>
     public static Insn Mov32(Reg dst, int imm) => Alu32(AluOp.Mov, dst, imm);
+    /// <summary>dst = low 32 bits of src; the upper half is zeroed.</summary>
     public static Insn Mov32(Reg dst, Reg src) => Alu32(AluOp.Mov, dst, src);
     /// <summary>dst = -dst (64 bits).</summary>
     public static Insn Neg64(Reg dst) => Alu64(AluOp.Neg, dst, 0);
@@ -143,14 +281,21 @@ public readonly record struct Insn(byte Code, byte Registers, short Offset, int 
     public static (Insn, Insn) LoadImm64(Reg dst, long imm, byte pseudo = 0) =>
         (new((byte)(LD | IMM | (byte)Size.DW), Regs(dst, (Reg)pseudo), 0, (int)imm), new(0, 0, 0, (int)(imm >> 32)));
 
+    /// <summary>Calls a kernel helper with r1-r5 as arguments; the result is in r0.</summary>
     public static Insn Call(Helper helper) => new((byte)(JMP | CALL), 0, 0, (int)helper);
     /// <summary>Calls the function that starts <paramref name="offset"/> + 1 instructions further (bpf-to-bpf call).</summary>
     public static Insn CallLocal(int offset) => new((byte)(JMP | CALL), Regs(0, (Reg)PSEUDO_CALL), 0, offset);
+    /// <summary>Returns r0 (for XDP: the verdict).</summary>
     public static Insn Exit() => new((byte)(JMP | EXIT), 0, 0, 0);
+    /// <summary>Jumps <paramref name="offset"/> instructions forward (backward when negative), unconditionally.</summary>
     public static Insn Jump(short offset) => new((byte)(JMP | JA), 0, offset, 0);
+    /// <summary>Jumps <paramref name="offset"/> instructions if dst op imm holds (64-bit compare).</summary>
     public static Insn Jump(JumpOp op, Reg dst, int imm, short offset) => new((byte)(JMP | (byte)op | K), Regs(dst, 0), offset, imm);
+    /// <summary>Jumps <paramref name="offset"/> instructions if dst op src holds (64-bit compare).</summary>
     public static Insn Jump(JumpOp op, Reg dst, Reg src, short offset) => new((byte)(JMP | (byte)op | X), Regs(dst, src), offset, 0);
+    /// <summary>Jumps <paramref name="offset"/> instructions if dst op imm holds on the low 32 bits.</summary>
     public static Insn Jump32(JumpOp op, Reg dst, int imm, short offset) => new((byte)(JMP32 | (byte)op | K), Regs(dst, 0), offset, imm);
+    /// <summary>Jumps <paramref name="offset"/> instructions if dst op src holds on the low 32 bits.</summary>
     public static Insn Jump32(JumpOp op, Reg dst, Reg src, short offset) => new((byte)(JMP32 | (byte)op | X), Regs(dst, src), offset, 0);
 
     /// <summary>The same instruction with another jump offset (label resolution).</summary>

@@ -7,6 +7,7 @@ namespace AfXdp.Bpf;
 /// <summary>An inclusive range of port numbers; one port when <see cref="First"/> equals <see cref="Last"/>.</summary>
 public readonly record struct PortRange(ushort First, ushort Last)
 {
+    /// <summary>"9" for one port, "8000-8100" for a range, as the grammar writes it.</summary>
     public override string ToString() => First == Last ? First.ToString(CultureInfo.InvariantCulture) : $"{First}-{Last}";
 }
 
@@ -20,6 +21,7 @@ public readonly record struct PortRange(ushort First, ushort Last)
 ///        | "ether" "proto" TYPE                 EtherType: 0x88b5, 2048, arp, ip or ip6
 ///        | "arp"
 ///        | "ip" ["dst" IPV4] | "ip6" ["dst" IPV6]
+///        | "ip" "plain"                         IPv4 without options (IHL 5) that is not a fragment (MF 0, offset 0)
 ///        | ("ip" | "ip6") "proto" PROTO         IP protocol: a number, udp, tcp, icmp or icmp6
 ///        | ("udp" | "tcp") ["dst" "port" PORT["-"PORT]]
 ///        | "icmp" | "icmp6"
@@ -28,11 +30,25 @@ public readonly record struct PortRange(ushort First, ushort Last)
 /// "ip6 dst fd00::2", "vlan 100 and udp dst port 9", "ether proto 0x88b5". Without "vlan",
 /// tagged frames do not match. "udp" and "tcp" alone match over IPv4 and IPv6. IPv6 extension
 /// headers are not followed (such frames pass), nor are later IPv4 fragments matched by port.
+/// "ip plain" leaves fragments and IPv4 options to the kernel, which reassembles and interprets them:
+/// what a UDP service that reads headers at fixed offsets wants ("ip dst 10.0.0.2 and ip plain and udp dst port 53").
 /// </summary>
 public sealed record PacketFilter
 {
-    public const ushort EtherTypeIpv4 = 0x0800, EtherTypeIpv6 = 0x86dd, EtherTypeArp = 0x0806;
-    public const byte ProtocolIcmp = 1, ProtocolTcp = 6, ProtocolUdp = 17, ProtocolIcmpv6 = 58;
+    /// <summary>The EtherType of IPv4, which "ip" matches.</summary>
+    public const ushort EtherTypeIpv4 = 0x0800;
+    /// <summary>The EtherType of IPv6, which "ip6" matches.</summary>
+    public const ushort EtherTypeIpv6 = 0x86dd;
+    /// <summary>The EtherType of ARP, which "arp" matches.</summary>
+    public const ushort EtherTypeArp = 0x0806;
+    /// <summary>IP protocol number of ICMP.</summary>
+    public const byte ProtocolIcmp = 1;
+    /// <summary>IP protocol number of TCP.</summary>
+    public const byte ProtocolTcp = 6;
+    /// <summary>IP protocol number of UDP.</summary>
+    public const byte ProtocolUdp = 17;
+    /// <summary>IP protocol number of ICMPv6.</summary>
+    public const byte ProtocolIcmpv6 = 58;
 
     /// <summary>The frame must carry a VLAN tag.</summary>
     public bool Vlan { get; init; }
@@ -45,6 +61,9 @@ public sealed record PacketFilter
 
     /// <summary>The destination IPv4 or IPv6 address; null for any.</summary>
     public IPAddress? Destination { get; init; }
+
+    /// <summary>IPv4 only, and only headers without options (IHL 5) of datagrams that are not fragmented (MF 0, offset 0).</summary>
+    public bool PlainIpv4 { get; init; }
 
     /// <summary>The IP protocol (IPv6: next header); null for any.</summary>
     public byte? Protocol { get; init; }
@@ -68,7 +87,10 @@ public sealed record PacketFilter
         switch (EtherType)
         {
             case EtherTypeIpv4 or EtherTypeIpv6:
-                clauses.Add(Destination is null ? ip : $"{ip} dst {Destination}");
+                if (Destination is not null || !PlainIpv4)
+                    clauses.Add(Destination is null ? ip : $"{ip} dst {Destination}");
+                if (PlainIpv4)
+                    clauses.Add("ip plain");
                 break;
             case EtherTypeArp:
                 clauses.Add("arp");
@@ -118,7 +140,7 @@ public sealed record PacketFilter
 
     sealed class Parser(string text)
     {
-        const string Grammar = "write clauses joined by \"and\": vlan [ID] | ether proto TYPE | arp | ip [dst ADDR] | ip6 [dst ADDR] | ip proto N | " +
+        const string Grammar = "write clauses joined by \"and\": vlan [ID] | ether proto TYPE | arp | ip [dst ADDR] | ip plain | ip6 [dst ADDR] | ip proto N | " +
             "udp|tcp [dst port N[-M]] | icmp | icmp6, e.g. \"udp dst port 4791\" or \"vlan 100 and ip dst 10.0.0.2 and tcp dst port 8000-8100\".";
 
         readonly string[] _words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
@@ -163,6 +185,8 @@ public sealed record PacketFilter
                     SetEtherType(keyword == "ip" ? EtherTypeIpv4 : EtherTypeIpv6);
                     if (TryWord("dst"))
                         SetDestination(Address(Word(), keyword == "ip" ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6));
+                    else if (keyword == "ip" && TryWord("plain"))
+                        _filter = _filter with { PlainIpv4 = true };
                     else if (TryWord("proto"))
                         SetProtocol(ProtocolOf(Word()));
                     break;

@@ -17,8 +17,10 @@ public enum SteeringVerdict
 /// <summary>Frames per verdict since the program was loaded, summed over all CPUs.</summary>
 public readonly record struct SteeringCounters(ulong NotMatched, ulong Redirected, ulong NoSocket)
 {
+    /// <summary>Every frame the program saw.</summary>
     public ulong Total => NotMatched + Redirected + NoSocket;
 
+    /// <summary>"redirected=N not_matched=N no_socket=N".</summary>
     public override string ToString() => $"redirected={Redirected} not_matched={NotMatched} no_socket={NoSocket}";
 }
 
@@ -36,6 +38,7 @@ public static class SteeringProgram
     /// <summary>The per-CPU counters map: one u64 per <see cref="SteeringVerdict"/>.</summary>
     public const string CountersName = "afxdp_verdicts";
 
+    /// <summary>Entries of the counters map, one per <see cref="SteeringVerdict"/>.</summary>
     public const uint CounterCount = 3;
 
     const int XDP_PASS = (int)XdpAction.Pass, XDP_REDIRECT = (int)XdpAction.Redirect;
@@ -52,42 +55,30 @@ public static class SteeringProgram
     public static ProgramSpec Spec(PacketFilter filter, IBpfMapReference xskMap, IBpfMapReference counters)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        return Spec([filter], xskMap, counters);
+    }
+
+    /// <summary>
+    /// The program for several filters: a frame that matches any of them is redirected. Each filter is
+    /// tried in turn from the Ethernet header on (r2 and r3 survive a mismatch), so the cost grows with
+    /// the number of filters a frame fails before it matches.
+    /// </summary>
+    public static ProgramSpec Spec(IReadOnlyList<PacketFilter> anyOf, IBpfMapReference xskMap, IBpfMapReference counters)
+    {
+        ArgumentNullException.ThrowIfNull(anyOf);
+        if (anyOf.Count == 0)
+            Throw.Config("SteeringProgram.Spec(no filters)", "a steering program needs at least one filter.", "give one filter per kind of frame to redirect.");
         var asm = new Asm()
             .Mov64(Reg.R6, Reg.R1)
             .Load(Size.W, Reg.R2, Reg.R6, Data)
-            .Load(Size.W, Reg.R3, Reg.R6, DataEnd)
-            .Mov64(Reg.R4, Reg.R2)
-            .Alu64(AluOp.Add, Reg.R4, EthernetHeader)
-            .JumpIf(JumpOp.Gt, Reg.R4, Reg.R3, Pass)
-            .Load(Size.H, Reg.R0, Reg.R2, 12);
-        if (filter.Vlan)
-            EmitVlan(asm, filter.VlanId);
-
-        bool ports = filter.DestinationPort is not null;
-        string next = ports ? Ports : Match;
-        if (filter.InspectsIpv4 && filter.InspectsIpv6)
+            .Load(Size.W, Reg.R3, Reg.R6, DataEnd);
+        for (int i = 0; i < anyOf.Count; i++)
         {
-            asm.JumpIf(JumpOp.Eq, Reg.R0, Network(PacketFilter.EtherTypeIpv4), Ipv4)
-                .JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), Pass);
-            EmitIpv6(asm, filter, next);
-            asm.Label(Ipv4);
-            EmitIpv4(asm, filter, next);
+            ArgumentNullException.ThrowIfNull(anyOf[i]);
+            bool last = i == anyOf.Count - 1;
+            string prefix = anyOf.Count == 1 ? "" : $"f{i}_";
+            new FilterEmitter(asm, anyOf[i], prefix, mismatch: last ? Pass : $"f{i + 1}_start").Emit(first: i == 0, last);
         }
-        else if (filter.InspectsIpv4)
-        {
-            asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv4), Pass);
-            EmitIpv4(asm, filter, next);
-        }
-        else if (filter.InspectsIpv6)
-        {
-            asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), Pass);
-            EmitIpv6(asm, filter, next);
-        }
-        else if (filter.EtherType is { } type)
-            asm.JumpIf(JumpOp.Ne, Reg.R0, Network(type), Pass);
-
-        if (filter.DestinationPort is { } range)
-            EmitPorts(asm, range);
 
         asm.Label(Match)
             .RedirectToQueueSocket(Reg.R6, xskMap)
@@ -116,72 +107,125 @@ public static class SteeringProgram
         return ProgramSpec.FromAsm(ProgramName, asm);
     }
 
-    static void EmitVlan(Asm asm, ushort? vlanId)
+    /// <summary>The code of one filter: falls through to <see cref="Match"/> when the frame matches, jumps to <c>mismatch</c> when not.</summary>
+    readonly struct FilterEmitter(Asm asm, PacketFilter filter, string prefix, string mismatch)
     {
-        asm.JumpIf(JumpOp.Eq, Reg.R0, Network(0x8100), "tagged") // 802.1Q
-            .JumpIf(JumpOp.Ne, Reg.R0, Network(0x88a8), Pass)     // 802.1ad
-            .Label("tagged");
-        NeedBytes(asm, VlanTag);
-        if (vlanId is { } id)
-            asm.Load(Size.H, Reg.R1, Reg.R4, 0)
-                .ToBigEndian(Reg.R1, 16)
-                .Alu64(AluOp.And, Reg.R1, 0x0fff) // TCI: priority 3 bits, DEI 1 bit, VLAN id 12 bits
-                .JumpIf(JumpOp.Ne, Reg.R1, id, Pass);
-        asm.Load(Size.H, Reg.R0, Reg.R4, 2)
-            .Alu64(AluOp.Add, Reg.R4, VlanTag);
-    }
-
-    static void EmitIpv4(Asm asm, PacketFilter filter, string next)
-    {
-        NeedBytes(asm, Ipv4Header);
-        if (filter.Destination is { AddressFamily: AddressFamily.InterNetwork } destination)
-            asm.Load(Size.W, Reg.R1, Reg.R4, 16)
-                .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(destination.GetAddressBytes()), Pass);
-        if (filter.Protocol is { } protocol)
-            asm.Load(Size.B, Reg.R1, Reg.R4, 9).JumpIf(JumpOp.Ne, Reg.R1, protocol, Pass);
-        if (filter.DestinationPort is not null)
-            asm.Load(Size.H, Reg.R1, Reg.R4, 6)
-                .Alu64(AluOp.And, Reg.R1, Network(0x1fff)) // a later fragment carries no UDP/TCP header
-                .JumpIf(JumpOp.Ne, Reg.R1, 0, Pass)
-                .Load(Size.B, Reg.R1, Reg.R4, 0)
-                .Alu64(AluOp.And, Reg.R1, 0x0f)           // IHL, in 4-byte words
-                .Alu64(AluOp.Lsh, Reg.R1, 2)
-                .JumpIf(JumpOp.Lt, Reg.R1, Ipv4Header, Pass)
-                .Alu64(AluOp.Add, Reg.R4, Reg.R1);
-        asm.Jump(next);
-    }
-
-    static void EmitIpv6(Asm asm, PacketFilter filter, string next)
-    {
-        NeedBytes(asm, Ipv6Header);
-        if (filter.Destination is { AddressFamily: AddressFamily.InterNetworkV6 } destination)
+        public void Emit(bool first, bool last)
         {
-            byte[] address = destination.GetAddressBytes();
-            for (int word = 0; word < 4; word++)
-                asm.Load(Size.W, Reg.R1, Reg.R4, (short)(24 + 4 * word))
-                    .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(address.AsSpan(4 * word)), Pass);
+            if (filter.PlainIpv4 && filter.EtherType != PacketFilter.EtherTypeIpv4)
+                Throw.Config($"filter {filter}", "PlainIpv4 describes IPv4 headers, but the filter does not ask for EtherType IPv4.", "set EtherType = PacketFilter.EtherTypeIpv4 too (the text form \"ip plain\" does).");
+            if (!first)
+                asm.Label(prefix + "start");
+            asm.Mov64(Reg.R4, Reg.R2)
+                .Alu64(AluOp.Add, Reg.R4, EthernetHeader)
+                .JumpIf(JumpOp.Gt, Reg.R4, Reg.R3, mismatch)
+                .Load(Size.H, Reg.R0, Reg.R2, 12);
+            if (filter.Vlan)
+                EmitVlan();
+
+            bool ports = filter.DestinationPort is not null;
+            string next = ports ? prefix + Ports : Match;
+            if (filter.InspectsIpv4 && filter.InspectsIpv6)
+            {
+                asm.JumpIf(JumpOp.Eq, Reg.R0, Network(PacketFilter.EtherTypeIpv4), prefix + Ipv4)
+                    .JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), mismatch);
+                EmitIpv6(next);
+                asm.Label(prefix + Ipv4);
+                EmitIpv4(next);
+            }
+            else if (filter.InspectsIpv4)
+            {
+                asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv4), mismatch);
+                EmitIpv4(next);
+            }
+            else if (filter.InspectsIpv6)
+            {
+                asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), mismatch);
+                EmitIpv6(next);
+            }
+            else if (filter.EtherType is { } type)
+                asm.JumpIf(JumpOp.Ne, Reg.R0, Network(type), mismatch);
+
+            if (filter.DestinationPort is { } range)
+                EmitPorts(range);
+            if (!last)
+                asm.Jump(Match);
         }
-        if (filter.Protocol is { } protocol)
-            asm.Load(Size.B, Reg.R1, Reg.R4, 6).JumpIf(JumpOp.Ne, Reg.R1, protocol, Pass);
-        if (filter.DestinationPort is not null)
-            asm.Alu64(AluOp.Add, Reg.R4, Ipv6Header);
-        asm.Jump(next);
-    }
 
-    static void EmitPorts(Asm asm, PortRange range)
-    {
-        asm.Label(Ports);
-        NeedBytes(asm, 4); // source and destination port, the same place in UDP and TCP
-        asm.Load(Size.H, Reg.R1, Reg.R4, 2).ToBigEndian(Reg.R1, 16);
-        if (range.First == range.Last)
-            asm.JumpIf(JumpOp.Ne, Reg.R1, range.First, Pass);
-        else
-            asm.JumpIf(JumpOp.Lt, Reg.R1, range.First, Pass).JumpIf(JumpOp.Gt, Reg.R1, range.Last, Pass);
-    }
+        void EmitVlan()
+        {
+            asm.JumpIf(JumpOp.Eq, Reg.R0, Network(0x8100), prefix + "tagged") // 802.1Q
+                .JumpIf(JumpOp.Ne, Reg.R0, Network(0x88a8), mismatch)         // 802.1ad
+                .Label(prefix + "tagged");
+            NeedBytes(VlanTag);
+            if (filter.VlanId is { } id)
+                asm.Load(Size.H, Reg.R1, Reg.R4, 0)
+                    .ToBigEndian(Reg.R1, 16)
+                    .Alu64(AluOp.And, Reg.R1, 0x0fff) // TCI: priority 3 bits, DEI 1 bit, VLAN id 12 bits
+                    .JumpIf(JumpOp.Ne, Reg.R1, id, mismatch);
+            asm.Load(Size.H, Reg.R0, Reg.R4, 2)
+                .Alu64(AluOp.Add, Reg.R4, VlanTag);
+        }
 
-    /// <summary>Passes the frame unless <paramref name="count"/> bytes from r4 are inside it (the verifier insists).</summary>
-    static void NeedBytes(Asm asm, int count) =>
-        asm.Mov64(Reg.R5, Reg.R4).Alu64(AluOp.Add, Reg.R5, count).JumpIf(JumpOp.Gt, Reg.R5, Reg.R3, Pass);
+        void EmitIpv4(string next)
+        {
+            NeedBytes(Ipv4Header);
+            if (filter.PlainIpv4)
+                asm.Load(Size.B, Reg.R1, Reg.R4, 0)
+                    .JumpIf(JumpOp.Ne, Reg.R1, 0x45, mismatch)                     // version 4, IHL 5: no options
+                    .Load(Size.H, Reg.R1, Reg.R4, 6)
+                    .JumpIf(JumpOp.Set, Reg.R1, Network(0x3fff), mismatch);        // more-fragments flag or an offset: a fragment
+            if (filter.Destination is { AddressFamily: AddressFamily.InterNetwork } destination)
+                asm.Load(Size.W, Reg.R1, Reg.R4, 16)
+                    .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(destination.GetAddressBytes()), mismatch);
+            if (filter.Protocol is { } protocol)
+                asm.Load(Size.B, Reg.R1, Reg.R4, 9).JumpIf(JumpOp.Ne, Reg.R1, protocol, mismatch);
+            if (filter.DestinationPort is not null && filter.PlainIpv4)
+                asm.Alu64(AluOp.Add, Reg.R4, Ipv4Header);
+            else if (filter.DestinationPort is not null)
+                asm.Load(Size.H, Reg.R1, Reg.R4, 6)
+                    .Alu64(AluOp.And, Reg.R1, Network(0x1fff)) // a later fragment carries no UDP/TCP header
+                    .JumpIf(JumpOp.Ne, Reg.R1, 0, mismatch)
+                    .Load(Size.B, Reg.R1, Reg.R4, 0)
+                    .Alu64(AluOp.And, Reg.R1, 0x0f)           // IHL, in 4-byte words
+                    .Alu64(AluOp.Lsh, Reg.R1, 2)
+                    .JumpIf(JumpOp.Lt, Reg.R1, Ipv4Header, mismatch)
+                    .Alu64(AluOp.Add, Reg.R4, Reg.R1);
+            asm.Jump(next);
+        }
+
+        void EmitIpv6(string next)
+        {
+            NeedBytes(Ipv6Header);
+            if (filter.Destination is { AddressFamily: AddressFamily.InterNetworkV6 } destination)
+            {
+                byte[] address = destination.GetAddressBytes();
+                for (int word = 0; word < 4; word++)
+                    asm.Load(Size.W, Reg.R1, Reg.R4, (short)(24 + 4 * word))
+                        .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(address.AsSpan(4 * word)), mismatch);
+            }
+            if (filter.Protocol is { } protocol)
+                asm.Load(Size.B, Reg.R1, Reg.R4, 6).JumpIf(JumpOp.Ne, Reg.R1, protocol, mismatch);
+            if (filter.DestinationPort is not null)
+                asm.Alu64(AluOp.Add, Reg.R4, Ipv6Header);
+            asm.Jump(next);
+        }
+
+        void EmitPorts(PortRange range)
+        {
+            asm.Label(prefix + Ports);
+            NeedBytes(4); // source and destination port, the same place in UDP and TCP
+            asm.Load(Size.H, Reg.R1, Reg.R4, 2).ToBigEndian(Reg.R1, 16);
+            if (range.First == range.Last)
+                asm.JumpIf(JumpOp.Ne, Reg.R1, range.First, mismatch);
+            else
+                asm.JumpIf(JumpOp.Lt, Reg.R1, range.First, mismatch).JumpIf(JumpOp.Gt, Reg.R1, range.Last, mismatch);
+        }
+
+        /// <summary>Gives up on the frame unless <paramref name="count"/> bytes from r4 are inside it (the verifier insists).</summary>
+        void NeedBytes(int count) =>
+            asm.Mov64(Reg.R5, Reg.R4).Alu64(AluOp.Add, Reg.R5, count).JumpIf(JumpOp.Gt, Reg.R5, Reg.R3, mismatch);
+    }
 
     /// <summary>A 16-bit field as a little-endian load of its network-order bytes reads it.</summary>
     static int Network(ushort value) => BinaryPrimitives.ReverseEndianness(value);

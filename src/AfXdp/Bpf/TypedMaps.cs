@@ -27,17 +27,22 @@ public abstract class TypedMap : IDisposable, IBpfMapReference
     /// <summary>The untyped map: id, spec, byte-level operations, iteration.</summary>
     public BpfMap Map { get; }
 
+    /// <summary>The map's descriptor (throws once disposed).</summary>
     public int Fd => Map.Fd;
 
+    /// <summary>The map's name as the kernel stores it.</summary>
     public string Name => Map.Name;
 
+    /// <summary>The kernel's map id (what `bpftool map show` prints).</summary>
     public uint Id => Map.Id;
 
     /// <summary>Pins the map at <paramref name="path"/> in a bpffs.</summary>
     public void Pin(string path) => Map.Pin(path);
 
+    /// <summary>Closes the map's descriptor. Idempotent.</summary>
     public void Dispose() => Map.Dispose();
 
+    /// <summary>Type, name, id and sizes, for messages.</summary>
     public override string ToString() => Map.ToString();
 
     private protected static MapSpec SpecOf<TKey, TValue>(string name, MapType type, uint entries) =>
@@ -55,13 +60,16 @@ public sealed class ArrayMap<T> : TypedMap where T : unmanaged
 {
     ArrayMap(BpfMap map) : base(map, MapType.Array, sizeof(uint), Unsafe.SizeOf<T>()) { }
 
+    /// <summary>Creates an array of <paramref name="length"/> values of <typeparamref name="T"/>, all zero.</summary>
     public static ArrayMap<T> Create(string name, uint length) => new(BpfMap.Create(SpecOf<uint, T>(name, MapType.Array, length)));
 
     /// <summary>Takes over <paramref name="map"/> as an array of <typeparamref name="T"/>.</summary>
     public static ArrayMap<T> Open(BpfMap map) => new(map);
 
+    /// <summary>The number of entries (indices 0 to Length - 1).</summary>
     public uint Length => Map.Spec.MaxEntries;
 
+    /// <summary>Reads or writes the entry at <paramref name="index"/>; out of range throws ArgumentOutOfRangeException.</summary>
     public T this[uint index]
     {
         get
@@ -83,13 +91,16 @@ public sealed class HashMap<TKey, TValue> : TypedMap where TKey : unmanaged wher
 {
     HashMap(BpfMap map) : base(map, MapType.Hash, Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>()) { }
 
+    /// <summary>Creates an empty hash that holds up to <paramref name="maxEntries"/> pairs.</summary>
     public static HashMap<TKey, TValue> Create(string name, uint maxEntries) => new(BpfMap.Create(SpecOf<TKey, TValue>(name, MapType.Hash, maxEntries)));
 
     /// <summary>Takes over <paramref name="map"/> as a hash of <typeparamref name="TKey"/> to <typeparamref name="TValue"/>.</summary>
     public static HashMap<TKey, TValue> Open(BpfMap map) => new(map);
 
+    /// <summary>The value stored under <paramref name="key"/>; false when the key is absent.</summary>
     public bool TryGetValue(TKey key, out TValue value) => Map.TryLookup(key, out value);
 
+    /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>; <paramref name="how"/> says whether the key may or must exist.</summary>
     public void Set(TKey key, TValue value, MapUpdate how = MapUpdate.Any) => Map.Update(key, value, how);
 
     /// <summary>False when the key was absent.</summary>
@@ -110,11 +121,13 @@ public sealed class PerCpuArray<T> : TypedMap where T : unmanaged
 
     PerCpuArray(BpfMap map) : base(map, MapType.PerCpuArray, sizeof(uint), Unsafe.SizeOf<T>()) { }
 
+    /// <summary>Creates a per-CPU array of <paramref name="length"/> entries, zero on every CPU.</summary>
     public static PerCpuArray<T> Create(string name, uint length) => new(BpfMap.Create(SpecOf<uint, T>(name, MapType.PerCpuArray, length)));
 
     /// <summary>Takes over <paramref name="map"/> as a per-CPU array of <typeparamref name="T"/>.</summary>
     public static PerCpuArray<T> Open(BpfMap map) => new(map);
 
+    /// <summary>The number of entries (indices 0 to Length - 1).</summary>
     public uint Length => Map.Spec.MaxEntries;
 
     /// <summary>The entry's value on each possible CPU (index = position in /sys/devices/system/cpu/possible).</summary>
@@ -142,6 +155,7 @@ public sealed class PerCpuArray<T> : TypedMap where T : unmanaged
     }
 }
 
+/// <summary>Sums over per-CPU values.</summary>
 public static class PerCpuArrayExtensions
 {
     /// <summary>The entry's values added up over all CPUs (a counter's total).</summary>
@@ -165,6 +179,7 @@ public sealed class XskMap : TypedMap
 {
     XskMap(BpfMap map) : base(map, MapType.XskMap, sizeof(uint), sizeof(uint)) { }
 
+    /// <summary>Creates an XSKMAP with one empty slot per queue.</summary>
     public static XskMap Create(string name, uint queues) => new(BpfMap.Create(MapSpec.XskMap(name, queues)));
 
     /// <summary>Takes over <paramref name="map"/> as an XSKMAP.</summary>
@@ -209,11 +224,13 @@ public sealed class DevMap : TypedMap
 {
     DevMap(BpfMap map) : base(map, MapType.DevMap, sizeof(uint), sizeof(uint)) { }
 
+    /// <summary>Creates an empty DEVMAP of <paramref name="slots"/> slots.</summary>
     public static DevMap Create(string name, uint slots) => new(BpfMap.Create(new MapSpec(name, MapType.DevMap, sizeof(uint), sizeof(uint), slots)));
 
     /// <summary>Takes over <paramref name="map"/> as a DEVMAP with 4-byte values (interface indexes).</summary>
     public static DevMap Open(BpfMap map) => new(map);
 
+    /// <summary>The number of slots.</summary>
     public uint Slots => Map.Spec.MaxEntries;
 
     /// <summary>The interface index in slot <paramref name="slot"/>; false when empty.</summary>
@@ -223,6 +240,7 @@ public sealed class DevMap : TypedMap
         return Map.TryLookup(slot, out interfaceIndex);
     }
 
+    /// <summary>Puts an interface index in a slot; frames redirected to the slot go out of that interface.</summary>
     public void Set(uint slot, int interfaceIndex)
     {
         CheckIndex(slot);

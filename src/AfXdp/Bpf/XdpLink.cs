@@ -24,13 +24,16 @@ public sealed unsafe class XdpLink : IDisposable
         _netlinkFlags = netlinkFlags;
     }
 
+    /// <summary>The interface the program is attached to, by index in its network namespace.</summary>
     public int InterfaceIndex { get; }
 
+    /// <summary>The interface's name at attach time.</summary>
     public string InterfaceName { get; }
 
     /// <summary>The mode the program actually runs in (Auto resolved by asking the kernel).</summary>
     public XdpAttachMode Mode { get; }
 
+    /// <summary>The kernel's id of the attached program.</summary>
     public uint ProgramId { get; }
 
     /// <summary>True for a bpf_link (detached by the kernel when the process dies); false for a netlink attachment.</summary>

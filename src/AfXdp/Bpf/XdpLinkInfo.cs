@@ -7,6 +7,7 @@ namespace AfXdp.Bpf;
 /// <summary>A process holding a descriptor of a bpf_link (what keeps the link, and its attachment, alive).</summary>
 public readonly record struct LinkHolder(int ProcessId, string Command)
 {
+    /// <summary>"pid 1557 (dotnet)".</summary>
     public override string ToString() => $"pid {ProcessId} ({Command})";
 }
 

@@ -6,8 +6,10 @@ using AfXdp.Xsk;
 
 namespace AfXdp.Diagnostics;
 
+/// <summary>How a <see cref="DoctorCheck"/> came out.</summary>
 public enum CheckStatus
 {
+    /// <summary>Works.</summary>
     Ok,
     /// <summary>Works, with a limit worth knowing (slower mode, a missing optional piece).</summary>
     Warn,
@@ -30,14 +32,19 @@ public static class Doctor
     public static IReadOnlyList<DoctorCheck> Run(string? interfaceName = null, uint queue = 0)
     {
         var checks = new List<DoctorCheck> { Kernel(File.ReadAllText("/proc/sys/kernel/osrelease").Trim()), Socket() };
-        checks.AddRange(Capabilities());
-        checks.Add(Memlock());
+        checks.AddRange(PrivilegeChecks());
         checks.Add(ProgramLoad());
         checks.Add(BpfFileSystem());
         if (interfaceName is not null)
             checks.AddRange(Interface(interfaceName, queue));
         return checks;
     }
+
+    /// <summary>
+    /// The checks of what the process may do, as <see cref="Run"/> reports them: each capability AF_XDP
+    /// uses, and the locked-memory limit against the default UMEM. Cheap: /proc and getrlimit only.
+    /// </summary>
+    public static IReadOnlyList<DoctorCheck> PrivilegeChecks() => [.. Capabilities(), Memlock()];
 
     /// <summary>The kernel release's version ("6.18.44-fc-v657" is 6.18.44), or null when it does not start with one.</summary>
     internal static Version? ParseRelease(string release)
@@ -71,7 +78,7 @@ public static class Doctor
         }
         catch (AfXdpException e)
         {
-            return new("af_xdp", CheckStatus.Fail, $"{e.Call}: {e.ErrnoName}: {e.Cause}", e.Fix);
+            return new("af_xdp", CheckStatus.Fail, Failure(e), e.Fix);
         }
     }
 
@@ -108,6 +115,9 @@ public static class Doctor
         return new("memlock", CheckStatus.Ok, $"RLIMIT_MEMLOCK {Mib(limit)} (the default UMEM needs {Mib(defaultUmem)})");
     }
 
+    /// <summary>"call: EPERM: cause", or "call: cause" when the library refused before any syscall (errno 0).</summary>
+    static string Failure(AfXdpException e) => e.Errno == 0 ? $"{e.Call}: {e.Cause}" : $"{e.Call}: {e.ErrnoName}: {e.Cause}";
+
     static string Mib(ulong bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.#} MiB");
 
     static ProgramSpec PassProgram() => ProgramSpec.FromAsm("afxdp_doctor", new Asm().Mov64(Reg.R0, (int)XdpAction.Pass).Exit());
@@ -123,7 +133,7 @@ public static class Doctor
         }
         catch (AfXdpException e)
         {
-            return new("bpf", CheckStatus.Fail, $"{e.Call}: {e.ErrnoName}: {e.Cause}", e.Fix);
+            return new("bpf", CheckStatus.Fail, Failure(e), e.Fix);
         }
     }
 
@@ -213,7 +223,7 @@ public static class Doctor
         }
         catch (AfXdpException e)
         {
-            error = $"{e.ErrnoName} ({e.Cause})";
+            error = e.Errno == 0 ? e.Cause : $"{e.ErrnoName} ({e.Cause})";
             return false;
         }
     }
@@ -229,7 +239,7 @@ public static class Doctor
         if (TryBind(device, queue, XdpBindMode.Copy, out AfXdpException? copy))
             return new("zero-copy", CheckStatus.Warn, $"copy mode only ({zeroCopy.ErrnoName} for zero-copy: the driver has no AF_XDP zero-copy support); copy mode binds to queue {queue}",
                 "expect copy-mode throughput; zero-copy needs a driver that supports it (e.g. i40e, ice, mlx5, ixgbe).");
-        return new("zero-copy", CheckStatus.Fail, $"an AF_XDP socket cannot bind to queue {queue}: {copy!.Call}: {copy.ErrnoName}: {copy.Cause}", copy.Fix);
+        return new("zero-copy", CheckStatus.Fail, $"an AF_XDP socket cannot bind to queue {queue}: {Failure(copy!)}", copy!.Fix);
     }
 
     static bool TryBind(NetDevice device, uint queue, XdpBindMode mode, out AfXdpException? failure)

@@ -80,6 +80,10 @@ public unsafe struct Packet
     /// <summary>The packet's bytes, in place in the UMEM.</summary>
     public readonly Span<byte> Data => new(_data, (int)_length);
 
+    /// <summary>The frame's first <paramref name="length"/> bytes (at most <see cref="Capacity"/>), whatever the packet's length: room to build a longer packet in place.</summary>
+    internal readonly Span<byte> FrameData(int length) => new(_data, Math.Min(length, (int)_capacity));
+
+    /// <summary>What happens to the frame after the handler returns (Drop unless it said otherwise).</summary>
     public readonly PacketVerdict Verdict => _verdict;
 
     /// <summary>The engine index (<see cref="XdpQueue.Index"/>) of the queue a forwarded packet goes to.</summary>

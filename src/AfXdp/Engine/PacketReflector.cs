@@ -10,6 +10,7 @@ namespace AfXdp.Engine;
 /// </summary>
 public sealed class PacketReflector : IPacketHandler
 {
+    /// <summary>Turns every Ethernet frame around and transmits it; drops the rest.</summary>
     public void Handle(XdpQueue queue, Span<Packet> packets)
     {
         foreach (ref Packet packet in packets)

@@ -101,6 +101,7 @@ public sealed class XdpEngine : IDisposable
         }
     }
 
+    /// <summary>What the engine was created with.</summary>
     public XdpEngineOptions Options { get; }
 
     /// <summary>The queues, in the order of <see cref="XdpEngineOptions.Queues"/>.</summary>
@@ -109,6 +110,7 @@ public sealed class XdpEngine : IDisposable
     /// <summary>The redirect program (null when <see cref="XdpEngineOptions.AttachProgram"/> is false: register the sockets yourself).</summary>
     public XskRedirectProgram? Program { get; }
 
+    /// <summary>True between Start and Stop (or Dispose).</summary>
     public bool IsRunning => _workers.Count != 0 && !_stopping;
 
     /// <summary>Signalled when a worker ends with an exception (e.g. <see cref="XskGoneException"/>); <see cref="Stop"/> then throws it.</summary>
@@ -173,6 +175,7 @@ public sealed class XdpEngine : IDisposable
         _workerFailed.Dispose();
     }
 
+    /// <summary>The interface and queue ids, for messages.</summary>
     public override string ToString() => $"XdpEngine({Options.Interface}, queues {string.Join(",", (Queues ?? []).Select(q => q.QueueId))})";
 
     /// <summary>The queue a frame of the shared UMEM belongs to.</summary>

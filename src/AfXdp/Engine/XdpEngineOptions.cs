@@ -35,11 +35,13 @@ public sealed record XdpEngineOptions
     /// </summary>
     public IReadOnlyList<int>? Cores { get; init; }
 
+    /// <summary>One UMEM shared by all queues (frames move between queues without a copy), or one per queue.</summary>
     public UmemLayout Umem { get; init; } = UmemLayout.Shared;
 
     /// <summary>Frames owned by each queue: enough for a full FILL ring plus a full TX ring.</summary>
     public uint FramesPerQueue { get; init; } = 4096;
 
+    /// <summary>Bytes per UMEM frame: 2048 or 4096.</summary>
     public uint FrameSize { get; init; } = 4096;
 
     /// <summary>Entries of each of the four rings of every queue (a power of two).</summary>
@@ -48,10 +50,13 @@ public sealed record XdpEngineOptions
     /// <summary>Most packets handed to the handler at once.</summary>
     public uint BatchSize { get; init; } = 64;
 
+    /// <summary>How the redirect program attaches: skb, drv, or whichever the driver supports (Auto).</summary>
     public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
 
+    /// <summary>Copy or zero-copy sockets; Auto takes zero-copy where the driver has it.</summary>
     public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
 
+    /// <summary>XDP_USE_NEED_WAKEUP: syscalls only when the kernel asks for them.</summary>
     public bool NeedWakeup { get; init; } = true;
 
     /// <summary>
@@ -70,6 +75,7 @@ public sealed record XdpEngineOptions
     /// <summary>Attach the default redirect program and register every socket; false when the application brings its own.</summary>
     public bool AttachProgram { get; init; } = true;
 
+    /// <summary>Throws an <see cref="AfXdpException"/> naming the first bad option, before any syscall.</summary>
     public void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(Interface);

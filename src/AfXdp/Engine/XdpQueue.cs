@@ -70,11 +70,13 @@ public sealed unsafe class XdpQueue
     /// <summary>The CPU the worker is pinned to, or null.</summary>
     public int? Core { get; }
 
-    /// <summary>The queue's socket.</summary>
+    /// <summary>The AF_XDP socket bound to this queue.</summary>
     public RxTxSocket Socket { get; }
 
+    /// <summary>The UMEM the socket's frames live in (shared by all queues, or this queue's own).</summary>
     public Umem Umem => Socket.Umem;
 
+    /// <summary>The engine this queue belongs to.</summary>
     public XdpEngine Engine => _engine;
 
     /// <summary>What this queue moved: its socket's counters (also published as metrics).</summary>
@@ -104,6 +106,24 @@ public sealed unsafe class XdpQueue
         return ForwardTo(target, packet.Address, (uint)packet.Length);
     }
 
+    /// <summary>
+    /// Takes a free frame of this queue to build a new packet in (this queue's worker thread only): length 0,
+    /// the whole frame as capacity. Send it with <see cref="Transmit"/> or give it back with <see cref="Release"/>.
+    /// False when every frame is in use.
+    /// </summary>
+    public bool TryTakeFrame(out Packet packet)
+    {
+        CheckThread();
+        if (_freeCount == 0)
+        {
+            packet = default;
+            return false;
+        }
+        ulong address = _free[--_freeCount];
+        packet = new Packet(Umem.Pointer + address, address, 0, (uint)_frameSize);
+        return true;
+    }
+
     /// <summary>Gives a held packet's frame back (this queue's worker thread only).</summary>
     public void Release(in Packet packet)
     {
@@ -111,6 +131,7 @@ public sealed unsafe class XdpQueue
         Recycle(packet.Address);
     }
 
+    /// <summary>Interface, queue id and CPU, for messages.</summary>
     public override string ToString() => $"XdpQueue({Socket.InterfaceName} queue {QueueId}{(Core is { } c ? $" on CPU {c}" : "")})";
 
     internal Thread StartWorker(IPacketHandler handler)

@@ -147,7 +147,7 @@ internal abstract unsafe class NetlinkSocket : IDisposable
 /// A NETLINK_ROUTE socket for the two link requests the library needs: RTM_GETLINK (queues, the
 /// attached XDP program) and RTM_SETLINK with IFLA_XDP (attach where bpf_link is unsupported).
 /// </summary>
-internal sealed class NetlinkRoute : NetlinkSocket
+internal sealed partial class NetlinkRoute : NetlinkSocket
 {
     const int NETLINK_ROUTE = 0;
     const ushort RTM_NEWLINK = 16;

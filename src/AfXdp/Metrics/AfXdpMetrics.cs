@@ -18,6 +18,7 @@ namespace AfXdp.Metrics;
 /// </remarks>
 public static class AfXdpMetrics
 {
+    /// <summary>The name of the Meter the instruments belong to: listen to it with OpenTelemetry, dotnet-counters or a MeterListener.</summary>
     public const string MeterName = "AfXdp";
 
     const string InterfaceTag = "network.interface.name";
@@ -25,6 +26,9 @@ public static class AfXdpMetrics
     const string RingTag = "afxdp.ring";
 
     static readonly Meter s_meter = new(MeterName, typeof(AfXdpMetrics).Assembly.GetName().Version?.ToString());
+
+    /// <summary>The "AfXdp" meter, for the instruments of the layers above (the UDP service).</summary>
+    internal static Meter Meter => s_meter;
     static readonly Lock s_lock = new();
     static readonly List<TrackedSocket> s_tracked = [];
 

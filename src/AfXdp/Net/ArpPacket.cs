@@ -2,9 +2,12 @@ using System.Buffers.Binary;
 
 namespace AfXdp.Net;
 
+/// <summary>The ARP opcode (RFC 826).</summary>
 public enum ArpOperation : ushort
 {
+    /// <summary>Who has the target IP? Tell the sender.</summary>
     Request = 1,
+    /// <summary>The target IP is at the sender MAC.</summary>
     Reply = 2,
 }
 
@@ -45,8 +48,10 @@ public readonly ref struct ArpPacket
         return true;
     }
 
+    /// <summary>Request or reply.</summary>
     public ArpOperation Operation => (ArpOperation)BinaryPrimitives.ReadUInt16BigEndian(_bytes[OperationOffset..]);
 
+    /// <summary>The sender's MAC address.</summary>
     public MacAddress SenderMac => new(_bytes[SenderMacOffset..]);
 
     /// <summary>The sender's IPv4 address, most significant byte first (10.0.0.1 is 0x0A000001).</summary>

@@ -48,12 +48,14 @@ public readonly ref struct EthernetFrame
     /// <summary>The whole frame.</summary>
     public Span<byte> Bytes => _bytes;
 
+    /// <summary>The destination MAC address (read or written in place).</summary>
     public MacAddress Destination
     {
         get => new(_bytes[DestinationOffset..]);
         set => value.WriteTo(_bytes[DestinationOffset..]);
     }
 
+    /// <summary>The source MAC address (read or written in place).</summary>
     public MacAddress Source
     {
         get => new(_bytes[SourceOffset..]);
@@ -76,6 +78,7 @@ public readonly ref struct EthernetFrame
     /// <summary>Where the payload starts: 14, or 18 behind a VLAN tag.</summary>
     public int PayloadOffset => HasVlan ? HeaderLength + VlanTagLength : HeaderLength;
 
+    /// <summary>The bytes after the header (and after the VLAN tag, if any), including any padding.</summary>
     public Span<byte> Payload => _bytes[PayloadOffset..];
 
     ushort OuterType => BinaryPrimitives.ReadUInt16BigEndian(_bytes[OuterTypeOffset..]);

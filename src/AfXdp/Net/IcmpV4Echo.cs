@@ -2,15 +2,19 @@ using System.Buffers.Binary;
 
 namespace AfXdp.Net;
 
+/// <summary>The ICMP message types of ping (RFC 792).</summary>
 public enum IcmpV4Type : byte
 {
+    /// <summary>Echo reply: what a host answers.</summary>
     EchoReply = 0,
+    /// <summary>Echo request: what ping sends.</summary>
     EchoRequest = 8,
 }
 
 /// <summary>A view over an ICMP echo request or reply (RFC 792), what <c>ping</c> sends.</summary>
 public readonly ref struct IcmpV4Echo
 {
+    /// <summary>Type, code, checksum, identifier and sequence number.</summary>
     public const int HeaderLength = 8;
 
     const int TypeOffset = 0;
@@ -40,21 +44,26 @@ public readonly ref struct IcmpV4Echo
         set => _bytes[TypeOffset] = (byte)value;
     }
 
+    /// <summary>The code, 0 for echo messages.</summary>
     public byte Code => _bytes[CodeOffset];
 
+    /// <summary>The Internet checksum over the whole ICMP message.</summary>
     public ushort Checksum
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(_bytes[ChecksumOffset..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(_bytes[ChecksumOffset..], value);
     }
 
+    /// <summary>The identifier the sender chose (ping uses one per process); a reply repeats it.</summary>
     public ushort Identifier => BinaryPrimitives.ReadUInt16BigEndian(_bytes[IdentifierOffset..]);
 
+    /// <summary>The sequence number of the request; a reply repeats it.</summary>
     public ushort SequenceNumber => BinaryPrimitives.ReadUInt16BigEndian(_bytes[SequenceNumberOffset..]);
 
     /// <summary>The echoed data after the 8-byte header.</summary>
     public Span<byte> Data => _bytes[HeaderLength..];
 
+    /// <summary>True when the checksum over the whole message verifies.</summary>
     public bool IsChecksumValid => InternetChecksum.Sum(_bytes) == 0xFFFF;
 
     /// <summary>

@@ -6,9 +6,13 @@ namespace AfXdp.Net;
 /// <summary>The ICMPv6 messages <see cref="IcmpV6"/> understands (RFC 4443 4, RFC 4861 4.3-4.4).</summary>
 public enum IcmpV6Type : byte
 {
+    /// <summary>Echo request (ping -6).</summary>
     EchoRequest = 128,
+    /// <summary>Echo reply.</summary>
     EchoReply = 129,
+    /// <summary>Neighbour solicitation: IPv6's "who has" (RFC 4861 4.3).</summary>
     NeighborSolicitation = 135,
+    /// <summary>Neighbour advertisement: the answer (RFC 4861 4.4).</summary>
     NeighborAdvertisement = 136,
 }
 
@@ -19,6 +23,7 @@ public enum IcmpV6Type : byte
 /// </summary>
 public readonly ref struct IcmpV6
 {
+    /// <summary>Type, code, checksum, identifier and sequence number.</summary>
     public const int EchoHeaderLength = 8;
 
     /// <summary>Type, code, checksum, flags/reserved and the 16-byte target (RFC 4861 4.3).</summary>
@@ -53,18 +58,25 @@ public readonly ref struct IcmpV6
         return true;
     }
 
+    /// <summary>The message type.</summary>
     public IcmpV6Type Type => (IcmpV6Type)_bytes[TypeOffset];
 
+    /// <summary>The code, 0 for these messages.</summary>
     public byte Code => _bytes[CodeOffset];
 
+    /// <summary>The checksum, which also covers the IPv6 pseudo-header.</summary>
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_bytes[ChecksumOffset..]);
 
+    /// <summary>True for an echo request or reply.</summary>
     public bool IsEcho => Type is IcmpV6Type.EchoRequest or IcmpV6Type.EchoReply;
 
+    /// <summary>True for a neighbour solicitation or advertisement.</summary>
     public bool IsNeighborMessage => Type is IcmpV6Type.NeighborSolicitation or IcmpV6Type.NeighborAdvertisement;
 
+    /// <summary>The echo identifier; throws for a neighbour message.</summary>
     public ushort Identifier => BinaryPrimitives.ReadUInt16BigEndian(EchoHeader[IdentifierOffset..]);
 
+    /// <summary>The echo sequence number; throws for a neighbour message.</summary>
     public ushort SequenceNumber => BinaryPrimitives.ReadUInt16BigEndian(EchoHeader[SequenceNumberOffset..]);
 
     /// <summary>The address asked about (solicitation) or announced (advertisement).</summary>
@@ -78,6 +90,7 @@ public readonly ref struct IcmpV6
         }
     }
 
+    /// <summary>True when the checksum verifies, given <see cref="Ipv6Packet.PseudoHeaderSum"/>.</summary>
     public bool IsChecksumValid(uint pseudoHeaderSum) => InternetChecksum.Sum(_bytes, pseudoHeaderSum) == 0xFFFF;
 
     /// <summary>Recomputes the checksum, given <see cref="Ipv6Packet.PseudoHeaderSum"/>.</summary>

@@ -10,6 +10,7 @@ namespace AfXdp.Net;
 /// </summary>
 public readonly ref struct Ipv4Packet
 {
+    /// <summary>The length of a header without options (IHL 5).</summary>
     public const int MinimumHeaderLength = 20;
 
     /// <summary>The TTL this library writes, Linux's default (net.ipv4.ip_default_ttl).</summary>
@@ -53,12 +54,16 @@ public readonly ref struct Ipv4Packet
     /// <summary>The header length in bytes, options included (IHL * 4).</summary>
     public int HeaderLength => (_bytes[VersionAndLengthOffset] & 0x0F) * 4;
 
+    /// <summary>The datagram's length in bytes, header included, from its total-length field.</summary>
     public int TotalLength => _bytes.Length;
 
+    /// <summary>The identification shared by the fragments of one datagram.</summary>
     public ushort Identification => BinaryPrimitives.ReadUInt16BigEndian(_bytes[IdentificationOffset..]);
 
+    /// <summary>The DF flag: routers must not fragment the datagram.</summary>
     public bool DontFragment => (FlagsAndFragmentOffset & DontFragmentFlag) != 0;
 
+    /// <summary>The MF flag: more fragments of the datagram follow this one.</summary>
     public bool MoreFragments => (FlagsAndFragmentOffset & MoreFragmentsFlag) != 0;
 
     /// <summary>The fragment's position in the original datagram, in bytes.</summary>
@@ -74,8 +79,10 @@ public readonly ref struct Ipv4Packet
         set => _bytes[TtlOffset] = value;
     }
 
+    /// <summary>The protocol of the payload (UDP, TCP, ICMP, ...).</summary>
     public IpProtocol Protocol => (IpProtocol)_bytes[ProtocolOffset];
 
+    /// <summary>The checksum over the header only.</summary>
     public ushort HeaderChecksum => BinaryPrimitives.ReadUInt16BigEndian(_bytes[ChecksumOffset..]);
 
     /// <summary>The source address, most significant byte first (10.0.0.1 is 0x0A000001). Setting it leaves the checksums stale.</summary>
@@ -95,8 +102,10 @@ public readonly ref struct Ipv4Packet
     /// <summary>The option bytes between the fixed header and the payload; empty for IHL 5.</summary>
     public Span<byte> Options => _bytes[MinimumHeaderLength..HeaderLength];
 
+    /// <summary>The bytes after the header, up to the total length.</summary>
     public Span<byte> Payload => _bytes[HeaderLength..];
 
+    /// <summary>True when the header checksum verifies.</summary>
     public bool IsChecksumValid => InternetChecksum.Sum(_bytes[..HeaderLength]) == 0xFFFF;
 
     ushort FlagsAndFragmentOffset => BinaryPrimitives.ReadUInt16BigEndian(_bytes[FlagsAndFragmentOffsetOffset..]);

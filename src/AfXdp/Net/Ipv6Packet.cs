@@ -10,6 +10,7 @@ namespace AfXdp.Net;
 /// </summary>
 public readonly ref struct Ipv6Packet
 {
+    /// <summary>The length of the fixed header, without extension headers.</summary>
     public const int FixedHeaderLength = 40;
 
     /// <summary>The hop limit this library writes, Linux's default.</summary>
@@ -63,8 +64,10 @@ public readonly ref struct Ipv6Packet
     /// <summary>The packet, exactly 40 + <see cref="PayloadLength"/> bytes.</summary>
     public Span<byte> Bytes => _bytes;
 
+    /// <summary>The traffic class (DSCP and ECN bits).</summary>
     public byte TrafficClass => (byte)(VersionClassAndFlow >> 20);
 
+    /// <summary>The 20-bit flow label.</summary>
     public uint FlowLabel => VersionClassAndFlow & 0xF_FFFF;
 
     /// <summary>Bytes after the fixed header, extension headers included.</summary>
@@ -73,14 +76,17 @@ public readonly ref struct Ipv6Packet
     /// <summary>The next-header field of the fixed header (an extension header or the upper layer).</summary>
     public IpProtocol NextHeader => (IpProtocol)_bytes[NextHeaderOffset];
 
+    /// <summary>The hop limit (IPv6's TTL), read or written in place.</summary>
     public byte HopLimit
     {
         get => _bytes[HopLimitOffset];
         set => _bytes[HopLimitOffset] = value;
     }
 
+    /// <summary>The 16 bytes of the source address, in place.</summary>
     public Span<byte> Source => _bytes.Slice(SourceOffset, AddressLength);
 
+    /// <summary>The 16 bytes of the destination address, in place.</summary>
     public Span<byte> Destination => _bytes.Slice(DestinationOffset, AddressLength);
 
     /// <summary>The upper-layer protocol, after the extension headers.</summary>

@@ -29,6 +29,7 @@ public readonly struct MacAddress : IEquatable<MacAddress>
     /// <summary>ff:ff:ff:ff:ff:ff.</summary>
     public static MacAddress Broadcast { get; } = new(0xFFFF_FFFF_FFFF);
 
+    /// <summary>True for ff:ff:ff:ff:ff:ff.</summary>
     public bool IsBroadcast => _value == 0xFFFF_FFFF_FFFF;
 
     /// <summary>The I/G bit: a multicast (or broadcast) destination.</summary>
@@ -57,6 +58,7 @@ public readonly struct MacAddress : IEquatable<MacAddress>
     /// <inheritdoc cref="Parse(ReadOnlySpan{char})"/>
     public static MacAddress Parse(string text) => Parse(text.AsSpan());
 
+    /// <summary>Parses six colon-separated hex octets; false (and no exception) when <paramref name="text"/> is not one.</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out MacAddress address)
     {
         address = default;
@@ -89,13 +91,18 @@ public readonly struct MacAddress : IEquatable<MacAddress>
             }
         });
 
+    /// <summary>True when both are the same six bytes.</summary>
     public bool Equals(MacAddress other) => _value == other._value;
 
+    /// <summary>True when <paramref name="obj"/> is a MacAddress of the same six bytes.</summary>
     public override bool Equals(object? obj) => obj is MacAddress other && Equals(other);
 
+    /// <summary>A hash of the six bytes.</summary>
     public override int GetHashCode() => _value.GetHashCode();
 
+    /// <summary>True when both are the same six bytes.</summary>
     public static bool operator ==(MacAddress left, MacAddress right) => left.Equals(right);
 
+    /// <summary>True when the addresses differ.</summary>
     public static bool operator !=(MacAddress left, MacAddress right) => !left.Equals(right);
 }

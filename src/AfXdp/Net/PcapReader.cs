@@ -45,8 +45,10 @@ public sealed class PcapReader : IDisposable
         LinkType = ReadUInt32(header[PcapFormat.LinkTypeOffset..]);
     }
 
+    /// <summary>True for the nanosecond variant of the format (magic a1b23c4d), false for microseconds.</summary>
     public bool HasNanosecondTimestamps { get; }
 
+    /// <summary>The longest record the file holds; longer packets were cut to it.</summary>
     public int SnapLength { get; }
 
     /// <summary>The LINKTYPE_ value; 1 is Ethernet.</summary>
@@ -104,6 +106,7 @@ public sealed class PcapReader : IDisposable
 
     static InvalidDataException CutShort(uint capturedLength) => new($"pcap record cut short: fewer than its {capturedLength} bytes.");
 
+    /// <summary>Closes the stream unless it was to be left open.</summary>
     public void Dispose()
     {
         if (!_leaveOpen)

@@ -35,6 +35,7 @@ public sealed class PcapWriter : IDisposable
         _stream.Write(header);
     }
 
+    /// <summary>The longest record written; longer packets are cut to it (their original length is kept).</summary>
     public int SnapLength { get; }
 
     /// <summary>Records <paramref name="frame"/> (cut to <see cref="SnapLength"/>), seen at <paramref name="unixTimeNanoseconds"/>, as it was on the wire.</summary>
@@ -62,8 +63,10 @@ public sealed class PcapWriter : IDisposable
         _stream.Write(captured);
     }
 
+    /// <summary>Writes what the stream buffers to the file.</summary>
     public void Flush() => _stream.Flush();
 
+    /// <summary>Flushes, and closes the stream unless it was to be left open. Idempotent.</summary>
     public void Dispose()
     {
         if (_disposed)

@@ -8,6 +8,7 @@ namespace AfXdp.Net;
 /// </summary>
 public readonly ref struct UdpDatagram
 {
+    /// <summary>Source port, destination port, length and checksum.</summary>
     public const int HeaderLength = 8;
 
     /// <summary>Where the checksum field lies in the datagram, for checksum offload requests.</summary>
@@ -35,6 +36,7 @@ public readonly ref struct UdpDatagram
         return true;
     }
 
+    /// <summary>The datagram, header and payload, exactly <see cref="Length"/> bytes.</summary>
     public Span<byte> Bytes => _bytes;
 
     /// <summary>The source port. Setting it leaves the checksum stale.</summary>
@@ -60,11 +62,13 @@ public readonly ref struct UdpDatagram
     /// <summary>Header plus payload, in bytes.</summary>
     public int Length => _bytes.Length;
 
+    /// <summary>The checksum over pseudo-header, header and payload; 0 when left out.</summary>
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_bytes[ChecksumOffset..]);
 
     /// <summary>False when the sender left the checksum out (zero), which RFC 768 allows over IPv4 only.</summary>
     public bool HasChecksum => Checksum != 0;
 
+    /// <summary>The bytes after the 8-byte header.</summary>
     public Span<byte> Payload => _bytes[HeaderLength..];
 
     /// <summary>Verifies the checksum given the IP layer's pseudo-header sum (<see cref="Ipv4Packet.PseudoHeaderSum"/>, <see cref="Ipv6Packet.PseudoHeaderSum"/>).</summary>

@@ -229,7 +229,7 @@ public sealed unsafe class Umem : IDisposable
     {
         ulong limit = Privileges.MemlockLimit;
         if (size > limit && !Privileges.Has(Privileges.CAP_IPC_LOCK))
-            Throw.Config($"Umem({size} bytes)",
+            Throw.Privilege($"Umem({size} bytes)", 0,
                 $"the kernel pins UMEM pages against RLIMIT_MEMLOCK ({limit} bytes) and the process lacks CAP_IPC_LOCK; registration would fail with ENOBUFS.",
                 "use fewer or smaller frames, raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK.");
     }

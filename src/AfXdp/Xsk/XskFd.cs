@@ -54,7 +54,7 @@ internal static unsafe class XskFd
         if (Sys.GetSockOpt(socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_MMAP_OFFSETS, &offsets, &len) != 0)
             Throw.Errno("getsockopt(XDP_MMAP_OFFSETS)", Sys.LastErrno);
         if (len != sizeof(xdp_mmap_offsets))
-            Throw.Kernel("getsockopt(XDP_MMAP_OFFSETS)", Errno.EINVAL,
+            Throw.Config("getsockopt(XDP_MMAP_OFFSETS)",
                 $"the kernel returned {len} bytes of ring offsets, an ABI older than 5.4 (no flags word).",
                 "use a kernel of version 5.4 or later.");
         return offsets;

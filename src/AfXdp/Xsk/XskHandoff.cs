@@ -169,7 +169,7 @@ public static unsafe class XskHandoff
         using var r = new BinaryReader(new MemoryStream(message.ToArray()), Encoding.UTF8);
         r.ReadInt32();
         if (r.ReadUInt32() != Magic)
-            Throw.Kernel("XskHandoff.Receive", Errno.EINVAL, "the message is not an AfXdp handoff (wrong magic).", "connect to the socket XskHandoff.Send writes to.");
+            Throw.Config("XskHandoff.Receive", "the message is not an AfXdp handoff (wrong magic).", "connect to the socket XskHandoff.Send writes to.");
         var config = new UmemConfig
         {
             FrameCount = r.ReadUInt32(),
@@ -201,7 +201,7 @@ public static unsafe class XskHandoff
         }
         int expected = 2 + records.Count(x => !x.UsesUmemSocket);
         if (fds.Count != expected)
-            Throw.Kernel("XskHandoff.Receive", Errno.EINVAL, $"the message describes {expected} descriptors but {fds.Count} arrived.", "send and receive with the same AfXdp version.");
+            Throw.Config("XskHandoff.Receive", $"the message describes {expected} descriptors but {fds.Count} arrived.", "send and receive with the same AfXdp version.");
         var umem = new Umem(config, fds[0], fds[1], boundInterface, boundQueue);
         var sockets = new List<XskSocket>();
         try

@@ -5,6 +5,7 @@ namespace AfXdp.Xsk;
 /// <summary>A process holding AF_XDP sockets in a network namespace.</summary>
 public readonly record struct XskHolder(int ProcessId, string Command, int Sockets)
 {
+    /// <summary>"pid N (command, K AF_XDP sockets)", as error messages name the holder.</summary>
     public override string ToString() => $"pid {ProcessId} ({Command}, {Sockets} AF_XDP socket{(Sockets == 1 ? "" : "s")})";
 }
 

@@ -19,13 +19,13 @@ public sealed class XskRedirectProgram : IDisposable
     readonly PerCpuArray<ulong>? _counters;
     bool _disposed;
 
-    XskRedirectProgram(XskMap map, PerCpuArray<ulong>? counters, BpfProgram program, XdpLink link, PacketFilter? filter)
+    XskRedirectProgram(XskMap map, PerCpuArray<ulong>? counters, BpfProgram program, XdpLink link, IReadOnlyList<PacketFilter> filters)
     {
         XskMap = map;
         _counters = counters;
         Program = program;
         Link = link;
-        Filter = filter;
+        Filters = filters;
     }
 
     /// <summary>The XSKMAP "afxdp_xsks", one slot per queue of the interface; slot q holds the socket bound to queue q.</summary>
@@ -37,8 +37,11 @@ public sealed class XskRedirectProgram : IDisposable
     /// <summary>The program's attachment to the interface (a bpf_link, or netlink IFLA_XDP on kernels without XDP links).</summary>
     public XdpLink Link { get; }
 
-    /// <summary>The frames redirected to sockets; null when every frame is.</summary>
-    public PacketFilter? Filter { get; }
+    /// <summary>The frames redirected to sockets; null when every frame is (or several filters are: see <see cref="Filters"/>).</summary>
+    public PacketFilter? Filter => Filters.Count == 1 ? Filters[0] : null;
+
+    /// <summary>The filters of the steering program, any of which redirects a frame; empty when every frame is redirected.</summary>
+    public IReadOnlyList<PacketFilter> Filters { get; }
 
     /// <summary>The unfiltered program's instructions for an XSKMAP: bpf_redirect_map(&amp;xsks, ctx->rx_queue_index, XDP_PASS).</summary>
     public static ProgramSpec Spec(IBpfMapReference xskMap) => ProgramSpec.FromAsm(ProgramName, new Asm()
@@ -60,20 +63,34 @@ public sealed class XskRedirectProgram : IDisposable
     public static XskRedirectProgram Attach(NetDevice device, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false,
         PacketFilter? filter = null, bool multiBuffer = false, Func<IBpfMapReference, ProgramSpec>? spec = null)
     {
-        ArgumentNullException.ThrowIfNull(device);
         if (filter is not null && spec is not null)
             throw new ArgumentException("give a filter or a program of your own, not both", nameof(spec));
+        return Attach(device, mode, replaceExisting, filter is null ? [] : [filter], multiBuffer, spec);
+    }
+
+    /// <summary>Attaches the steering program for several filters: a frame that matches any of them goes to its queue's socket (e.g. the endpoints of a UDP service).</summary>
+    public static XskRedirectProgram Attach(NetDevice device, IReadOnlyList<PacketFilter> anyOf, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false)
+    {
+        ArgumentNullException.ThrowIfNull(anyOf);
+        if (anyOf.Count == 0)
+            throw new ArgumentException("give at least one filter", nameof(anyOf));
+        return Attach(device, mode, replaceExisting, anyOf, multiBuffer: false, spec: null);
+    }
+
+    static XskRedirectProgram Attach(NetDevice device, XdpAttachMode mode, bool replaceExisting, IReadOnlyList<PacketFilter> filters, bool multiBuffer, Func<IBpfMapReference, ProgramSpec>? spec)
+    {
+        ArgumentNullException.ThrowIfNull(device);
         XskMap map = XskMap.Create("afxdp_xsks", Math.Max(device.QueueCount, 1));
         PerCpuArray<ulong>? counters = null;
         BpfProgram? program = null;
         try
         {
-            if (filter is not null)
+            if (filters.Count != 0)
                 counters = PerCpuArray<ulong>.Create(SteeringProgram.CountersName, SteeringProgram.CounterCount);
-            ProgramSpec chosen = spec is not null ? spec(map) : filter is null ? Spec(map) : SteeringProgram.Spec(filter, map, counters!);
+            ProgramSpec chosen = spec is not null ? spec(map) : filters.Count == 0 ? Spec(map) : SteeringProgram.Spec(filters, map, counters!);
             program = BpfProgram.LoadXdp(multiBuffer ? chosen with { XdpHasFrags = true } : chosen);
             XdpLink link = XdpLink.Attach(program, device.Index, mode, replaceExisting);
-            return new XskRedirectProgram(map, counters, program, link, filter);
+            return new XskRedirectProgram(map, counters, program, link, filters);
         }
         catch
         {

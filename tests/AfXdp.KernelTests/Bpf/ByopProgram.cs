@@ -36,7 +36,7 @@ internal static class ByopProgram
         File.WriteAllText(source, Source);
         string multiarch = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
         CommandResult clang = ExternalCommand.Run("clang", ["-O2", "-g", "-target", "bpf", $"-I/usr/include/{multiarch}", "-c", source, "-o", objectFile]);
-        Assert.True(clang.Succeeded, $"clang -target bpf failed (CI installs clang and libbpf-dev): {clang.Error}");
+        Assert.True(clang.Succeeded, $"clang -target bpf failed (./test.sh installs clang and libbpf-dev): {clang.Error}");
         return objectFile;
     }
 }

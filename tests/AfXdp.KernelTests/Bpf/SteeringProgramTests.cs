@@ -23,11 +23,26 @@ public sealed class SteeringProgramTests
             (Tcp4("10.99.0.2", 4791), false),
             (Udp6("fd00::2", 4791), true),
             (Udp4("10.99.0.2", 4791, tci: 100), false), // tagged, and the filter has no "vlan"
-            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 4791), fragmentOffset: 0x0010)), false), // a later fragment: no UDP header
-            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 4791), fragmentOffset: 0x2000)), true), // the first fragment (more-fragments flag, offset 0)
-            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 4791), headerWords: 7)), true), // IPv4 options
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 4791), fragmentOffset: 0x0010)), false), // a later fragment: no UDP header
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 4791), fragmentOffset: 0x2000)), true), // the first fragment (more-fragments flag, offset 0)
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 4791), headerWords: 7)), true), // IPv4 options
             (Udp4("10.99.0.2", 4791)[..36], false), // cut inside the UDP header
             (Udp4("10.99.0.2", 4791)[..14], false), // Ethernet header only
+            (Arp(), false),
+        ],
+        ["ip dst 10.99.0.2 and ip plain and udp dst port 53"] =
+        [
+            (Udp4("10.99.0.2", 53), true),
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 53), fragmentOffset: 0x4000)), true), // don't-fragment: whole
+            (Udp4("10.99.0.3", 53), false),
+            (Udp4("10.99.0.2", 54), false),
+            (Tcp4("10.99.0.2", 53), false),
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 53), fragmentOffset: 0x2000)), false), // the first fragment
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 53), fragmentOffset: 0x0010)), false), // a later fragment
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 53), headerWords: 6)), false),         // IPv4 options
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", new byte[8])), false),
+            (Udp6("fd00::2", 53), false),
+            (Udp4("10.99.0.2", 53)[..36], false),
             (Arp(), false),
         ],
         ["tcp dst port 8000-8100"] =
@@ -63,7 +78,7 @@ public sealed class SteeringProgramTests
         [
             (Udp4("10.99.0.2", 9, tci: 100), true),
             (Udp4("10.99.0.2", 9, tci: 0xa064), true), // priority 5, VLAN 100
-            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", Ports(Udp, 9)), tci: 100, tpid: 0x88a8), true),
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 9)), tci: 100, tpid: 0x88a8), true),
             (Udp4("10.99.0.2", 9, tci: 101), false),
             (Udp4("10.99.0.2", 10, tci: 100), false),
             (Udp4("10.99.0.2", 9), false),
@@ -95,7 +110,7 @@ public sealed class SteeringProgramTests
         ["ip proto 47"] =
         [
             (Ethernet(0x0800, Ipv4(47, "10.99.0.2", new byte[8])), true),
-            (Ethernet(0x0800, Ipv4(Udp, "10.99.0.2", new byte[8])), false),
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", new byte[8])), false),
         ],
     };
 
@@ -122,6 +137,30 @@ public sealed class SteeringProgramTests
 
         ulong matching = (ulong)cases.Count(c => c.Matches), other = (ulong)cases.Length - matching;
         Assert.Equal(new SteeringCounters(NotMatched: 2 * other, Redirected: matching, NoSocket: matching), ReadCounters(counters));
+    }
+
+    /// <summary>Several filters (the endpoints of a UDP service): a frame matching any one is redirected, a crossed address and port is not.</summary>
+    [Fact]
+    public void A_frame_matching_any_of_several_filters_is_redirected()
+    {
+        using var bed = new XskTestBed(attach: null);
+        using XskMap xsks = XskMap.Create("afxdp_xsks", 1);
+        using PerCpuArray<ulong> counters = PerCpuArray<ulong>.Create(SteeringProgram.CountersName, SteeringProgram.CounterCount);
+        PacketFilter[] endpoints = [PacketFilter.Parse("ip dst 10.99.0.2 and ip plain and udp dst port 53"), PacketFilter.Parse("ip dst 10.99.0.3 and ip plain and udp dst port 5353")];
+        using BpfProgram program = BpfProgram.LoadXdp(SteeringProgram.Spec(endpoints, xsks, counters));
+        xsks.Register(bed.Socket);
+        (byte[] Frame, bool Matches)[] cases =
+        [
+            (Udp4("10.99.0.2", 53), true),
+            (Udp4("10.99.0.3", 5353), true),
+            (Udp4("10.99.0.2", 5353), false),
+            (Udp4("10.99.0.3", 53), false),
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.3", Ports(UdpProtocol, 5353), fragmentOffset: 0x2000)), false),
+            (Arp(), false),
+        ];
+        for (int i = 0; i < cases.Length; i++)
+            Assert.True((cases[i].Matches ? XdpAction.Redirect : XdpAction.Pass) == program.TestRun(cases[i].Frame), $"frame {i} should {(cases[i].Matches ? "" : "not ")}match");
+        Assert.Equal(new SteeringCounters(NotMatched: 4, Redirected: 2, NoSocket: 0), ReadCounters(counters));
     }
 
     static SteeringCounters ReadCounters(PerCpuArray<ulong> counters) =>

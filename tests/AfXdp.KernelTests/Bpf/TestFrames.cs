@@ -6,7 +6,7 @@ namespace AfXdp.KernelTests.Bpf;
 /// <summary>Hand-made frames for steering tests: only the fields a filter reads are meaningful (no checksums).</summary>
 internal static class TestFrames
 {
-    public const byte Udp = 17, Tcp = 6, Icmp = 1, Icmpv6 = 58;
+    public const byte UdpProtocol = 17, Tcp = 6, Icmp = 1, Icmpv6 = 58;
 
     /// <summary>Ethernet (02:.. MACs), an optional VLAN tag (TPID 0x8100 or 0x88a8, TCI), then <paramref name="payload"/>.</summary>
     public static byte[] Ethernet(ushort etherType, byte[] payload, ushort? tci = null, ushort tpid = 0x8100)
@@ -54,11 +54,11 @@ internal static class TestFrames
         return header;
     }
 
-    public static byte[] Udp4(string destination, ushort port, ushort? tci = null) => Ethernet(0x0800, Ipv4(Udp, destination, Ports(Udp, port)), tci);
+    public static byte[] Udp4(string destination, ushort port, ushort? tci = null) => Ethernet(0x0800, Ipv4(UdpProtocol, destination, Ports(UdpProtocol, port)), tci);
 
     public static byte[] Tcp4(string destination, ushort port) => Ethernet(0x0800, Ipv4(Tcp, destination, Ports(Tcp, port)));
 
-    public static byte[] Udp6(string destination, ushort port) => Ethernet(0x86dd, Ipv6(Udp, destination, Ports(Udp, port)));
+    public static byte[] Udp6(string destination, ushort port) => Ethernet(0x86dd, Ipv6(UdpProtocol, destination, Ports(UdpProtocol, port)));
 
     public static byte[] Tcp6(string destination, ushort port) => Ethernet(0x86dd, Ipv6(Tcp, destination, Ports(Tcp, port)));
 

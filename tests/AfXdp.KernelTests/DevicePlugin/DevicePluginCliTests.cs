@@ -2,15 +2,15 @@ using AfXdp.Testing;
 
 namespace AfXdp.KernelTests.DevicePlugin;
 
-/// <summary>What the CLI says about --xskmap and `afxdp plugin` given bad input or a refusing server: one line, exit 2.</summary>
+/// <summary>What the CLI says about --xskmap and `afxdp plugin` given bad input (exit 2) or a refusing server (exit 1): one line.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DevicePluginCliTests
 {
     public DevicePluginCliTests() => KernelTest.RequireRoot();
 
-    static void OneLine(CommandResult run, string expected)
+    static void OneLine(CommandResult run, string expected, int exitCode = 2)
     {
-        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}\n{run.Output}\n{run.Error}");
+        Assert.True(run.ExitCode == exitCode, $"exit {run.ExitCode}\n{run.Output}\n{run.Error}");
         Assert.Single(run.Error.Trim().Split('\n'));
         Assert.Contains(expected, run.Error);
         Assert.DoesNotContain("   at ", run.Error);
@@ -44,7 +44,7 @@ public sealed class DevicePluginCliTests
         string socket = Path.Combine(Path.GetTempPath(), $"afxdp-dp-{Guid.NewGuid():N}.sock");
         using var server = new MinimalPluginServer(socket, request => new Reply("/host_nak"));
         CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-d", "1", "--xskmap", $"uds:{socket}");
-        OneLine(run, $"device plugin {socket}: /connect,");
+        OneLine(run, $"device plugin {socket}: /connect,", exitCode: 1);
         Assert.Contains("failed. Cause: /host_nak for ", run.Error);
         Assert.False(lab.Status(VethSide.B).Xdp.Any, "with --xskmap nothing is attached, also when the plugin refuses");
     }
@@ -54,7 +54,7 @@ public sealed class DevicePluginCliTests
     {
         OneLine(KernelTest.Afxdp("plugin", "-i", "lo"), "plugin: nothing to serve: give --uds PATH, --pin DIR or both");
         using VethLab lab = VethLab.Create();
-        OneLine(KernelTest.AfxdpIn(lab, VethSide.B, "plugin", "-i", "nosuch0", "--uds", "/tmp/afxdp-dp-nosuch.sock"), "nosuch0");
+        OneLine(KernelTest.AfxdpIn(lab, VethSide.B, "plugin", "-i", "nosuch0", "--uds", "/tmp/afxdp-dp-nosuch.sock"), "nosuch0", exitCode: 1);
         Assert.False(File.Exists("/tmp/afxdp-dp-nosuch.sock"));
     }
 
@@ -64,7 +64,7 @@ public sealed class DevicePluginCliTests
         using VethLab lab = VethLab.Create();
         string directory = Path.Combine(Path.GetTempPath(), $"afxdp-dp-{Guid.NewGuid():N}");
         CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "plugin", "-i", lab.InterfaceB, "--pin", directory, "-d", "1");
-        OneLine(run, "is not a directory on a BPF file system (bpffs)");
+        OneLine(run, "is not a directory on a BPF file system (bpffs)", exitCode: 1);
         Assert.False(Directory.Exists(directory), "the directory it made for the pin is removed again");
         Assert.False(lab.Status(VethSide.B).Xdp.Any, "the program is detached again");
     }

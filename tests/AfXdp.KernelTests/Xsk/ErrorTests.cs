@@ -137,7 +137,7 @@ public sealed class ErrorTests
     {
         using VethLab lab = VethLab.Create();
         CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, "cap_net_raw", "", $"bench -i {lab.InterfaceB} -d 1");
-        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(1, run.ExitCode);
         Assert.Contains("socket(AF_XDP, SOCK_RAW) failed: EPERM", run.Error);
         Assert.Contains("CAP_NET_RAW", run.Error);
         Assert.DoesNotContain("   at ", run.Error);
@@ -151,7 +151,7 @@ public sealed class ErrorTests
     {
         using VethLab lab = VethLab.Create();
         CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, $"{dropped},cap_sys_admin", "", $"bench -i {lab.InterfaceB} -d 1");
-        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(1, run.ExitCode);
         Assert.Contains("bpf(BPF_MAP_CREATE, XskMap \"afxdp_xsks\"", run.Error);
         Assert.Contains($"failed: EPERM (Operation not permitted). Cause: the process lacks {named}: an XSKMAP needs CAP_BPF and CAP_NET_ADMIN", run.Error);
         Assert.DoesNotContain("   at ", run.Error);
@@ -162,7 +162,7 @@ public sealed class ErrorTests
     {
         using VethLab lab = VethLab.Create();
         CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, "cap_ipc_lock", "ulimit -l 1024 && ", $"bench -i {lab.InterfaceB} -d 1");
-        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(1, run.ExitCode);
         Assert.Contains("RLIMIT_MEMLOCK (1048576 bytes)", run.Error);
         Assert.Contains("lacks CAP_IPC_LOCK", run.Error);
         Assert.Contains("ENOBUFS", run.Error);

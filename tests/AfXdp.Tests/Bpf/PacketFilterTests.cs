@@ -19,6 +19,9 @@ public class PacketFilterTests
         Assert.Equal(new PacketFilter { EtherType = 0x0800, Protocol = 47 }, PacketFilter.Parse("ip proto 47"));
         Assert.Equal(new PacketFilter { Vlan = true }, PacketFilter.Parse("  vlan  "));
         Assert.Equal(new PacketFilter { EtherType = 0x0806 }, PacketFilter.Parse("ether proto arp and arp"));
+        Assert.Equal(new PacketFilter { EtherType = 0x0800, PlainIpv4 = true, Destination = IPAddress.Parse("10.99.0.2"), Protocol = 17, DestinationPort = new PortRange(53, 53) },
+            PacketFilter.Parse("ip dst 10.99.0.2 and ip plain and udp dst port 53"));
+        Assert.Equal(new PacketFilter { EtherType = 0x0800, PlainIpv4 = true }, PacketFilter.Parse("ip plain"));
     }
 
     [Fact]
@@ -55,6 +58,8 @@ public class PacketFilterTests
     [InlineData("src port 5", "only destinations can be matched")]
     [InlineData("udp or tcp", "expected \"and\" or the end after a clause, found 'or' (word 2)")]
     [InlineData("ip proto 300", "is not an IP protocol number (0 to 255)")]
+    [InlineData("ip6 plain", "expected \"and\" or the end after a clause, found 'plain' (word 2)")]
+    [InlineData("ip plain and ip6", "conflicting EtherTypes (0x0800 and 0x86dd)")]
     public void MistakesNameTheWordAndWhatWasExpected(string text, string message)
     {
         AfXdpException e = Assert.Throws<AfXdpException>(() => PacketFilter.Parse(text));
@@ -74,9 +79,10 @@ public class PacketFilterTests
         from protocol in Gen.Int[0, 3].Select(i => new byte?[] { null, 17, 6, 47 }[i])
         from ports in Gen.Select(Gen.UShort, Gen.UShort).Nullable()
         from address in Gen.Bool
-        select Build(vlan, vlanId, layer, protocol, ports, address);
+        from plain in Gen.Bool
+        select Build(vlan, vlanId, layer, protocol, ports, address, plain);
 
-    static PacketFilter Build(bool vlan, ushort? vlanId, int layer, byte? protocol, (ushort, ushort)? ports, bool address)
+    static PacketFilter Build(bool vlan, ushort? vlanId, int layer, byte? protocol, (ushort, ushort)? ports, bool address, bool plain)
     {
         ushort? etherType = layer switch { 1 => 0x0800, 2 => 0x86dd, 3 => 0x0806, 4 => 0x88b5, _ => null };
         bool ip = etherType is null or 0x0800 or 0x86dd;
@@ -90,6 +96,7 @@ public class PacketFilterTests
             Protocol = protocol,
             Destination = address && etherType == 0x0800 ? IPAddress.Parse("192.0.2.7") : address && etherType == 0x86dd ? IPAddress.Parse("2001:db8::7") : null,
             DestinationPort = protocol is 17 or 6 && ports is var (a, b) ? new PortRange(Math.Min(a, b), Math.Max(a, b)) : null,
+            PlainIpv4 = plain && etherType == 0x0800,
         };
     }
 

@@ -60,4 +60,94 @@ public class SteeringProgramTests
         bool IsBoundsCheck(Insn i) => i.Code == (Insn.JMP | (byte)JumpOp.Gt | Insn.X) && i.Dst == Reg.R5 && i.Src == Reg.R3;
         Assert.Equal(checks, Spec(filter).Instructions.Count(IsBoundsCheck));
     }
+
+    [Fact]
+    public void ServedEndpointsAreTriedInTurnAndPlainIpv4LeavesFragmentsAndOptionsToTheKernel()
+    {
+        // What a UDP service on 10.99.0.2:53 and 10.99.0.3:5353 loads: each filter from the Ethernet header on.
+        ProgramSpec spec = SteeringProgram.Spec(
+            [PacketFilter.Parse("ip dst 10.99.0.2 and ip plain and udp dst port 53"), PacketFilter.Parse("ip dst 10.99.0.3 and ip plain and udp dst port 5353")],
+            new FakeMap("afxdp_xsks", 3), new FakeMap("afxdp_verdicts", 4));
+        // 0x8 IPv4, 0x45 version 4 without options, 0xff3f MF | fragment offset, 0x200630a 10.99.0.2,
+        // 0x11 UDP, 0x35 port 53; the second filter starts at 24, where the first one's mismatches go.
+        // 0x8 IPv4, 0x45 version 4 without options, 0xff3f MF | fragment offset, 0x200630a 10.99.0.2, 0x11 UDP,
+        // 0x35 port 53; a mismatch of the first filter goes to 28, where the second starts; 0x4 XDP_REDIRECT.
+        Assert.Equal("""
+               0: (bf) r6 = r1
+               1: (61) r2 = *(u32 *)(r6 +0)
+               2: (61) r3 = *(u32 *)(r6 +4)
+               3: (bf) r4 = r2
+               4: (07) r4 += 14
+               5: (2d) if r4 > r3 goto pc+22
+               6: (69) r0 = *(u16 *)(r2 +12)
+               7: (55) if r0 != 0x8 goto pc+20
+               8: (bf) r5 = r4
+               9: (07) r5 += 20
+              10: (2d) if r5 > r3 goto pc+17
+              11: (71) r1 = *(u8 *)(r4 +0)
+              12: (55) if r1 != 0x45 goto pc+15
+              13: (69) r1 = *(u16 *)(r4 +6)
+              14: (45) if r1 & 0xff3f goto pc+13
+              15: (61) r1 = *(u32 *)(r4 +16)
+              16: (56) if w1 != 0x200630a goto pc+11
+              17: (71) r1 = *(u8 *)(r4 +9)
+              18: (55) if r1 != 0x11 goto pc+9
+              19: (07) r4 += 20
+              20: (05) goto pc+0
+              21: (bf) r5 = r4
+              22: (07) r5 += 4
+              23: (2d) if r5 > r3 goto pc+4
+              24: (69) r1 = *(u16 *)(r4 +2)
+              25: (dc) r1 = be16 r1
+              26: (55) if r1 != 0x35 goto pc+1
+              27: (05) goto pc+24
+              28: (bf) r4 = r2
+              29: (07) r4 += 14
+              30: (2d) if r4 > r3 goto pc+31
+              31: (69) r0 = *(u16 *)(r2 +12)
+              32: (55) if r0 != 0x8 goto pc+29
+              33: (bf) r5 = r4
+              34: (07) r5 += 20
+              35: (2d) if r5 > r3 goto pc+26
+              36: (71) r1 = *(u8 *)(r4 +0)
+              37: (55) if r1 != 0x45 goto pc+24
+              38: (69) r1 = *(u16 *)(r4 +6)
+              39: (45) if r1 & 0xff3f goto pc+22
+              40: (61) r1 = *(u32 *)(r4 +16)
+              41: (56) if w1 != 0x300630a goto pc+20
+              42: (71) r1 = *(u8 *)(r4 +9)
+              43: (55) if r1 != 0x11 goto pc+18
+              44: (07) r4 += 20
+              45: (05) goto pc+0
+              46: (bf) r5 = r4
+              47: (07) r5 += 4
+              48: (2d) if r5 > r3 goto pc+13
+              49: (69) r1 = *(u16 *)(r4 +2)
+              50: (dc) r1 = be16 r1
+              51: (55) if r1 != 0x14e9 goto pc+10
+              52: (61) r2 = *(u32 *)(r6 +16)
+              53: (18) r1 = map[afxdp_xsks]
+              55: (b7) r3 = 2
+              56: (85) call bpf_redirect_map#51
+              57: (bf) r8 = r0
+              58: (b7) r7 = 1
+              59: (15) if r0 == 0x4 goto pc+4
+              60: (b7) r7 = 2
+              61: (05) goto pc+2
+              62: (b7) r8 = 2
+              63: (b7) r7 = 0
+              64: (63) *(u32 *)(r10 -4) = r7
+              65: (bf) r2 = r10
+              66: (07) r2 += -4
+              67: (18) r1 = map[afxdp_verdicts]
+              69: (85) call bpf_map_lookup_elem#1
+              70: (15) if r0 == 0x0 goto pc+3
+              71: (79) r1 = *(u64 *)(r0 +0)
+              72: (07) r1 += 1
+              73: (7b) *(u64 *)(r0 +0) = r1
+              74: (bf) r0 = r8
+              75: (95) exit
+
+            """, spec.ToString());
+    }
 }

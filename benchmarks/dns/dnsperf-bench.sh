@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# DNS responder benchmark: samples/DnsResponder over AF_XDP against the same responder over
+# System.Net.Sockets (--kernel), both measured by dnsperf in a throwaway veth lab.
+#   benchmarks/dns/dnsperf-bench.sh [SECONDS=10] [REPS=3] > docs/dnsperf-YYYYMMDD.txt
+# Per mode and rep: the responder on core 1 (taskset), dnsperf on core 0,
+#   full rate:  dnsperf -l SECONDS (100 queries outstanding)          -> queries per second
+#   paced:      dnsperf -l SECONDS -Q 20000                           -> responder CPU per query,
+#               from the responder's /proc/PID/task/*/schedstat (ns on CPU) over the run.
+# The lab: namespaces dnsbA (dnsperf, 10.98.0.1) and dnsbB (responder, 10.98.0.2), one veth pair with
+# static neighbours, IPv6 off, TX checksum offload off on dnsperf's end (veth would otherwise hand the
+# responder's AF_XDP socket checksums the sender left for a NIC to finish; see README). Deleted on exit.
+set -euo pipefail
+SECS=${1:-10}
+REPS=${2:-3}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+A=dnsbA B=dnsbB IFA=dnsba0 IFB=dnsbb0 ADDR_A=10.98.0.1 ADDR_B=10.98.0.2
+MAC_A=02:00:00:00:0d:01 MAC_B=02:00:00:00:0d:02
+RESPONDER_CORE=1 DNSPERF_CORE=0 PACED_QPS=20000
+# The modes, run alternately in each rep: AF_XDP with the default idle spin (50 us), AF_XDP sleeping at once, System.Net.Sockets.
+MODES=(xdp xdp-nospin kernel)
+declare -A ARGS=([xdp]="" [xdp-nospin]="--spin-us 0" [kernel]="--kernel --threads 1")
+
+need() { command -v "$1" >/dev/null || { echo "needs $1 (Debian package $2): apt-get install $2" >&2; exit 1; }; }
+need dnsperf dnsperf; need ip iproute2; need ethtool ethtool; need taskset util-linux; need dotnet dotnet-sdk
+
+cleanup() {
+  [[ -n ${RESPONDER:-} ]] && kill "$RESPONDER" 2>/dev/null && wait "$RESPONDER" 2>/dev/null || true
+  ip netns del $A 2>/dev/null || true
+  ip netns del $B 2>/dev/null || true
+  rm -rf "$WORK"
+}
+WORK=$(mktemp -d)
+trap cleanup EXIT
+trap "exit 130" INT TERM
+
+dotnet build "$ROOT/samples/DnsResponder" -c Release -v q -nologo >&2
+DLL="$ROOT/samples/DnsResponder/bin/Release/net10.0/DnsResponder.dll"
+
+ip netns add $A; ip netns add $B
+ip link add $IFA netns $A address $MAC_A type veth peer $IFB netns $B address $MAC_B
+for side in "$A $IFA $ADDR_A $ADDR_B $MAC_B" "$B $IFB $ADDR_B $ADDR_A $MAC_A"; do
+  read -r ns ifc addr peer peermac <<<"$side"
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip -n "$ns" addr add "$addr/24" dev "$ifc"
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set "$ifc" up
+  ip -n "$ns" neigh replace "$peer" lladdr "$peermac" dev "$ifc" nud permanent
+done
+ip netns exec $A ethtool -K $IFA tx off >/dev/null
+echo "www.example.com A" > "$WORK/queries"
+
+# Sum of ns on CPU of every thread of a process.
+cputime() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+
+start_responder() { # mode args...
+  local log=$WORK/responder.log
+  ip netns exec $B taskset -c $RESPONDER_CORE dotnet "$DLL" -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 -d $((2 * SECS + 30)) "$@" >"$log" 2>&1 &
+  RESPONDER=$!
+  for _ in $(seq 100); do grep -q '^serving' "$log" && return 0; kill -0 $RESPONDER 2>/dev/null || break; sleep 0.1; done
+  echo "the responder did not start:" >&2; cat "$log" >&2; exit 1
+}
+
+stop_responder() {
+  kill -TERM "$RESPONDER"; wait "$RESPONDER" || true; RESPONDER=
+  cat "$WORK/responder.log"
+}
+
+run_dnsperf() { # extra args...
+  ip netns exec $A taskset -c $DNSPERF_CORE dnsperf -s $ADDR_B -d "$WORK/queries" -l "$SECS" "$@" 2>&1
+}
+
+echo "# dnsperf-bench.sh $SECS s x $REPS reps, $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) cores, dotnet $(dotnet --version), $(dnsperf -h 2>&1 | grep Version)"
+echo "# responder: taskset -c $RESPONDER_CORE dotnet DnsResponder.dll -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 [xdp-nospin: --spin-us 0] [kernel: --kernel --threads 1]"
+echo "# dnsperf:   taskset -c $DNSPERF_CORE dnsperf -s $ADDR_B -d queries -l $SECS [-Q $PACED_QPS]   (queries: 'www.example.com A')"
+for rep in $(seq "$REPS"); do
+  for mode in "${MODES[@]}"; do
+    read -r -a args <<<"${ARGS[$mode]}"
+    start_responder "${args[@]}"
+    echo "## rep $rep mode $mode full rate"
+    full=$(run_dnsperf); echo "$full"
+    qps=$(awk '/Queries per second/ {print $4}' <<<"$full")
+    echo "## rep $rep mode $mode paced $PACED_QPS qps"
+    before=$(cputime "$RESPONDER")
+    paced=$(run_dnsperf -Q $PACED_QPS); echo "$paced"
+    after=$(cputime "$RESPONDER")
+    completed=$(awk '/Queries completed/ {print $3}' <<<"$paced")
+    echo "## responder"
+    stop_responder
+    awk -v m=$mode -v r=$rep -v q="$qps" -v ns=$((after - before)) -v n="$completed" -v s="$SECS" \
+      'BEGIN {printf "RESULT mode=%s rep=%d full_qps=%.0f paced_completed=%d responder_cpu_ns=%.0f cpu_ns_per_query=%.0f responder_cpu_pct=%.1f\n", m, r, q, n, ns, ns / n, 100 * ns / (s * 1e9)}' \
+      | tee -a "$WORK/results"
+    sleep 1 # a queue just unbound can be busy for a moment
+  done
+done
+echo "## summary (median of $REPS reps)"
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+field() { grep "mode=$1 " "$WORK/results" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}' | median; }
+for mode in "${MODES[@]}"; do
+  echo "MEDIAN mode=$mode full_qps=$(field $mode full_qps) cpu_ns_per_query=$(field $mode cpu_ns_per_query)"
+done
+for mode in xdp xdp-nospin; do
+  awk -v m=$mode -v xq="$(field $mode full_qps)" -v kq="$(field kernel full_qps)" -v xc="$(field $mode cpu_ns_per_query)" -v kc="$(field kernel cpu_ns_per_query)" \
+    'BEGIN {printf "RATIO %s/kernel full_qps=%.2f cpu_per_query=%.2f\n", m, xq / kq, xc / kc}'
+done

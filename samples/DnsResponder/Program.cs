@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using DnsResponder;
+
+var iface = new Option<string>("--interface", "-i") { Description = "interface to serve on", Required = true };
+var ip = new Option<IPAddress>("--ip")
+{
+    Description = "IPv4 address to serve on (the host's own address works: only DNS queries to it are taken)",
+    Required = true,
+    CustomParser = r =>
+    {
+        string text = r.Tokens.Single().Value;
+        if (IPAddress.TryParse(text, out IPAddress? address) && address.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') == 3)
+            return address;
+        r.AddError($"--ip: '{text}' is not an IPv4 address; write e.g. --ip 10.99.0.2");
+        return null!;
+    },
+};
+var port = new Option<ushort>("--port") { Description = "UDP port", DefaultValueFactory = _ => 53 };
+var records = new Option<string[]>("--record") { Description = "an A record, NAME=IPV4; repeat for more", Required = true, AllowMultipleArgumentsPerToken = false };
+var duration = new Option<double>("--duration", "-d") { Description = "seconds to serve; 0 serves until Ctrl-C or SIGTERM", DefaultValueFactory = _ => 0 };
+duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400) r.AddError("--duration must be from 0 to 86400 seconds"); });
+var kernel = new Option<bool>("--kernel") { Description = "serve through System.Net.Sockets (the kernel's UDP stack) instead of AF_XDP, for comparison" };
+var spin = new Option<int>("--spin-us") { Description = "AF_XDP: microseconds an idle worker polls before it sleeps in poll(2)", DefaultValueFactory = _ => 50 };
+spin.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 1_000_000) r.AddError("--spin-us must be from 0 to 1000000"); });
+var threads = new Option<int>("--threads") { Description = "--kernel: sockets (SO_REUSEPORT), one thread each; default one per CPU the process may run on", DefaultValueFactory = _ => Environment.ProcessorCount };
+threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 256) r.AddError("--threads must be from 1 to 256"); });
+
+var root = new RootCommand("An authoritative DNS responder for A records, over AF_XDP or (--kernel) System.Net.Sockets.")
+{
+    iface, ip, port, records, duration, kernel, threads, spin,
+};
+root.SetAction(r =>
+{
+    DnsZone zone;
+    try
+    {
+        zone = DnsZone.Parse(r.GetRequiredValue(records));
+    }
+    catch (FormatException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+    double seconds = r.GetValue(duration);
+    using var stop = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
+    using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+    using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+    var endpoint = new IPEndPoint(r.GetRequiredValue(ip), r.GetValue(port));
+    string name = r.GetRequiredValue(iface);
+    return r.GetValue(kernel)
+        ? SocketServer.Run(name, endpoint, zone, r.GetValue(threads), stop.Token)
+        : XdpServer.Run(name, endpoint, zone, TimeSpan.FromMicroseconds(r.GetValue(spin)), stop.Token);
+});
+try
+{
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (e is AfXdp.AfXdpException or SocketException)
+{
+    // One line naming what failed, why and the fix; never a stack trace.
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}

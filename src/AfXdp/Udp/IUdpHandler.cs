@@ -1,0 +1,127 @@
+using System.Runtime.CompilerServices;
+using AfXdp.Engine;
+
+namespace AfXdp.Udp;
+
+/// <summary>
+/// The application's part of a <see cref="UdpService"/>: gets each batch of checked datagrams on a queue's
+/// worker thread and answers them in place (<see cref="Datagram.Reply"/>) or sends new ones
+/// (<see cref="UdpBatch.Sender"/>). A datagram not replied to is dropped when the call returns. It must
+/// not block, and should not allocate per datagram.
+/// </summary>
+public interface IUdpHandler
+{
+    /// <summary>Handles one batch; the datagrams are valid only during the call.</summary>
+    void Handle(UdpBatch batch);
+
+    /// <summary>The queue found nothing to do (called at least every 100 ms while idle): the place to send on one's own, e.g. a game server's tick.</summary>
+    void Idle(UdpSender sender) { }
+}
+
+/// <summary>A handler as a lambda: <c>service.Run(batch =&gt; { foreach (Datagram d in batch) ... }, token)</c>.</summary>
+public delegate void UdpBatchHandler(UdpBatch batch);
+
+/// <summary>Datagrams received on one queue, in place in their UMEM frames: <c>foreach (Datagram d in batch)</c>.</summary>
+public readonly ref struct UdpBatch
+{
+    readonly Span<Packet> _packets;
+    readonly ReadOnlySpan<int> _payloadLengths;
+
+    internal UdpBatch(Span<Packet> packets, ReadOnlySpan<int> payloadLengths, UdpSender sender, int count)
+    {
+        _packets = packets;
+        _payloadLengths = payloadLengths;
+        Sender = sender;
+        Count = count;
+    }
+
+    /// <summary>Datagrams in the batch.</summary>
+    public int Count { get; }
+
+    /// <summary>Sends new datagrams from this queue to any endpoint on the link.</summary>
+    public UdpSender Sender { get; }
+
+    /// <summary>Walks the datagrams; allocates nothing.</summary>
+    public Enumerator GetEnumerator() => new(this);
+
+    /// <summary>The enumerator of <see cref="UdpBatch"/>.</summary>
+    public ref struct Enumerator
+    {
+        readonly UdpBatch _batch;
+        int _index;
+
+        internal Enumerator(UdpBatch batch)
+        {
+            _batch = batch;
+            _index = -1;
+        }
+
+        /// <summary>Moves to the next datagram, skipping frames that failed the checks.</summary>
+        public bool MoveNext()
+        {
+            while (++_index < _batch._packets.Length)
+            {
+                if (_batch._payloadLengths[_index] >= 0)
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>The current datagram.</summary>
+        public readonly Datagram Current
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => new(ref _batch._packets[_index], _batch._payloadLengths[_index], _batch.Sender.MaxFrameLength);
+        }
+    }
+}
+
+/// <summary>
+/// One received datagram, a view into its frame: the payload, who sent it, the served endpoint it was sent to.
+/// Answer it in place: write the reply into <see cref="ReplyPayload"/> (it starts where <see cref="Payload"/>
+/// does and may be longer, up to the MTU) and call <see cref="Reply"/>.
+/// </summary>
+public ref struct Datagram
+{
+    readonly ref Packet _packet;
+    readonly int _payloadLength;
+    readonly int _maxFrameLength;
+
+    internal Datagram(ref Packet packet, int payloadLength, int maxFrameLength)
+    {
+        _packet = ref packet;
+        _payloadLength = payloadLength;
+        _maxFrameLength = Math.Min(maxFrameLength, packet.Capacity);
+    }
+
+    /// <summary>The UDP payload as received (writable: a reply may be built over it).</summary>
+    public readonly Span<byte> Payload => _packet.Data.Slice(UdpFrame.HeadersLength, _payloadLength);
+
+    /// <summary>The sender's address and port.</summary>
+    public readonly UdpEndpoint Remote => UdpFrame.Remote(_packet.Data);
+
+    /// <summary>The served address and port it was sent to (a reply goes out from there).</summary>
+    public readonly UdpEndpoint Local => UdpFrame.Local(_packet.Data);
+
+    /// <summary>Where a reply's payload goes: from the start of <see cref="Payload"/> to the largest datagram the link carries.</summary>
+    public readonly Span<byte> ReplyPayload => _packet.FrameData(_maxFrameLength)[UdpFrame.HeadersLength..];
+
+    /// <summary>True once <see cref="Reply"/> was called.</summary>
+    public readonly bool Replied => _packet.Verdict == PacketVerdict.Transmit;
+
+    /// <summary>
+    /// Sends the first <paramref name="payloadLength"/> bytes of <see cref="ReplyPayload"/> back to <see cref="Remote"/>
+    /// from <see cref="Local"/>, in this very frame (headers and checksums written afresh).
+    /// </summary>
+    public void Reply(int payloadLength)
+    {
+        Span<byte> frame = _packet.FrameData(_maxFrameLength);
+        if ((uint)payloadLength > (uint)(frame.Length - UdpFrame.HeadersLength))
+            ThrowReplyLength(payloadLength, frame.Length - UdpFrame.HeadersLength);
+        _packet.Length = UdpFrame.WriteReply(frame, payloadLength);
+        _packet.Transmit();
+    }
+
+    static void ThrowReplyLength(int length, int max) =>
+        throw new ArgumentOutOfRangeException(nameof(length), length, $"a reply's payload holds 0 to {max} bytes here (the MTU, or the frame).");
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using AfXdp.Engine;
+using AfXdp.Net;
+
+namespace AfXdp.Udp;
+
+/// <summary>Whether <see cref="UdpSender.TrySend"/> sent the datagram, and if not, why.</summary>
+public enum UdpSendResult
+{
+    /// <summary>On the TX ring.</summary>
+    Sent,
+    /// <summary>The kernel has no MAC address for the destination yet; it was asked to resolve it (ARP), so a later send may succeed.</summary>
+    Unresolved,
+    /// <summary>Every frame or TX slot of the queue was in use.</summary>
+    NoRoom,
+}
+
+/// <summary>
+/// Sends new datagrams from one queue of a <see cref="UdpService"/> to any IPv4 endpoint on the link:
+/// the destination MAC comes from the kernel's neighbour table (<see cref="NeighbourTable"/>), cached for
+/// <see cref="UdpServiceOptions.NeighbourLifetime"/>. Only on its queue's worker thread: from
+/// <see cref="IUdpHandler.Handle"/> or <see cref="IUdpHandler.Idle"/>.
+/// </summary>
+public sealed class UdpSender
+{
+    const int CacheCapacity = 1024;
+
+    readonly XdpQueue _queue;
+    readonly NeighbourTable _neighbours;
+    readonly MacAddress _mac;
+    readonly HashSet<uint> _servedAddresses;
+    readonly UdpServiceCounters _counters;
+    readonly long _lifetimeTicks;
+    readonly Dictionary<uint, (MacAddress Mac, long Expires)> _cache = new(CacheCapacity);
+    NeighbourState _unresolvedState;
+
+    internal UdpSender(XdpQueue queue, NeighbourTable neighbours, MacAddress mac, IReadOnlyList<UdpEndpoint> served, int maxFrameLength, TimeSpan neighbourLifetime, UdpServiceCounters counters)
+    {
+        _queue = queue;
+        _neighbours = neighbours;
+        _mac = mac;
+        Source = served[0];
+        _servedAddresses = [.. served.Select(e => e.Address)];
+        MaxFrameLength = maxFrameLength;
+        _lifetimeTicks = (long)(neighbourLifetime.TotalSeconds * Stopwatch.Frequency);
+        _counters = counters;
+    }
+
+    /// <summary>The queue whose frames and TX ring this sender uses.</summary>
+    public XdpQueue Queue => _queue;
+
+    /// <summary>Where datagrams come from unless told otherwise: the first served endpoint.</summary>
+    public UdpEndpoint Source { get; }
+
+    /// <summary>The largest payload a datagram carries here (the MTU less the IPv4 and UDP headers).</summary>
+    public int MaxPayloadLength => MaxFrameLength - UdpFrame.HeadersLength;
+
+    internal int MaxFrameLength { get; }
+
+    /// <summary>
+    /// Sends <paramref name="payload"/> to <paramref name="to"/> from <see cref="Source"/>; throws
+    /// <see cref="NeighbourUnresolvedException"/> when the kernel has no MAC for it yet (and asks the kernel to resolve it).
+    /// Returns false when every frame or TX slot was in use.
+    /// </summary>
+    public bool Send(UdpEndpoint to, ReadOnlySpan<byte> payload) => Send(to, payload, Source);
+
+    /// <summary>Like <see cref="Send(UdpEndpoint, ReadOnlySpan{byte})"/>, from <paramref name="from"/>: an endpoint on one of the served addresses (any port).</summary>
+    public bool Send(UdpEndpoint to, ReadOnlySpan<byte> payload, UdpEndpoint from)
+    {
+        UdpSendResult result = TrySend(to, payload, from);
+        if (result == UdpSendResult.Unresolved)
+            throw new NeighbourUnresolvedException(_neighbours.InterfaceName, NeighbourTable.ToIPAddress(to.Address), _unresolvedState);
+        return result == UdpSendResult.Sent;
+    }
+
+    /// <summary>Like <see cref="Send(UdpEndpoint, ReadOnlySpan{byte}, UdpEndpoint)"/>, with the outcome as a value instead of an exception.</summary>
+    public UdpSendResult TrySend(UdpEndpoint to, ReadOnlySpan<byte> payload, UdpEndpoint from)
+    {
+        if (payload.Length > MaxPayloadLength)
+            throw new ArgumentOutOfRangeException(nameof(payload), payload.Length, $"a datagram here carries at most {MaxPayloadLength} bytes (the MTU).");
+        if (!_servedAddresses.Contains(from.Address))
+            Throw.Config($"UdpSender.Send(from {from})", "datagrams go out from an address the service serves, never another host's.", $"send from {Source} or another served address.");
+        if (!ReplyRules.IsAnswerableSource(to.Address, from.Address) || ReplyRules.IsReflectorPort(to.Port))
+            Throw.Config($"UdpSender.Send(to {to})", "that destination names no single host, or is a reflector port that could start a loop.", "send to a unicast address and a port other than 0, 7, 9, 13, 17, 19 or 37.");
+        if (!TryResolve(to.Address, out MacAddress mac))
+            return UdpSendResult.Unresolved;
+        if (!_queue.TryTakeFrame(out Packet packet))
+            return UdpSendResult.NoRoom;
+        Span<byte> frame = packet.FrameData(MaxFrameLength);
+        payload.CopyTo(frame[UdpFrame.HeadersLength..]);
+        packet.Length = UdpFrame.WriteHeaders(frame, _mac, mac, from, to, payload.Length);
+        if (!_queue.Transmit(packet))
+            return UdpSendResult.NoRoom;
+        _counters.Sent++;
+        return UdpSendResult.Sent;
+    }
+
+    bool TryResolve(uint address, out MacAddress mac)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (_cache.TryGetValue(address, out var entry) && entry.Expires > now)
+        {
+            mac = entry.Mac;
+            return true;
+        }
+        if (!_neighbours.TryLookup(address, out mac, out NeighbourState state))
+        {
+            if ((state & (NeighbourState.Incomplete | NeighbourState.Permanent)) == 0)
+                _neighbours.Solicit(address);
+            _unresolvedState = state;
+            return false;
+        }
+        if (_cache.Count == CacheCapacity)
+            _cache.Clear(); // bounded, and never grows its storage on the datagram path
+        _cache[address] = (mac, now + _lifetimeTicks);
+        return true;
+    }
+}

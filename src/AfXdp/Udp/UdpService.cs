@@ -1,0 +1,267 @@
+using AfXdp.Bpf;
+using AfXdp.Device;
+using AfXdp.Engine;
+using AfXdp.Net;
+using AfXdp.Xsk;
+
+namespace AfXdp.Udp;
+
+/// <summary>
+/// Kernel-bypass UDP: serves IPv4 (address, port) pairs of an interface over AF_XDP, on every active
+/// queue (an <see cref="XdpEngine"/> worker and socket each). A steering program takes only unfragmented
+/// IPv4/UDP datagrams without options to those pairs; everything else (ARP, ICMP, TCP, other ports,
+/// fragments, options, IPv6) still reaches the kernel, so the host keeps its address and its other
+/// services. Each datagram is checked (lengths, IPv4 header and UDP checksums, RFC 1122 sources,
+/// reflector ports) before the handler sees it; bad ones are counted and dropped.
+/// </summary>
+/// <example>
+/// <code>
+/// using var service = new UdpService(new UdpServiceOptions { Interface = "eth0", Endpoints = [IPEndPoint.Parse("192.0.2.1:7007")] });
+/// service.Run(batch =>
+/// {
+///     foreach (Datagram d in batch)
+///     {
+///         Ascii.ToUpperInPlace(d.Payload, out int length);
+///         d.Reply(length);
+///     }
+/// }, token);
+/// </code>
+/// </example>
+public sealed class UdpService : IDisposable
+{
+    // 2 KiB frames hold a 1500-byte MTU; a FILL ring of 1024 plus room to send.
+    const uint FrameSize = 2048, RingSize = 1024, FramesPerQueue = 2048;
+
+    readonly XdpEngine _engine;
+    readonly XskRedirectProgram _program;
+    readonly NeighbourTable[] _neighbours;
+    readonly UdpSender[] _senders;
+    readonly UdpServiceCounters[] _counters;
+    readonly uint[] _addresses;
+    readonly uint[] _broadcasts;
+    readonly MacAddress _mac;
+    readonly IDisposable _metrics;
+    int _started;
+    int _disposed;
+
+    /// <summary>
+    /// Binds a socket to every active queue of the interface and attaches the steering program. Call it on a
+    /// thread in the interface's network namespace; <see cref="Run(IUdpHandler, CancellationToken)"/> then serves.
+    /// </summary>
+    public UdpService(UdpServiceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Endpoints = options.Endpoints.Select(UdpEndpoint.From).ToList();
+        NetDevice device = NetDevice.Get(options.Interface);
+        if (device.HardwareAddress.Length != MacAddress.Length)
+            Throw.Config($"UdpService({device.Name})", $"{device.Name} has no Ethernet address ({device.HardwareAddress.Length} bytes of link-layer address).", "serve on an Ethernet interface.");
+        _mac = new MacAddress(device.HardwareAddress);
+        IReadOnlyList<Ipv4InterfaceAddress> own = Ipv4InterfaceAddress.Query(device.Index);
+        _addresses = [.. Endpoints.Select(e => e.Address).Distinct()];
+        _broadcasts = new uint[_addresses.Length];
+        for (int i = 0; i < _addresses.Length; i++)
+        {
+            Ipv4InterfaceAddress mine = own.FirstOrDefault(a => a.Address == _addresses[i]);
+            if (mine.PrefixLength == 0)
+            {
+                string address = NeighbourTable.ToIPAddress(_addresses[i]).ToString();
+                Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an address of {device.Name}: the kernel would answer no ARP request for it, so no client could reach it.",
+                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => NeighbourTable.ToIPAddress(a.Address))))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
+            }
+            _broadcasts[i] = ReplyRules.SubnetBroadcast(mine.Address, mine.PrefixLength);
+        }
+        int maxFrameLength = (int)Math.Min(FrameSize, device.Mtu + (uint)EthernetFrame.HeaderLength);
+        // The engine opens every active queue: where RSS (or veth's flow hash) may put a client's datagrams.
+        _engine = new XdpEngine(new XdpEngineOptions
+        {
+            Interface = device.Name,
+            Cores = options.Cores,
+            AttachProgram = false,
+            AttachMode = options.AttachMode,
+            BatchSize = options.BatchSize,
+            SpinTime = options.SpinTime,
+            FrameSize = FrameSize,
+            RingSize = RingSize,
+            FramesPerQueue = FramesPerQueue,
+        });
+        int queues = _engine.Queues.Count;
+        _neighbours = new NeighbourTable[queues];
+        _senders = new UdpSender[queues];
+        _counters = new UdpServiceCounters[queues];
+        try
+        {
+            PacketFilter[] filters = [.. Endpoints.Select(e => new PacketFilter
+            {
+                EtherType = PacketFilter.EtherTypeIpv4,
+                PlainIpv4 = true,
+                Destination = e.ToIPEndPoint().Address,
+                Protocol = PacketFilter.ProtocolUdp,
+                DestinationPort = new PortRange(e.Port, e.Port),
+            })];
+            _program = XskRedirectProgram.Attach(device, filters, options.AttachMode, options.ReplaceExisting);
+            for (int i = 0; i < queues; i++)
+            {
+                _program.Register(_engine.Queues[i].Socket);
+                _counters[i] = new UdpServiceCounters();
+                _neighbours[i] = new NeighbourTable(device.Index, device.Name);
+                _senders[i] = new UdpSender(_engine.Queues[i], _neighbours[i], _mac, Endpoints, maxFrameLength, options.NeighbourLifetime, _counters[i]);
+            }
+            _metrics = UdpMetrics.Track(this);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What the service was built with.</summary>
+    public UdpServiceOptions Options { get; }
+
+    /// <summary>The served (address, port) pairs.</summary>
+    public IReadOnlyList<UdpEndpoint> Endpoints { get; }
+
+    /// <summary>The engine: one queue, socket and worker per active queue of the interface.</summary>
+    public XdpEngine Engine => _engine;
+
+    /// <summary>The steering program and its counters.</summary>
+    public XskRedirectProgram Program => _program;
+
+    /// <summary>Each queue's counters, in the order of <see cref="XdpEngine.Queues"/>.</summary>
+    public IReadOnlyList<UdpServiceCounters> QueueCounters => _counters;
+
+    /// <summary>The counters of all queues, summed.</summary>
+    public UdpServiceCounters ReadCounters() => UdpServiceCounters.Sum(_counters);
+
+    /// <summary>Frames the steering program passed to the kernel (not for a served endpoint, or fragments, options, IPv6), over all CPUs.</summary>
+    public ulong ReadPassedToKernel() => _program.ReadCounters().NotMatched;
+
+    /// <summary>
+    /// Serves until <paramref name="cancellationToken"/> is cancelled, with one <paramref name="handler"/> for every
+    /// queue (its Handle then runs on several worker threads at once: it must be thread-safe when there are
+    /// several queues). Rethrows a worker's failure. A service runs once.
+    /// </summary>
+    public void Run(IUdpHandler handler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Run(_ => handler, cancellationToken);
+    }
+
+    /// <summary>Serves until cancelled with <paramref name="handler"/> for every batch of every queue (thread-safe when there are several queues).</summary>
+    public void Run(UdpBatchHandler handler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Run(new DelegateHandler(handler), cancellationToken);
+    }
+
+    /// <summary>Serves until cancelled with a handler of its own for each queue (made by <paramref name="handlerFactory"/> from the queue's sender).</summary>
+    public void Run(Func<UdpSender, IUdpHandler> handlerFactory, CancellationToken cancellationToken)
+    {
+        Start(handlerFactory);
+        while (!cancellationToken.WaitHandle.WaitOne(100) && !Faulted)
+        {
+        }
+        _engine.Stop();
+    }
+
+    /// <summary>The asynchronous form of <see cref="Run(IUdpHandler, CancellationToken)"/>: the workers serve on their threads while the caller awaits.</summary>
+    public Task RunAsync(IUdpHandler handler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return RunAsync(_ => handler, cancellationToken);
+    }
+
+    /// <summary>The asynchronous form of <see cref="Run(Func{UdpSender, IUdpHandler}, CancellationToken)"/>.</summary>
+    public async Task RunAsync(Func<UdpSender, IUdpHandler> handlerFactory, CancellationToken cancellationToken)
+    {
+        Start(handlerFactory);
+        while (!cancellationToken.IsCancellationRequested && !Faulted)
+        {
+            try
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        _engine.Stop();
+    }
+
+    /// <summary>Stops serving, detaches the program and closes the sockets. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _metrics?.Dispose();
+        _engine?.Dispose();
+        _program?.Dispose();
+        foreach (NeighbourTable? table in _neighbours ?? [])
+            table?.Dispose();
+    }
+
+    /// <summary>The interface and the endpoints served, for logs.</summary>
+    public override string ToString() => $"UdpService({Options.Interface}, {string.Join(", ", Endpoints)})";
+
+    bool Faulted => _engine.Queues.Any(q => q.Fault is not null);
+
+    void Start(Func<UdpSender, IUdpHandler> handlerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(handlerFactory);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+            throw new InvalidOperationException($"{this} is already serving; a service runs once.");
+        _engine.Start(queue => new QueueHandler(this, queue.Index, handlerFactory(_senders[queue.Index])));
+    }
+
+    sealed class DelegateHandler(UdpBatchHandler handler) : IUdpHandler
+    {
+        public void Handle(UdpBatch batch) => handler(batch);
+    }
+
+    /// <summary>One queue's part: checks each frame, hands the good ones to the application, counts the rest.</summary>
+    sealed class QueueHandler(UdpService service, int index, IUdpHandler handler) : IPacketHandler
+    {
+        readonly int[] _payloadLengths = new int[service.Options.BatchSize];
+        readonly UdpServiceCounters _counters = service._counters[index];
+        readonly UdpSender _sender = service._senders[index];
+
+        public void Handle(XdpQueue queue, Span<Packet> packets)
+        {
+            int good = 0;
+            for (int i = 0; i < packets.Length; i++)
+            {
+                UdpFrameCheck check = UdpFrame.Check(packets[i].Data, service._mac, service._addresses, service._broadcasts, out int payloadLength);
+                _payloadLengths[i] = check == UdpFrameCheck.Ok ? payloadLength : -1;
+                switch (check)
+                {
+                    case UdpFrameCheck.Ok:
+                        good++;
+                        break;
+                    case UdpFrameCheck.BadChecksum:
+                        _counters.BadChecksums++;
+                        break;
+                    case UdpFrameCheck.Malformed:
+                        _counters.Malformed++;
+                        break;
+                    default:
+                        _counters.Unanswerable++;
+                        break;
+                }
+            }
+            if (good == 0)
+                return;
+            _counters.Received += good;
+            handler.Handle(new UdpBatch(packets, _payloadLengths.AsSpan(0, packets.Length), _sender, good));
+            foreach (ref readonly Packet p in packets)
+            {
+                if (p.Verdict == PacketVerdict.Transmit)
+                    _counters.Sent++;
+            }
+        }
+
+        public void Idle(XdpQueue queue) => handler.Idle(_sender);
+    }
+}

@@ -1,0 +1,41 @@
+namespace AfXdp.Udp;
+
+/// <summary>
+/// What one queue of a <see cref="UdpService"/> saw, counted by its worker (plain increments) and read by
+/// the metrics collector and <see cref="UdpService.ReadCounters"/>.
+/// </summary>
+public sealed class UdpServiceCounters
+{
+    /// <summary>Datagrams handed to the handler.</summary>
+    public long Received;
+
+    /// <summary>Datagrams sent: replies and new ones.</summary>
+    public long Sent;
+
+    /// <summary>Frames dropped for a wrong IPv4 header or UDP checksum.</summary>
+    public long BadChecksums;
+
+    /// <summary>Frames dropped as malformed (lengths, fragments, options, not UDP).</summary>
+    public long Malformed;
+
+    /// <summary>Frames dropped because a correct host would not answer them (source address, source MAC, reflector port, another MAC).</summary>
+    public long Unanswerable;
+
+    /// <summary>The sum of several queues' counters.</summary>
+    public static UdpServiceCounters Sum(IEnumerable<UdpServiceCounters> all)
+    {
+        var sum = new UdpServiceCounters();
+        foreach (UdpServiceCounters c in all)
+        {
+            sum.Received += Volatile.Read(ref c.Received);
+            sum.Sent += Volatile.Read(ref c.Sent);
+            sum.BadChecksums += Volatile.Read(ref c.BadChecksums);
+            sum.Malformed += Volatile.Read(ref c.Malformed);
+            sum.Unanswerable += Volatile.Read(ref c.Unanswerable);
+        }
+        return sum;
+    }
+
+    /// <summary>The counters as key=value pairs, for logs.</summary>
+    public override string ToString() => $"received={Received} sent={Sent} bad_checksums={BadChecksums} malformed={Malformed} unanswerable={Unanswerable}";
+}

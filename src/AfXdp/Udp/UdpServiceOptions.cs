@@ -1,0 +1,59 @@
+using System.Net;
+using AfXdp.Device;
+
+namespace AfXdp.Udp;
+
+/// <summary>What a <see cref="UdpService"/> serves and how; <see cref="Validate"/> runs before any syscall.</summary>
+public sealed record UdpServiceOptions
+{
+    /// <summary>The interface to serve on.</summary>
+    public required string Interface { get; init; }
+
+    /// <summary>
+    /// The IPv4 (address, UDP port) pairs served. Each address must be one the interface has: the kernel
+    /// keeps answering ARP, ping and everything else for it. IPv6 datagrams keep going to the kernel.
+    /// </summary>
+    public required IReadOnlyList<IPEndPoint> Endpoints { get; init; }
+
+    /// <summary>The CPU of each queue's worker, by queue (sched_setaffinity); null leaves the scheduler free.</summary>
+    public IReadOnlyList<int>? Cores { get; init; }
+
+    /// <summary>Where the steering program runs: native (driver) mode when the driver has it, else generic.</summary>
+    public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
+
+    /// <summary>Replace another XDP program attached to the interface instead of refusing.</summary>
+    public bool ReplaceExisting { get; init; }
+
+    /// <summary>Most datagrams handed to the handler at once.</summary>
+    public uint BatchSize { get; init; } = 64;
+
+    /// <summary>
+    /// How long an idle worker polls its rings before it sleeps in poll(2): latency of the first datagram
+    /// after a pause against CPU time. Zero sleeps at once (least CPU at moderate rates).
+    /// </summary>
+    public TimeSpan SpinTime { get; init; } = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>How long a neighbour's MAC address, once looked up for <see cref="UdpSender.Send(UdpEndpoint, ReadOnlySpan{byte})"/>, is used without asking the kernel again.</summary>
+    public TimeSpan NeighbourLifetime { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Throws an <see cref="AfXdpException"/> naming the first value that cannot work, its cause and the fix.</summary>
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(Interface);
+        ArgumentNullException.ThrowIfNull(Endpoints);
+        if (Endpoints.Count == 0)
+            Throw.Config("UdpServiceOptions.Endpoints = []", "a UDP service serves at least one (address, port) pair.", "list the IPv4 endpoints to serve, e.g. 192.0.2.1:53.");
+        foreach (IPEndPoint endpoint in Endpoints)
+        {
+            UdpEndpoint.From(endpoint);
+            if (endpoint.Port == 0)
+                Throw.Config($"UdpServiceOptions.Endpoints: {endpoint}", "port 0 is no port a client can send to.", "give the port to serve, e.g. 53.");
+        }
+        if (Endpoints.Distinct().Count() != Endpoints.Count)
+            Throw.Config($"UdpServiceOptions.Endpoints = [{string.Join(", ", Endpoints)}]", "an endpoint is listed twice.", "list every endpoint once.");
+        if (BatchSize is 0 or > 1024)
+            Throw.Config($"UdpServiceOptions.BatchSize = {BatchSize}", "a batch holds 1 to 1024 datagrams.", "use e.g. 64.");
+        if (NeighbourLifetime <= TimeSpan.Zero)
+            Throw.Config($"UdpServiceOptions.NeighbourLifetime = {NeighbourLifetime}", "a cached neighbour must live a while.", "use e.g. 10 s.");
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using AfXdp.Testing;
+
+namespace AfXdp.KernelTests.Samples;
+
+/// <summary>samples/DnsResponder running in one end of a lab, as a user starts it; disposing stops it (SIGTERM).</summary>
+internal sealed class DnsResponderProcess : IDisposable
+{
+    readonly Process _process;
+    readonly StringBuilder _output = new();
+    readonly TaskCompletionSource _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    DnsResponderProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Line(e.Data);
+        _process.ErrorDataReceived += (_, e) => Line(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>The built sample (DnsResponder.dll), whose path the project file records at build time.</summary>
+    public static string Path
+    {
+        get
+        {
+            string path = typeof(DnsResponderProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DnsResponderPath").Value!;
+            Assert.True(File.Exists(path), $"the DNS sample is not built at {path}: build samples/DnsResponder");
+            return System.IO.Path.GetFullPath(path);
+        }
+    }
+
+    /// <summary>Starts the sample in <paramref name="side"/> with <paramref name="args"/> and waits for its "serving" line (or its exit).</summary>
+    public static DnsResponderProcess Start(VethLab lab, VethSide side, params string[] args)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["netns", "exec", lab.NamespaceOf(side), KernelTest.DotnetHost, Path, .. args])
+            start.ArgumentList.Add(arg);
+        var responder = new DnsResponderProcess(Process.Start(start)!);
+        Task exited = responder._process.WaitForExitAsync();
+        Task.WaitAny([responder._serving.Task, exited], TimeSpan.FromSeconds(30));
+        return responder;
+    }
+
+    /// <summary>Whether it printed its "serving" line.</summary>
+    public bool Serving => _serving.Task.IsCompleted;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything it printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+                return _output.ToString();
+        }
+    }
+
+    /// <summary>Stops it with SIGTERM, as Ctrl-C would; returns the exit code and everything it printed.</summary>
+    public (int ExitCode, string Output) Stop()
+    {
+        if (!_process.HasExited)
+            ExternalCommand.Run("kill", ["-TERM", _process.Id.ToString()]);
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(20)))
+        {
+            _process.Kill(entireProcessTree: true);
+            Assert.Fail($"the responder did not stop within 20 s of SIGTERM:\n{Output}");
+        }
+        _process.WaitForExit();
+        return (_process.ExitCode, Output);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+    }
+
+    void Line(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_output)
+            _output.AppendLine(line);
+        if (line.StartsWith("serving", StringComparison.Ordinal))
+            _serving.TrySetResult();
+    }
+}

@@ -1,0 +1,156 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using AfXdp.Testing;
+
+namespace AfXdp.KernelTests.Samples;
+
+/// <summary>
+/// samples/DnsResponder against dig (bind9-dnsutils), a client no one here wrote, in both modes: on the
+/// host's own address, which keeps answering ping and TCP; names it does not serve; malformed queries.
+/// </summary>
+public sealed class DnsResponderTests
+{
+    public DnsResponderTests() => KernelTest.RequireRoot();
+
+    public static TheoryData<string> Modes => ["xdp", "kernel"];
+
+    /// <summary>
+    /// A lab whose side A sends finished UDP checksums: veth otherwise leaves them for a NIC to complete
+    /// (CHECKSUM_PARTIAL), and an AF_XDP socket receives them unfinished, so the service drops them as bad.
+    /// </summary>
+    internal static VethLab ChecksummingLab(VethLabOptions? options = null)
+    {
+        var lab = VethLab.Create(options);
+        CommandResult off = lab.Exec(VethSide.A, "ethtool", "-K", lab.InterfaceA, "tx", "off");
+        Assert.True(off.Succeeded, $"{off.CommandLine}: {off.Error}");
+        return lab;
+    }
+
+    internal static string[] Arguments(VethLab lab, string mode, params string[] more) =>
+        ["-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=192.0.2.10", "--record", "www.example.com=192.0.2.11",
+         "-d", "120", .. mode == "kernel" ? ["--kernel"] : Array.Empty<string>(), .. more];
+
+    internal static CommandResult Dig(VethLab lab, params string[] args)
+    {
+        Tools.Require("dig", "bind9-dnsutils");
+        return lab.Exec(VethSide.A, "dig", ["+time=2", "+tries=2", $"@{lab.AddressB}", .. args]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void Dig_gets_the_records_on_the_hosts_own_address_while_ping_and_tcp_still_work(string mode)
+    {
+        using VethLab lab = ChecksummingLab();
+        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
+        Assert.True(responder.Serving, responder.Output);
+
+        CommandResult answer = Dig(lab, "WWW.Example.com", "A");
+        Assert.True(answer.Succeeded, answer.Output + answer.Error);
+        Assert.Contains("status: NOERROR", answer.Output);
+        Assert.Matches(@"flags: qr aa rd;", answer.Output);
+        Assert.Matches(@"WWW\.Example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.10", answer.Output);
+        Assert.Matches(@"WWW\.Example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.11", answer.Output);
+        Assert.Contains("EDNS: version: 0, flags:; udp: 1232", answer.Output);
+        Assert.Contains("status: NXDOMAIN", Dig(lab, "nothere.example.com").Output);
+        Assert.Contains("status: NOERROR", Dig(lab, "+noedns", "www.example.com", "AAAA").Output);
+
+        // The host keeps its address: ping and TCP go to the kernel.
+        CommandResult ping = lab.Exec(VethSide.A, "ping", "-c", "3", "-i", "0.2", "-W", "2", lab.AddressB.ToString());
+        Assert.True(ping.Succeeded, ping.Output);
+        Assert.Contains("3 received", ping.Output);
+        Assert.Equal("hello over TCP", TcpExchange(lab, "hello over TCP"));
+
+        (int exitCode, string output) = responder.Stop();
+        Assert.Equal(0, exitCode);
+        Assert.Contains("noerror=2 nxdomain=1 formerr=0", output);
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void Malformed_queries_get_formerr_or_no_reply_and_the_responder_keeps_answering(string mode)
+    {
+        using VethLab lab = ChecksummingLab();
+        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
+        Assert.True(responder.Serving, responder.Output);
+        using Socket client = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        client.Connect(new IPEndPoint(lab.AddressB, 53));
+        var reply = new byte[1500];
+
+        // A header, then a question cut inside its name: FORMERR with the id kept.
+        client.Send([0xAB, 0xCD, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7, (byte)'e', (byte)'x']);
+        client.ReceiveTimeout = 5000;
+        int length = client.Receive(reply);
+        Assert.Equal(12, length);
+        Assert.Equal(0xABCD, BinaryPrimitives.ReadUInt16BigEndian(reply));
+        Assert.Equal(1, reply[3] & 0xF);
+        // A pointer loop: FORMERR too.
+        client.Send([0xAB, 0xCE, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, (byte)'a', 0xC0, 12, 0, 1, 0, 1]);
+        Assert.Equal(12, client.Receive(reply));
+        Assert.Equal(0xABCE, BinaryPrimitives.ReadUInt16BigEndian(reply));
+        Assert.Equal(1, reply[3] & 0xF);
+
+        // Shorter than a header, and a response: nothing comes back.
+        client.Send(Encoding.ASCII.GetBytes("junk"));
+        client.Send([0xAB, 0xCF, 0x81, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, (byte)'a', 0, 0, 1, 0, 1]);
+        client.ReceiveTimeout = 1000;
+        var silence = Assert.Throws<SocketException>(() => client.Receive(reply));
+        Assert.Equal(SocketError.TimedOut, silence.SocketErrorCode);
+
+        Assert.Contains("status: NOERROR", Dig(lab, "www.example.com").Output);
+        (int exitCode, string output) = responder.Stop();
+        Assert.Equal(0, exitCode);
+        Assert.Contains("noerror=1 nxdomain=0 formerr=2", output);
+        Assert.Contains("dropped=2", output);
+    }
+
+    [Fact]
+    public void Bad_arguments_are_one_line_and_exit_code_2()
+    {
+        using VethLab lab = VethLab.Create();
+        using var noRecord = DnsResponderProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=300.1.2.3");
+        (int code, string output) = noRecord.Stop();
+        Assert.Equal(2, code);
+        Assert.Equal("--record 'www.example.com=300.1.2.3': '300.1.2.3' is not an IPv4 address in dotted form; write e.g. www.example.com=192.0.2.10.", output.Trim());
+        using var kernelElsewhere = DnsResponderProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", "192.0.2.99", "--record", "a.example=192.0.2.1", "--kernel");
+        (code, output) = kernelElsewhere.Stop();
+        Assert.Equal(2, code);
+        Assert.Contains("AddressNotAvailable", output);
+        Assert.Single(output.Trim().Split('\n'));
+    }
+
+    /// <summary>Sends <paramref name="text"/> over a TCP connection from A to a listener on B's address and returns what B read.</summary>
+    static string TcpExchange(VethLab lab, string text)
+    {
+        using TcpListener listener = lab.Run(VethSide.B, () =>
+        {
+            var l = new TcpListener(lab.AddressB, 8053);
+            l.Start();
+            return l;
+        });
+        Task<string> server = Task.Run(() =>
+        {
+            using TcpClient accepted = listener.AcceptTcpClient();
+            using var reader = new StreamReader(accepted.GetStream());
+            return reader.ReadLine() ?? "";
+        });
+        using Socket client = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        client.Connect(new IPEndPoint(lab.AddressB, 8053));
+        client.Send(Encoding.ASCII.GetBytes(text + "\n"));
+        Assert.True(server.Wait(TimeSpan.FromSeconds(10)), "the TCP connection to the host carried nothing");
+        return server.Result;
+    }
+}
+
+/// <summary>Tools from Debian packages that some tests drive.</summary>
+internal static class Tools
+{
+    /// <summary>Fails (never skips) naming the tool and its package when <paramref name="tool"/> is not on PATH.</summary>
+    public static void Require(string tool, string package)
+    {
+        bool found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(System.IO.Path.Combine(dir, tool)));
+        Assert.True(found, $"this test needs `{tool}`, which is not installed: apt-get install {package}");
+    }
+}

@@ -1,0 +1,276 @@
+using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using AfXdp.KernelTests.Samples;
+using AfXdp.Net;
+using AfXdp.Testing;
+using AfXdp.Udp;
+
+namespace AfXdp.KernelTests.Udp;
+
+/// <summary>The UDP service against kernel sockets in a lab: replies in place, checks, sends, queues, allocation, metrics.</summary>
+public sealed class UdpServiceTests
+{
+    const int Port = 7007;
+
+    public UdpServiceTests() => KernelTest.RequireRoot();
+
+    /// <summary>Prefixes "ok:" to each payload and records what it saw; optionally sends on its own from Idle.</summary>
+    sealed class Prefixer : IUdpHandler
+    {
+        public UdpEndpoint LastRemote, LastLocal;
+        public long Handled, AllocatedBefore = -1, AllocatedAfter = -1;
+        public Action<UdpSender>? OnIdle;
+
+        public void Handle(UdpBatch batch)
+        {
+            foreach (Datagram d in batch)
+            {
+                (LastRemote, LastLocal) = (d.Remote, d.Local);
+                int length = d.Payload.Length;
+                d.Payload.CopyTo(d.ReplyPayload[3..]);
+                "ok:"u8.CopyTo(d.ReplyPayload);
+                d.Reply(length + 3);
+                // Allocation over datagrams 1,000 to 11,000, on the worker thread: engine loop, checks, handler.
+                if (++Handled == 1_000)
+                    AllocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+                else if (Handled == 11_000)
+                    AllocatedAfter = GC.GetAllocatedBytesForCurrentThread();
+            }
+        }
+
+        public void Idle(UdpSender sender)
+        {
+            OnIdle?.Invoke(sender);
+            OnIdle = null;
+        }
+    }
+
+    static UdpService Serve(VethLab lab, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
+    {
+        Interface = lab.InterfaceB,
+        Endpoints = [.. ports.Select(p => new IPEndPoint(lab.AddressB, p))],
+        SpinTime = TimeSpan.Zero,
+    }));
+
+    static Socket Client(VethLab lab, int port = 0) => lab.Run(VethSide.A, () =>
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 5000 };
+        socket.Bind(new IPEndPoint(lab.AddressA, port));
+        return socket;
+    });
+
+    static string Exchange(Socket client, IPEndPoint to, string text)
+    {
+        client.SendTo(Encoding.ASCII.GetBytes(text), to);
+        var buffer = new byte[2048];
+        int n = client.Receive(buffer);
+        return Encoding.ASCII.GetString(buffer, 0, n);
+    }
+
+    static void RunWhile(UdpService service, IUdpHandler handler, Action body, bool async = false)
+    {
+        using var stop = new CancellationTokenSource();
+        Task running = async ? service.RunAsync(handler, stop.Token) : Task.Run(() => service.Run(handler, stop.Token));
+        try
+        {
+            body();
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.True(running.Wait(TimeSpan.FromSeconds(10)), "the service did not stop within 10 s of its cancellation");
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_datagram_is_answered_in_place_with_a_longer_reply_from_the_served_endpoint(bool async)
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using var service = Serve(lab, Port, Port + 1);
+        var handler = new Prefixer();
+        using Socket client = Client(lab, 40001);
+        RunWhile(service, handler, () =>
+        {
+            Assert.Equal("ok:hello", Exchange(client, new IPEndPoint(lab.AddressB, Port), "hello"));
+            Assert.Equal($"{lab.AddressA}:40001", handler.LastRemote.ToString());
+            Assert.Equal($"{lab.AddressB}:{Port}", handler.LastLocal.ToString());
+            string big = new('x', 1400);
+            Assert.Equal("ok:" + big, Exchange(client, new IPEndPoint(lab.AddressB, Port + 1), big));
+            Assert.Equal($"{lab.AddressB}:{Port + 1}", handler.LastLocal.ToString());
+        }, async);
+        UdpServiceCounters counters = service.ReadCounters();
+        Assert.Equal(2, counters.Received);
+        Assert.Equal(2, counters.Sent);
+    }
+
+    [Fact]
+    public void Bad_checksums_and_reflector_ports_are_counted_and_dropped_and_other_traffic_reaches_the_kernel()
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using var service = Serve(lab, Port);
+        var handler = new Prefixer();
+        using Socket client = Client(lab);
+        using Socket raw = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Udp));
+        using Socket echoPort = Client(lab, 7);
+        RunWhile(service, handler, () =>
+        {
+            // UDP header and payload by hand, with a checksum one off: the kernel adds the IP header and leaves ours alone.
+            byte[] datagram = new byte[8 + 4];
+            BinaryPrimitives.WriteUInt16BigEndian(datagram, 40002);
+            BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(2), Port);
+            BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(4), (ushort)datagram.Length);
+            "ping"u8.CopyTo(datagram.AsSpan(8));
+            uint pseudo = InternetChecksum.PseudoHeaderSum(Ipv4(lab.AddressA), Ipv4(lab.AddressB), IpProtocol.Udp, datagram.Length);
+            BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(6), (ushort)(InternetChecksum.Compute(datagram, pseudo) ^ 0x0100));
+            for (int i = 0; i < 5; i++)
+                raw.SendTo(datagram, new IPEndPoint(lab.AddressB, 0));
+            // From the echo port: a reply could start a loop with an echo service.
+            echoPort.SendTo("loop?"u8.ToArray(), new IPEndPoint(lab.AddressB, Port));
+            Assert.Equal("ok:fine", Exchange(client, new IPEndPoint(lab.AddressB, Port), "fine"));
+            Assert.True(KernelTest.Eventually(() => service.ReadCounters() is { BadChecksums: 5, Unanswerable: 1 }, TimeSpan.FromSeconds(5)), service.ReadCounters().ToString());
+            echoPort.ReceiveTimeout = 500;
+            Assert.Throws<SocketException>(() => echoPort.Receive(new byte[64]));
+            // Ping still reaches the kernel, through the steering program's pass verdict.
+            ulong passedBefore = service.ReadPassedToKernel();
+            Assert.True(lab.Exec(VethSide.A, "ping", "-c", "2", "-i", "0.2", "-W", "2", lab.AddressB.ToString()).Succeeded);
+            Assert.True(service.ReadPassedToKernel() >= passedBefore + 2);
+        });
+        Assert.Equal(1, service.ReadCounters().Received);
+    }
+
+    [Fact]
+    public void Zero_bytes_are_allocated_per_datagram_in_steady_state()
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using var service = Serve(lab, Port);
+        var handler = new Prefixer();
+        RunWhile(service, handler, () =>
+        {
+            using Socket client = Client(lab);
+            client.ReceiveTimeout = 2000;
+            var buffer = new byte[64];
+            var to = new IPEndPoint(lab.AddressB, Port);
+            for (int i = 0; i < 12_000 && handler.AllocatedAfter < 0; i++)
+            {
+                client.SendTo("0123456789"u8.ToArray(), to);
+                client.Receive(buffer);
+            }
+        });
+        Assert.True(handler.AllocatedAfter >= 0, $"only {handler.Handled} datagrams were handled");
+        Assert.Equal(0, handler.AllocatedAfter - handler.AllocatedBefore);
+    }
+
+    [Fact]
+    public void The_sender_reaches_any_endpoint_on_the_link_and_an_unresolved_one_is_a_typed_error()
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using var service = Serve(lab, Port);
+        using Socket client = Client(lab, 40003);
+        var nobody = new UdpEndpoint(Ipv4(lab.AddressA) + 70, 40003);
+        UdpSendResult? toClient = null, toNobody = null;
+        NeighbourUnresolvedException? unresolved = null;
+        var handler = new Prefixer
+        {
+            OnIdle = sender =>
+            {
+                toClient = sender.TrySend(new UdpEndpoint(Ipv4(lab.AddressA), 40003), "news"u8, sender.Source);
+                toNobody = sender.TrySend(nobody, "news"u8, sender.Source);
+                try
+                {
+                    sender.Send(nobody, "news"u8);
+                }
+                catch (NeighbourUnresolvedException e)
+                {
+                    unresolved = e;
+                }
+            },
+        };
+        RunWhile(service, handler, () =>
+        {
+            var buffer = new byte[64];
+            EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+            int n = client.ReceiveFrom(buffer, ref from);
+            Assert.Equal("news", Encoding.ASCII.GetString(buffer, 0, n));
+            Assert.Equal(new IPEndPoint(lab.AddressB, Port), from);
+        });
+        Assert.Equal(UdpSendResult.Sent, toClient);
+        Assert.Equal(UdpSendResult.Unresolved, toNobody);
+        Assert.NotNull(unresolved);
+        Assert.Equal(NeighbourTable.ToIPAddress(nobody.Address), unresolved.Address);
+    }
+
+    [Fact]
+    public void Every_active_queue_of_a_multi_queue_veth_serves()
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab(new VethLabOptions { RxQueues = 2, TxQueues = 2 });
+        using var service = Serve(lab, Port);
+        Assert.Equal(2, service.Engine.Queues.Count);
+        var handler = new Prefixer();
+        RunWhile(service, handler, () =>
+        {
+            // Each client socket is a flow; veth puts a flow on the receive queue its sender's transmit queue hashed it to.
+            for (int i = 0; i < 64 && service.QueueCounters.Any(c => c.Received == 0); i++)
+            {
+                using Socket client = Client(lab);
+                Assert.Equal("ok:" + i, Exchange(client, new IPEndPoint(lab.AddressB, Port), i.ToString()));
+            }
+        });
+        Assert.All(service.QueueCounters, c => Assert.True(c.Received > 0, string.Join(" ", service.QueueCounters)));
+    }
+
+    [Fact]
+    public void The_counters_are_in_the_AfXdp_meter()
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using var service = Serve(lab, Port);
+        var handler = new Prefixer();
+        using Socket client = Client(lab);
+        RunWhile(service, handler, () =>
+        {
+            for (int i = 0; i < 3; i++)
+                Exchange(client, new IPEndPoint(lab.AddressB, Port), "m");
+        });
+        var seen = new Dictionary<string, long>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "AfXdp" && instrument.Name.StartsWith("afxdp.udp.", StringComparison.Ordinal))
+                    l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+                if (tag.Key == "network.interface.name" && (string?)tag.Value == lab.InterfaceB)
+                    seen[instrument.Name] = seen.GetValueOrDefault(instrument.Name) + value;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        Assert.Equal(3, seen["afxdp.udp.datagrams.received"]);
+        Assert.Equal(3, seen["afxdp.udp.datagrams.sent"]);
+        Assert.Equal(0, seen["afxdp.udp.checksum_errors"]);
+        Assert.True(seen.ContainsKey("afxdp.udp.passed_to_kernel"));
+    }
+
+    [Fact]
+    public void An_address_the_interface_does_not_have_is_refused_with_the_fix()
+    {
+        using VethLab lab = VethLab.Create();
+        var e = Assert.Throws<AfXdpException>(() => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
+        {
+            Interface = lab.InterfaceB,
+            Endpoints = [new IPEndPoint(IPAddress.Parse("192.0.2.99"), 53)],
+        })));
+        Assert.Contains($"192.0.2.99 is not an address of {lab.InterfaceB}", e.Cause);
+        Assert.Contains($"ip addr add 192.0.2.99/24 dev {lab.InterfaceB}", e.Fix);
+        Assert.False(lab.Status(VethSide.B).Xdp.Any);
+    }
+
+    static uint Ipv4(IPAddress address) => BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
+}

@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using System.Net;
+using AfXdp.Net;
+using AfXdp.Udp;
+using CsCheck;
+
+namespace AfXdp.Tests.Udp;
+
+/// <summary>What the UDP service hands to an application, and the replies it writes.</summary>
+public class UdpFrameTests
+{
+    static readonly MacAddress Us = MacAddress.Parse("02:00:00:00:0b:01"), Them = MacAddress.Parse("02:00:00:00:0a:01");
+    const uint Server = 0x0A63_0002, Subnet255 = 0x0A63_00FF;
+
+    static byte[] Frame(string source = "10.99.0.1", int sourcePort = 40000, int payload = 20, MacAddress? to = null, MacAddress? from = null)
+    {
+        var frame = new byte[1514];
+        int length = new UdpFrameBuilder(from ?? Them, to ?? Us, new IPEndPoint(IPAddress.Parse(source), sourcePort), new IPEndPoint(new IPAddress(0x0200630A), 53))
+            .Write(frame, Enumerable.Range(1, payload).Select(i => (byte)i).ToArray());
+        return frame[..length];
+    }
+
+    static UdpFrameCheck Check(byte[] frame) => UdpFrame.Check(frame, Us, [], [Subnet255], out _);
+
+    [Fact]
+    public void A_valid_datagram_is_handed_over_with_both_endpoints()
+    {
+        byte[] frame = Frame(payload: 33);
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, [], [Subnet255], out int payload));
+        Assert.Equal(33, payload);
+        Assert.Equal("10.99.0.1:40000", UdpFrame.Remote(frame).ToString());
+        Assert.Equal(new UdpEndpoint(Server, 53), UdpFrame.Local(frame));
+    }
+
+    [Fact]
+    public void Wrong_checksums_are_told_apart_from_a_missing_one()
+    {
+        byte[] ipBad = Frame();
+        ipBad[14 + 10] ^= 1;
+        Assert.Equal(UdpFrameCheck.BadChecksum, Check(ipBad));
+        byte[] udpBad = Frame();
+        udpBad[^1] ^= 0x40;
+        Assert.Equal(UdpFrameCheck.BadChecksum, Check(udpBad));
+        byte[] none = Frame();
+        none[40] = none[41] = 0;
+        Assert.Equal(UdpFrameCheck.Ok, Check(none));
+    }
+
+    [Theory]
+    [InlineData("0.0.0.1")]
+    [InlineData("127.0.0.1")]
+    [InlineData("224.0.0.1")]
+    [InlineData("240.0.0.1")]
+    [InlineData("255.255.255.255")]
+    [InlineData("10.99.0.2")]   // our own address
+    [InlineData("10.99.0.255")] // the subnet's broadcast
+    public void Sources_a_host_must_not_answer_are_refused(string source) => Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(source)));
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(19)]
+    [InlineData(0)]
+    public void Reflector_ports_are_refused_so_two_services_never_loop(int port) => Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(sourcePort: port)));
+
+    [Fact]
+    public void Frames_for_another_mac_or_from_a_group_mac_are_refused()
+    {
+        Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(to: MacAddress.Parse("02:00:00:00:0c:01"))));
+        Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(from: MacAddress.Broadcast)));
+        Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(from: MacAddress.Parse("01:00:5e:00:00:01"))));
+    }
+
+    [Fact]
+    public void Of_several_addresses_the_destination_picks_which_subnet_broadcast_is_refused()
+    {
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(), Us, [0x0A63_0003], [0], out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame(), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame("192.0.2.255"), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame("10.99.0.255"), Us, [0xC000_0201, Server], [0xC000_02FF, Subnet255], out _));
+    }
+
+    [Fact]
+    public void Lengths_fragments_and_options_that_do_not_hold_are_malformed()
+    {
+        byte[] longUdp = Frame();
+        BinaryPrimitives.WriteUInt16BigEndian(longUdp.AsSpan(38), 200);
+        Assert.Equal(UdpFrameCheck.Malformed, Check(longUdp));
+        byte[] fragment = Frame();
+        fragment[20] = 0x20; // more fragments
+        Assert.Equal(UdpFrameCheck.Malformed, Check(fragment));
+        byte[] options = Frame();
+        options[14] = 0x46;
+        Assert.Equal(UdpFrameCheck.Malformed, Check(options));
+        Assert.Equal(UdpFrameCheck.Malformed, Check(Frame()[..41]));
+    }
+
+    [Fact]
+    public void A_shorter_udp_length_ends_the_datagram_and_the_rest_is_not_payload()
+    {
+        // An IP payload 4 bytes longer than the UDP length says; the UDP checksum covers the UDP length only.
+        byte[] frame = Frame(payload: 20);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), 8 + 16);
+        frame[40] = frame[41] = 0;
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, Us, [], [Subnet255], out int payload));
+        Assert.Equal(16, payload);
+    }
+
+    [Fact]
+    public void A_reply_longer_than_the_request_goes_back_to_the_sender_with_valid_checksums()
+    {
+        byte[] frame = new byte[2048];
+        Frame(payload: 10).CopyTo(frame, 0);
+        Enumerable.Repeat((byte)0xAB, 300).ToArray().CopyTo(frame, UdpFrame.HeadersLength);
+        int length = UdpFrame.WriteReply(frame, 300);
+        Assert.Equal(42 + 300, length);
+        // Seen from the sender: for its MAC, from ours, with checksums that verify.
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame.AsSpan(0, length), Them, [], [0], out int payload));
+        Assert.Equal(300, payload);
+        Assert.Equal(Us, new MacAddress(frame.AsSpan(6)));
+        Assert.Equal(new UdpEndpoint(Server, 53), UdpFrame.Remote(frame));
+        Assert.Equal("10.99.0.1:40000", UdpFrame.Local(frame).ToString());
+        Assert.Equal(0x40, frame[20]); // DF
+        Assert.Equal(64, frame[22]);   // TTL
+    }
+
+    [Fact]
+    public void Any_bytes_are_checked_without_an_exception() =>
+        Gen.Byte.Array[0, 200].Sample(bytes =>
+        {
+            UdpFrameCheck check = UdpFrame.Check(bytes, Us, [], [Subnet255], out int payload);
+            Assert.True(check != UdpFrameCheck.Ok || payload <= bytes.Length - UdpFrame.HeadersLength);
+        }, iter: 100_000);
+
+    [Theory]
+    [InlineData(0x0A63_0002, 24, 0x0A63_00FFu)]
+    [InlineData(0xC0A8_0101, 16, 0xC0A8_FFFFu)]
+    [InlineData(0x0A00_0001, 31, 0u)]
+    [InlineData(0x0A00_0001, 32, 0u)]
+    public void The_subnet_broadcast_follows_the_prefix(uint address, int prefix, uint broadcast) => Assert.Equal(broadcast, ReplyRules.SubnetBroadcast(address, prefix));
+}
