@@ -11,7 +11,7 @@ cd "$REPO"
 for i in 1 2 3; do
   echo "=== iteration $i $(date +%T)"
   dotnet test tests/AfXdp.Tests --filter "FullyQualifiedName~HostPolicyTests|FullyQualifiedName~EchoReplyTests|FullyQualifiedName~Net.AllocationTests|FullyQualifiedName~UdpFrameTests" 2>&1 | grep -E "Passed!|Failed!|\[FAIL\]"
-  dotnet test tests/AfXdp.KernelTests --filter "FullyQualifiedName~NeverAReflectorTests|FullyQualifiedName~GoneTests|FullyQualifiedName~Xsk.ErrorTests|FullyQualifiedName~KillTests|FullyQualifiedName~ScaleCliTests|FullyQualifiedName~AfXdp.KernelTests.CliTests|FullyQualifiedName~EchoResponderTests|FullyQualifiedName~AsyncReceiveTests|FullyQualifiedName~FaultTests|FullyQualifiedName~SendReceiveTests" 2>&1 | grep -E "Passed!|Failed!|\[FAIL\]|Error Message|^\s+(Assert|Expected|Actual)|SIGKILLs" 
+  dotnet test tests/AfXdp.KernelTests --filter "FullyQualifiedName~NeverAReflectorTests|FullyQualifiedName~GoneTests|FullyQualifiedName~Xsk.ErrorTests|FullyQualifiedName~KillTests|FullyQualifiedName~ScaleCliTests|FullyQualifiedName~AfXdp.KernelTests.CliTests|FullyQualifiedName~EchoResponderTests|FullyQualifiedName~AsyncReceiveTests|FullyQualifiedName~FaultTests|FullyQualifiedName~SendReceiveTests" 2>&1 | grep -E -A3 "Passed!|Failed!|\[FAIL\]|Error Message" 
 done
 touch /tmp/t14stress.stop
 wait $BUILDER
