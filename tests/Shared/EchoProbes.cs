@@ -4,7 +4,7 @@ using AfXdp.Net;
 namespace AfXdp.TestShared;
 
 /// <summary>The peer that asks and the echo host that answers, as a probe set sees them.</summary>
-/// <param name="Prefix">The host's prefix length: its subnet's broadcast and network addresses are never answered.</param>
+/// <param name="Prefix">The host's prefix length: its subnet's broadcast address is never answered.</param>
 /// <param name="Port">The host's UDP echo port.</param>
 internal sealed record EchoHosts(MacAddress PeerMac, uint PeerIp, MacAddress HostMac, uint HostIp, int Prefix, ushort Port)
 {
@@ -50,12 +50,12 @@ internal static class EchoProbes
     /// <summary>Requests a correct host does not answer, each with the reason.</summary>
     public static IEnumerable<EchoProbe> Refused(EchoHosts h)
     {
-        // RFC 1122 3.2.1.3 sources: "this network", broadcast, multicast, loopback, class E, our own, the subnet's broadcast and network.
+        // RFC 1122 3.2.1.3 sources: "this network", broadcast, multicast, loopback, class E, our own, the subnet's broadcast.
         (string Name, uint Address)[] badSources =
         [
             ("0.0.0.0", 0), ("0.1.2.3 (0/8)", 0x00010203), ("255.255.255.255", 0xFFFF_FFFF), ("224.0.0.1 (multicast)", 0xE000_0001),
             ("239.255.255.250 (multicast)", 0xEFFF_FFFA), ("127.0.0.1 (loopback)", 0x7F00_0001), ("240.0.0.1 (class E)", 0xF000_0001),
-            ("our own address", h.HostIp), ("the subnet broadcast", h.SubnetBroadcast), ("the subnet's network address", h.Policy.SubnetNetwork),
+            ("our own address", h.HostIp), ("the subnet broadcast", h.SubnetBroadcast),
         ];
         foreach ((string name, uint address) in badSources)
         {
@@ -87,7 +87,7 @@ internal static class EchoProbes
         yield return new("ping with a bad IPv4 header checksum", Spoil(Ping(h), IpStart + 11), ReplyVerdict.BadChecksum);
 
         // Each of these would start a loop with another responder, or reflect at a service.
-        foreach (ushort port in new ushort[] { 7, 11, 13, 17, 19, 37, 53, 123, 1900, 11211, 0 })
+        foreach (ushort port in new ushort[] { 0, 7, 9, 11, 13, 17, 19, 37, 69, 53, 123, 1900, 11211 })
             yield return new($"UDP from reflector port {port}", Udp(h, sourcePort: port), ReplyVerdict.ReflectorPort);
         yield return new($"UDP from the echo port itself ({h.Port})", Udp(h, sourcePort: h.Port), ReplyVerdict.ReflectorPort);
 

@@ -91,7 +91,8 @@ public sealed class BenchEngine : IDisposable
                 else
                 {
                     _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
-                    PhaseReport.Write($"program {_program.Program.Id} maps {string.Join(',', _program.Program.GetInfo().MapIds)} link {_program.Link.LinkId}");
+                    if (PhaseReport.Enabled)
+                        PhaseReport.Write($"program {_program.Program.Id} maps {string.Join(',', _program.Program.GetInfo().MapIds)} link {_program.Link.LinkId}");
                     _program.Register(_socket);
                 }
                 // The lower half of the UMEM receives; txonly's prebuilt frames live in the upper half.
@@ -150,6 +151,8 @@ public sealed class BenchEngine : IDisposable
 
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         uint iteration = 0;
+        // With -p an idle iteration waits up to 100 ms in poll: the clock is read every time, or 32 of them would pass unchecked.
+        uint clockMask = _options.Poll ? 0u : 31u;
         while (!_stop)
         {
             switch (_options.Mode)
@@ -159,7 +162,7 @@ public sealed class BenchEngine : IDisposable
                 default: L2Fwd(); break;
             }
             // The clock is read every 32 iterations: a vDSO call, but still not per batch.
-            if ((++iteration & 31) != 0)
+            if ((++iteration & clockMask) != 0)
                 continue;
             long now = Stopwatch.GetTimestamp();
             _liveness.Check(now);

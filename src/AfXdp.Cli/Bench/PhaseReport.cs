@@ -14,6 +14,9 @@ internal static class PhaseReport
         ? new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0)
         : null;
 
+    /// <summary>True when AFXDP_PHASE_FILE is set: a caller guards lines that cost something to build.</summary>
+    public static bool Enabled => s_file is not null;
+
     /// <summary>Appends one line when reporting is on.</summary>
     public static void Write(string line)
     {

@@ -18,11 +18,11 @@ public enum ReplyVerdict : byte
 }
 
 /// <summary>
-/// The one place that decides "would a correct host answer this frame?" (RFC 1122) for every
-/// responder of the library (echo, the UDP service): the host's MAC, its IPv4 address and prefix
-/// length, and the checks each step of a reply makes: Ethernet addresses, IPv4 header and
-/// checksum, source address, ICMP and UDP checksums, UDP lengths and reflector ports. Pure: reads
-/// the frame, changes nothing, allocates nothing.
+/// "Would a correct host answer this frame?" (RFC 1122), frame by frame, for a responder that answers
+/// in the frame it received (echo): the host's MAC, its IPv4 address and prefix length, and the checks
+/// each step of a reply makes: Ethernet addresses, IPv4 header and checksum, source address, ICMP and
+/// UDP checksums, UDP lengths and source ports. Whom to answer is <see cref="ReplyRules"/>, the rules the
+/// UDP service applies too. Pure: reads the frame, changes nothing, allocates nothing.
 /// </summary>
 /// <remarks>
 /// A responder answering what it should not becomes a reflector: two of them answering each other's
@@ -32,15 +32,10 @@ public enum ReplyVerdict : byte
 /// </remarks>
 public readonly record struct HostPolicy
 {
-    const uint LoopbackNetwork = 0x7F00_0000, ZeroNetwork = 0, Class8Mask = 0xFF00_0000;
-    const uint MulticastNetwork = 0xE000_0000, ReservedNetwork = 0xF000_0000, Class4Mask = 0xF000_0000;
-    const uint LimitedBroadcast = 0xFFFF_FFFF;
-
     /// <summary>The host: answers come from <paramref name="mac"/> and <paramref name="address"/> (most significant byte first), on a subnet of <paramref name="prefixLength"/> bits.</summary>
     public HostPolicy(MacAddress mac, uint address, int prefixLength)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
+        SubnetBroadcast = ReplyRules.SubnetBroadcast(address, prefixLength);
         Mac = mac;
         Address = address;
         PrefixLength = prefixLength;
@@ -55,6 +50,9 @@ public readonly record struct HostPolicy
     /// <summary>The subnet's prefix length, 0 to 32; it places the subnet broadcast address.</summary>
     public int PrefixLength { get; }
 
+    /// <summary>The subnet's directed broadcast (host bits all ones); 0 for /31 and /32, which have none (RFC 3021).</summary>
+    public uint SubnetBroadcast { get; }
+
     /// <summary>
     /// Also accept a UDP checksum field that holds only the pseudo-header sum. That is what a sender
     /// on the same machine leaves when it offloads the checksum (CHECKSUM_PARTIAL) and its frame
@@ -63,59 +61,14 @@ public readonly record struct HostPolicy
     /// </summary>
     public bool AcceptsPartialUdpChecksum { get; init; }
 
-    /// <summary>True when the subnet has a broadcast address (prefixes of /30 and shorter; /31 and /32 have none, RFC 3021).</summary>
-    public bool HasSubnetBroadcast => PrefixLength <= 30;
-
-    /// <summary>The subnet's directed broadcast (host bits all ones); meaningless without <see cref="HasSubnetBroadcast"/>.</summary>
-    public uint SubnetBroadcast => Address | ~SubnetMask;
-
-    /// <summary>The subnet's network address (host bits all zeros), which RFC 1122 3.3.6 says a host also takes as a broadcast.</summary>
-    public uint SubnetNetwork => Address & SubnetMask;
-
-    uint SubnetMask => PrefixLength == 0 ? 0 : uint.MaxValue << (32 - PrefixLength);
+    /// <summary>True when <paramref name="source"/> names one unicast host we may answer (<see cref="ReplyRules.IsAnswerableSource"/>).</summary>
+    public bool IsAnswerableSource(uint source) => ReplyRules.IsAnswerableSource(source, Address, SubnetBroadcast);
 
     /// <summary>
-    /// True for a UDP source port this library never answers: 0 (RFC 768: "no reply expected") and the
-    /// ports of services that send a datagram in response to any datagram. A datagram from such a port
-    /// may itself be an answer (answering it back starts a loop: two responders never stop), or a
-    /// spoofed request that makes us flood the service's host (reflection, amplification).
+    /// True for a UDP source port an echo-style responder never answers: a reflector (<see cref="ReplyRules.IsReflectorPort"/>)
+    /// or an amplifier (<see cref="ReplyRules.IsAmplifierPort"/>), since what it sends back is what it received.
     /// </summary>
-    public static bool IsReflectorPort(ushort port) => port is
-        0        // no reply expected (RFC 768)
-        or 7     // echo (RFC 862): sends every datagram back, so two echoes answer each other forever
-        or 11    // systat (RFC 866): answers any datagram with the list of users
-        or 13    // daytime (RFC 867): answers any datagram with the time
-        or 17    // quote of the day (RFC 865): answers any datagram with a quote
-        or 19    // chargen (RFC 864): answers any datagram with up to 512 bytes, the classic echo/chargen loop
-        or 37    // time (RFC 868): answers any datagram with the time
-        or 53    // DNS: answers queries, up to ~50 times larger (the largest reflection source)
-        or 69    // TFTP: answers any datagram, at least with an error packet
-        or 111   // portmapper (RFC 1833): answers dumps many times larger than the request
-        or 123   // NTP: monlist and mode 7 answers are hundreds of times larger
-        or 137   // NetBIOS name service: answers any name query
-        or 161   // SNMP: GetBulk answers are many times larger than the request
-        or 389   // CLDAP: answers searches up to ~70 times larger
-        or 520   // RIP: answers requests with the routing table
-        or 1900  // SSDP: answers M-SEARCH with several datagrams
-        or 3702  // WS-Discovery: answers probes with large XML
-        or 5353  // mDNS: answers queries, also unicast ones
-        or 11211; // memcached: answers get with values up to 1 MB (amplification up to ~50,000)
-
-    /// <summary>
-    /// True when <paramref name="source"/> names one unicast host we may answer (RFC 1122 3.2.1.3):
-    /// not 0.0.0.0/8 ("this network"), 127/8 (loopback, never on a wire), 224/4 (multicast),
-    /// 240/4 (reserved, with 255.255.255.255), our own address (a spoof or a loop), nor our subnet's
-    /// broadcast or network address.
-    /// </summary>
-    public bool IsAnswerableSource(uint source)
-    {
-        uint network = source & Class8Mask;
-        if (network is ZeroNetwork or LoopbackNetwork || (source & Class4Mask) is MulticastNetwork or ReservedNetwork)
-            return false;
-        if (source == Address || source == LimitedBroadcast)
-            return false;
-        return !HasSubnetBroadcast || (source != SubnetBroadcast && source != SubnetNetwork);
-    }
+    public static bool IsRefusedSourcePort(ushort port) => ReplyRules.IsReflectorPort(port) || ReplyRules.IsAmplifierPort(port);
 
     /// <summary>
     /// An ARP request we answer: to our MAC or broadcast, from a unicast MAC, asking for our address,
@@ -132,7 +85,8 @@ public readonly record struct HostPolicy
             return ReplyVerdict.NotForUs;
         if (arp.Operation != ArpOperation.Request || arp.TargetIp != Address)
             return ReplyVerdict.NotForUs;
-        if (frame.Source.IsMulticast || arp.SenderMac.IsMulticast || (arp.SenderIp != 0 && !IsAnswerableSource(arp.SenderIp)))
+        if (!ReplyRules.IsAnswerableSourceMac(frame.Source) || !ReplyRules.IsAnswerableSourceMac(arp.SenderMac)
+            || (arp.SenderIp != 0 && !IsAnswerableSource(arp.SenderIp)))
             return ReplyVerdict.BadSource;
         return ReplyVerdict.Answer;
     }
@@ -156,7 +110,7 @@ public readonly record struct HostPolicy
             return ReplyVerdict.BadChecksum;
         if (ip.IsFragment)
             return ReplyVerdict.NotForUs;
-        if (frame.Source.IsMulticast || !IsAnswerableSource(ip.Source))
+        if (!ReplyRules.IsAnswerableSourceMac(frame.Source) || !IsAnswerableSource(ip.Source))
             return ReplyVerdict.BadSource;
         return ReplyVerdict.Answer;
     }
@@ -178,7 +132,7 @@ public readonly record struct HostPolicy
     /// A UDP datagram to <paramref name="port"/> we may answer, in a datagram <see cref="CheckIpv4"/>
     /// accepted: its length field within the IP payload (<paramref name="udp"/> then ends there, as
     /// Linux trims it; a length past the payload is malformed), its checksum right or absent (zero,
-    /// RFC 768), and its source port neither a reflector (<see cref="IsReflectorPort"/>) nor
+    /// RFC 768), and its source port neither refused (<see cref="IsRefusedSourcePort"/>) nor
     /// <paramref name="port"/> itself, so two instances of one service never answer each other.
     /// </summary>
     public ReplyVerdict CheckUdp(Ipv4Packet ip, ushort port, out UdpDatagram udp)
@@ -201,6 +155,6 @@ public readonly record struct HostPolicy
                 return ReplyVerdict.BadChecksum;
         }
         ushort source = udp.SourcePort;
-        return IsReflectorPort(source) || source == port ? ReplyVerdict.ReflectorPort : ReplyVerdict.Answer;
+        return IsRefusedSourcePort(source) || source == port ? ReplyVerdict.ReflectorPort : ReplyVerdict.Answer;
     }
 }

@@ -30,7 +30,7 @@ internal static class UdpFrame
     /// Checks a received frame: lengths, checksums (a zero UDP checksum means none, RFC 768), that it was
     /// sent to the MAC and address of one of <paramref name="hosts"/> (the served addresses), and that
     /// that host would answer it (<see cref="HostPolicy.IsAnswerableSource"/>, a unicast source MAC, no
-    /// <see cref="HostPolicy.IsReflectorPort"/> source port). On success <paramref name="payloadLength"/>
+    /// <see cref="ReplyRules.IsReflectorPort"/> source port). On success <paramref name="payloadLength"/>
     /// is the UDP payload's length (bytes past the UDP length are padding).
     /// </summary>
     /// <remarks>
@@ -68,7 +68,7 @@ internal static class UdpFrame
         if (new MacAddress(frame) != host.Mac
             || new MacAddress(frame[MacAddress.Length..]).IsMulticast
             || !host.IsAnswerableSource(source)
-            || HostPolicy.IsReflectorPort(BinaryPrimitives.ReadUInt16BigEndian(datagram)))
+            || ReplyRules.IsReflectorPort(BinaryPrimitives.ReadUInt16BigEndian(datagram)))
             return UdpFrameCheck.Unanswerable;
         payloadLength = udpLength - UdpDatagram.HeaderLength;
         return UdpFrameCheck.Ok;

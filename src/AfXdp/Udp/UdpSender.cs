@@ -83,8 +83,8 @@ public sealed class UdpSender
         // The same rules as for answering: a datagram to a group or a reflector could start a loop or a flood.
         if (!host.IsAnswerableSource(to.Address))
             Throw.Config($"UdpSender.Send(to {to})", $"{NeighbourTable.ToIPAddress(to.Address)} names no single unicast host seen from {NeighbourTable.ToIPAddress(from.Address)}/{host.PrefixLength} (RFC 1122 3.2.1.3: it is in 0/8, loopback, multicast or class E, a broadcast, the subnet's network address, or the sender's own address).", "send to one unicast host.");
-        if (HostPolicy.IsReflectorPort(to.Port))
-            Throw.Config($"UdpSender.Send(to {to})", $"port {to.Port} is a reflector port (HostPolicy.IsReflectorPort: port 0 or a service that answers any datagram), so a datagram there could start a loop or a flood.", "send to a port HostPolicy.IsReflectorPort does not list.");
+        if (ReplyRules.IsReflectorPort(to.Port))
+            Throw.Config($"UdpSender.Send(to {to})", $"port {to.Port} is a reflector port (ReplyRules.IsReflectorPort: port 0 or a service that answers any datagram), so a datagram there could start a loop or a flood.", "send to a port ReplyRules.IsReflectorPort does not list.");
         if (!TryResolve(to.Address, out MacAddress mac))
             return UdpSendResult.Unresolved;
         if (!_queue.TryTakeFrame(out Packet packet))

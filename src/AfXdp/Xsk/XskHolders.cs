@@ -2,25 +2,26 @@ using AfXdp.Interop;
 
 namespace AfXdp.Xsk;
 
-/// <summary>A process holding AF_XDP sockets in a network namespace.</summary>
+/// <summary>A process holding bound AF_XDP sockets in a network namespace.</summary>
 public readonly record struct XskHolder(int ProcessId, string Command, int Sockets)
 {
     /// <summary>"pid N (command, K AF_XDP sockets)", as error messages name the holder.</summary>
-    public override string ToString() => $"pid {ProcessId} ({Command}, {Sockets} AF_XDP socket{(Sockets == 1 ? "" : "s")})";
+    /// <summary>"pid 1234 (dotnet, 1 bound AF_XDP socket)", for messages.</summary>
+    public override string ToString() => $"pid {ProcessId} ({Command}, {Sockets} bound AF_XDP socket{(Sockets == 1 ? "" : "s")})";
 }
 
 /// <summary>
-/// Which other processes hold AF_XDP sockets in the calling thread's network namespace. The kernel
+/// Which other processes hold bound AF_XDP sockets in the calling thread's network namespace. The kernel
 /// lists AF_XDP sockets only with CONFIG_XDP_SOCKETS_DIAG (`ss --xdp`), which many kernels lack, and
 /// never says which queue a socket is bound to; so this looks at every process of the namespace and
-/// asks each socket descriptor its family (a copy taken with pidfd_getfd, which needs ptrace access:
-/// root or CAP_SYS_PTRACE). For error messages, not for the data path.
+/// asks each socket descriptor its family and whether it is bound (a copy taken with pidfd_getfd, which
+/// needs ptrace access: root or CAP_SYS_PTRACE). For error messages, not for the data path.
 /// </summary>
 public static unsafe class XskHolders
 {
     const string SocketPrefix = "socket:[";
 
-    /// <summary>The processes other than this one with AF_XDP sockets here; null when this process may not look (pidfd_getfd refused).</summary>
+    /// <summary>The processes other than this one with bound AF_XDP sockets here; null when this process may not look (pidfd_getfd refused).</summary>
     public static IReadOnlyList<XskHolder>? InOtherProcesses()
     {
         string here = XskFd.CurrentNetworkNamespace();
@@ -47,7 +48,7 @@ public static unsafe class XskHolders
         return holders;
     }
 
-    /// <summary>How many of the process's descriptors are AF_XDP sockets; null when pidfd_getfd is refused.</summary>
+    /// <summary>How many of the process's descriptors are bound AF_XDP sockets; null when pidfd_getfd is refused.</summary>
     static int? CountXdpSockets(int pid, string process)
     {
         int pidfd = Sys.PidfdOpen(pid);
@@ -70,8 +71,13 @@ public static unsafe class XskHolders
             using var socket = new SafeFd(copy);
             int domain = 0;
             uint length = sizeof(int);
-            if (Sys.GetSockOpt(copy, Sys.SOL_SOCKET, Sys.SO_DOMAIN, &domain, &length) == 0 && domain == IfXdp.AF_XDP)
-                count++;
+            if (Sys.GetSockOpt(copy, Sys.SOL_SOCKET, Sys.SO_DOMAIN, &domain, &length) != 0 || domain != IfXdp.AF_XDP)
+                continue;
+            // Only a bound socket holds a queue: recvfrom(MSG_DONTWAIT) says ENXIO before anything else when it is
+            // not (net/xdp/xsk.c, __xsk_recvmsg); on a bound one it is the wakeup its owner makes too.
+            if (Sys.RecvFrom(copy, null, 0, Sys.MSG_DONTWAIT, null, null) < 0 && Sys.LastErrno == Errno.ENXIO)
+                continue;
+            count++;
         }
         return count;
     }

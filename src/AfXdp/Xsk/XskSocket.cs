@@ -462,8 +462,9 @@ public abstract unsafe class XskSocket : IDisposable
             int errno = Sys.LastErrno;
             if (errno == Errno.EBUSY)
             {
-                // Only a closing socket frees the queue soon; a live one of another process keeps it, so do not wait for it.
-                holders ??= XskHolders.InOtherProcesses() ?? [];
+                // Only a closing socket frees the queue soon; a bound one of another process keeps it, so do not wait for it.
+                // Looked for at every refusal: a racing process may bind the queue the moment a closing socket frees it.
+                holders = XskHolders.InOtherProcesses() ?? [];
                 if (holders.Count == 0 && clock.Elapsed < Config.BusyRetryTimeout)
                 {
                     Thread.Sleep(100);
@@ -481,7 +482,7 @@ public abstract unsafe class XskSocket : IDisposable
         {
             case Errno.EBUSY when holders is { Count: > 0 }:
                 Throw.Kernel(call, errno,
-                    $"queue {QueueId} of {InterfaceName} is bound by another AF_XDP socket; in this network namespace AF_XDP sockets are held by " +
+                    $"queue {QueueId} of {InterfaceName} is bound by another AF_XDP socket; in this network namespace bound AF_XDP sockets are held by " +
                     $"{string.Join(", ", holders)}, the likely holder (the kernel does not say which queue a socket is bound to).",
                     "stop that process or let it finish, or bind another queue.");
                 break;

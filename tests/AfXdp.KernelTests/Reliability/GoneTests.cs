@@ -116,11 +116,13 @@ public sealed class GoneTests
         readonly Process _process;
         readonly ConcurrentQueue<string> _stderr = new(), _stdout = new();
         readonly string _what;
+        readonly string? _file;
 
-        RunningCli(Process process, string what)
+        RunningCli(Process process, string what, string? file)
         {
             _process = process;
             _what = what;
+            _file = file;
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
             process.OutputDataReceived += (_, e) => { if (e.Data is not null) _stdout.Enqueue(e.Data); };
             process.BeginErrorReadLine();
@@ -134,14 +136,15 @@ public sealed class GoneTests
         {
             string[] words = loop.Split(' ');
             string spare = new IPAddress([.. lab.AddressB.GetAddressBytes()[..3], 3]).ToString();
+            string? pcap = words[0] == "capture" ? Path.Combine(Path.GetTempPath(), $"afxdp-gone-{Environment.ProcessId}.pcap") : null;
             string[] args = words[0] switch
             {
                 "bench" => ["bench", "-i", lab.InterfaceB, "-d", "60", .. words[1..]],
-                "capture" => ["capture", "-i", lab.InterfaceB, "-w", Path.Combine(Path.GetTempPath(), $"afxdp-gone-{Environment.ProcessId}.pcap"), "-d", "60"],
+                "capture" => ["capture", "-i", lab.InterfaceB, "-w", pcap!, "-d", "60"],
                 "echo" => ["echo", "-i", lab.InterfaceB, "--ip", spare, "-d", "60"],
                 _ => ["engine", "-i", lab.InterfaceB, "-q", "0", "-d", "60"],
             };
-            var cli = new RunningCli(KernelTest.StartAfxdpIn(lab, VethSide.B, args), loop);
+            var cli = new RunningCli(KernelTest.StartAfxdpIn(lab, VethSide.B, args), loop, pcap);
             // Set up once the program is attached (every loop binds its socket first), or once bench -R reports its first second.
             Func<bool> ready = loop.EndsWith("-R", StringComparison.Ordinal)
                 ? () => !cli._stderr.IsEmpty
@@ -176,6 +179,8 @@ public sealed class GoneTests
                 _process.Kill();
             _process.WaitForExit();
             _process.Dispose();
+            if (_file is not null)
+                File.Delete(_file);
         }
     }
 }

@@ -73,29 +73,37 @@ public sealed class KillTests
                 File.Delete(phaseFile);
                 using Process child = KernelTest.StartAfxdpIn(lab, VethSide.B, new Dictionary<string, string> { ["AFXDP_PHASE_FILE"] = phaseFile },
                     "bench", "-i", lab.InterfaceB, "-m", mode, "-a", attach, "-c", "copy", "-d", "60");
-                // One run in five aims at a phase of setup in turn (or a random moment of start-up); the rest at receiving.
-                string aim = run % 5 == 0 ? Phases[run / 5 % Array.IndexOf(Phases, "attached")] : "attached";
-                int aimed = Array.IndexOf(Phases, aim);
-                Assert.True(KernelTest.Eventually(() => Array.IndexOf(Phases, Report.Read(phaseFile).Phase) >= aimed || child.HasExited, TimeSpan.FromSeconds(60)),
-                    $"run {run}: the child did not report {aim} within 60 s");
-                int delay = aim == "(none)" ? random.Next(0, 1001) : aim == "attached" ? random.Next(0, 301) : 0;
-                Thread.Sleep(delay);
-                // Held across the kill: the child's mount namespace outlives it while this handle is open, so it can be searched.
-                using SafeFileHandle? mountNamespace = child.HasExited ? null : OpenMountNamespace(child.Id);
-                if (mountNamespace is null)
-                    Assert.Fail($"run {run}: the child ended before the kill (exit {child.ExitCode}, phase {Report.Read(phaseFile).Phase}): " +
-                        $"{child.StandardOutput.ReadToEnd()} {child.StandardError.ReadToEnd()}");
-                bool ownNamespace = File.ResolveLinkTarget(HandlePath(mountNamespace), returnFinalTarget: false)?.Name != ownMountNamespace;
-                child.Kill();
-                Assert.True(child.WaitForExit(10_000), $"run {run}: the child did not die");
-                Report report = Report.Read(phaseFile);
-                string context = $"run {run} (seed {seed}): {mode} -a {attach} killed {delay} ms after it reported {aim}, in phase {report.Phase}";
-                Assert.True(child.ExitCode == 137, $"{context}: exit code {child.ExitCode}: {child.StandardOutput.ReadToEnd()} {child.StandardError.ReadToEnd()}");
-                if (Array.IndexOf(Phases, report.Phase) >= Array.IndexOf(Phases, "program"))
-                    Assert.True(report.Programs.Count == 1 && report.Maps.Count >= 1 && report.Links.All(l => l != 0), $"{context}: the report lacks the objects it made");
-                landed[Array.IndexOf(Phases, report.Phase)] = landed.GetValueOrDefault(Array.IndexOf(Phases, report.Phase)) + 1;
-                AssertNothingLeft(lab, report, mountNamespace, ownNamespace, context);
-                File.Delete(phaseFile);
+                try
+                {
+                    // One run in five aims at a phase of setup in turn (or a random moment of start-up); the rest at receiving.
+                    string aim = run % 5 == 0 ? Phases[run / 5 % Array.IndexOf(Phases, "attached")] : "attached";
+                    int aimed = Array.IndexOf(Phases, aim);
+                    Assert.True(KernelTest.Eventually(() => Array.IndexOf(Phases, Report.Read(phaseFile).Phase) >= aimed || child.HasExited, TimeSpan.FromSeconds(60)),
+                        $"run {run}: the child did not report {aim} within 60 s");
+                    int delay = aim == "(none)" ? random.Next(0, 1001) : aim == "attached" ? random.Next(0, 301) : 0;
+                    Thread.Sleep(delay);
+                    // Held across the kill: the child's mount namespace outlives it while this handle is open, so it can be searched.
+                    using SafeFileHandle? mountNamespace = child.HasExited ? null : OpenMountNamespace(child.Id);
+                    if (mountNamespace is null)
+                        Assert.Fail($"run {run}: the child ended before the kill (exit {child.ExitCode}, phase {Report.Read(phaseFile).Phase}): " +
+                            $"{child.StandardOutput.ReadToEnd()} {child.StandardError.ReadToEnd()}");
+                    bool ownNamespace = File.ResolveLinkTarget(HandlePath(mountNamespace), returnFinalTarget: false)?.Name != ownMountNamespace;
+                    child.Kill();
+                    Assert.True(child.WaitForExit(10_000), $"run {run}: the child did not die");
+                    Report report = Report.Read(phaseFile);
+                    string context = $"run {run} (seed {seed}): {mode} -a {attach} killed {delay} ms after it reported {aim}, in phase {report.Phase}";
+                    Assert.True(child.ExitCode == 137, $"{context}: exit code {child.ExitCode}: {child.StandardOutput.ReadToEnd()} {child.StandardError.ReadToEnd()}");
+                    if (Array.IndexOf(Phases, report.Phase) >= Array.IndexOf(Phases, "program"))
+                        Assert.True(report.Programs.Count == 1 && report.Maps.Count >= 1 && report.Links.All(l => l != 0), $"{context}: the report lacks the objects it made");
+                    landed[Array.IndexOf(Phases, report.Phase)] = landed.GetValueOrDefault(Array.IndexOf(Phases, report.Phase)) + 1;
+                    AssertNothingLeft(lab, report, mountNamespace, ownNamespace, context);
+                }
+                finally
+                {
+                    if (!child.HasExited)
+                        child.Kill(); // a failed run leaves no bench behind
+                    File.Delete(phaseFile);
+                }
             }
         }
         finally

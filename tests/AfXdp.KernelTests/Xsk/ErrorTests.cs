@@ -47,9 +47,9 @@ public sealed class ErrorTests
                 Assert.True(KernelTest.Eventually(() => first.HasExited || second.HasExited, TimeSpan.FromSeconds(30)), $"round {round}: both run");
                 System.Diagnostics.Process loser = first.HasExited ? first : second, winner = loser == first ? second : first;
                 string error = loser.StandardError.ReadToEnd();
-                Assert.True(loser.ExitCode == 1, $"round {round}: exit {loser.ExitCode}: {error}");
+                Assert.True(loser.ExitCode == 1, $"round {round}: exit {loser.ExitCode}: {error}"); // a run-time failure (CommandLine.Failed)
                 Assert.Contains($"bind({lab.InterfaceB}, queue 0) failed: EBUSY", error);
-                Assert.Contains($"queue 0 of {lab.InterfaceB} is bound by another AF_XDP socket; in this network namespace AF_XDP sockets are held by pid {winner.Id} (", error);
+                Assert.Contains($"queue 0 of {lab.InterfaceB} is bound by another AF_XDP socket; in this network namespace bound AF_XDP sockets are held by pid {winner.Id} (", error);
                 Assert.DoesNotContain("   at ", error);
                 Thread.Sleep(500);
                 Assert.False(winner.HasExited, $"round {round}: the winner stopped too");

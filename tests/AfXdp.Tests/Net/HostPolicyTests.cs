@@ -48,7 +48,7 @@ public class HostPolicyTests
     [InlineData(0x0A0B_0001u, true)]
     [InlineData(0x0A0B_00FEu, true)]
     [InlineData(0x0A0B_00FFu, false)] // subnet broadcast of 10.11.0.0/24
-    [InlineData(0x0A0B_0000u, false)] // its network address
+    [InlineData(0x0A0B_0000u, true)]  // its network address: a host since RFC 1812 and Linux alike
     [InlineData(0x0A0B_0002u, false)] // ours
     [InlineData(0x0A0C_00FFu, true)]  // another subnet's .255 is a host here
     [InlineData(0x7F00_0001u, false)]
@@ -69,21 +69,20 @@ public class HostPolicyTests
     public void Point_to_point_and_host_prefixes_have_no_subnet_broadcast(int prefix)
     {
         var policy = new HostPolicy(Captures.MacB, 0x0A0B0002, prefix);
-        Assert.False(policy.HasSubnetBroadcast);
+        Assert.Equal(0u, policy.SubnetBroadcast);
         Assert.True(policy.IsAnswerableSource(0x0A0B0003)); // the /31 peer, RFC 3021
         Assert.False(policy.IsAnswerableSource(0x0A0B0002));
     }
 
     [Theory]
-    [InlineData(8, 0x0AFF_FFFFu, 0x0A00_0000u)]
-    [InlineData(16, 0x0A0B_FFFFu, 0x0A0B_0000u)]
-    [InlineData(30, 0x0A0B_0003u, 0x0A0B_0000u)]
-    [InlineData(0, 0xFFFF_FFFFu, 0x0000_0000u)]
-    public void The_subnet_broadcast_and_network_follow_the_prefix(int prefix, uint broadcast, uint network)
+    [InlineData(8, 0x0AFF_FFFFu)]
+    [InlineData(16, 0x0A0B_FFFFu)]
+    [InlineData(30, 0x0A0B_0003u)]
+    [InlineData(0, 0xFFFF_FFFFu)]
+    public void The_subnet_broadcast_follows_the_prefix(int prefix, uint broadcast)
     {
         var policy = new HostPolicy(Captures.MacB, 0x0A0B0002, prefix);
         Assert.Equal(broadcast, policy.SubnetBroadcast);
-        Assert.Equal(network, policy.SubnetNetwork);
         Assert.False(policy.IsAnswerableSource(broadcast));
     }
 
@@ -94,17 +93,21 @@ public class HostPolicyTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new HostPolicy(Captures.MacB, 0x0A0B0002, prefix));
 
     [Theory]
-    [InlineData(0, true)]
-    [InlineData(7, true)]
-    [InlineData(19, true)]
-    [InlineData(53, true)]
-    [InlineData(123, true)]
-    [InlineData(11211, true)]
-    [InlineData(9, false)] // discard answers nothing
-    [InlineData(1024, false)]
-    [InlineData(40000, false)]
-    public void Reflector_ports_are_the_services_that_answer_anything(ushort port, bool reflector) =>
-        Assert.Equal(reflector, HostPolicy.IsReflectorPort(port));
+    [InlineData(0, true, false)]
+    [InlineData(7, true, false)]
+    [InlineData(19, true, false)]
+    [InlineData(69, true, false)]
+    [InlineData(53, false, true)]
+    [InlineData(123, false, true)]
+    [InlineData(11211, false, true)]
+    [InlineData(1024, false, false)]
+    [InlineData(40000, false, false)]
+    public void Echo_refuses_reflector_and_amplifier_ports_the_UDP_service_only_reflectors(ushort port, bool reflector, bool amplifier)
+    {
+        Assert.Equal(reflector, ReplyRules.IsReflectorPort(port));
+        Assert.Equal(amplifier, ReplyRules.IsAmplifierPort(port));
+        Assert.Equal(reflector || amplifier, HostPolicy.IsRefusedSourcePort(port));
+    }
 
     [Fact]
     public void A_partial_UDP_checksum_is_accepted_only_when_the_policy_says_so()
@@ -191,7 +194,7 @@ public class HostPolicyTests
         else if (UdpOf(reply, out _, out UdpDatagram udp))
         {
             Assert.Equal(Hosts.Port, udp.SourcePort);
-            Assert.False(HostPolicy.IsReflectorPort(udp.DestinationPort) || udp.DestinationPort == Hosts.Port, $"a reply to port {udp.DestinationPort}");
+            Assert.False(HostPolicy.IsRefusedSourcePort(udp.DestinationPort) || udp.DestinationPort == Hosts.Port, $"a reply to port {udp.DestinationPort}");
             Assert.True(!udp.HasChecksum || udp.IsChecksumValid(ip.PseudoHeaderSum()));
         }
     }
