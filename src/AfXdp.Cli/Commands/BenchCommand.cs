@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
@@ -35,6 +36,18 @@ internal static class BenchCommand
         var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts the whole process" };
         var duration = new Option<double>("--duration", "-d") { Description = "measured seconds (rx modes start the clock at the first packet)", DefaultValueFactory = _ => 10 };
         duration.Validators.Add(r => Check(r, r.GetValueOrDefault<double>() is > 0 and <= 86400, "--duration must be from 0 to 86400 seconds"));
+        var rate = new Option<double?>("--rate")
+        {
+            Description = "txonly: pace to this many frames per second (default: as fast as possible)",
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Single().Value;
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double pps) && pps is >= 1 and <= 100_000_000)
+                    return pps;
+                r.AddError($"--rate: '{text}' is not a rate from 1 to 100000000 frames per second");
+                return null;
+            },
+        };
         var noRx = new Option<bool>("--no-rx", "-R") { Description = "txonly: no RX ring and no XDP program" };
         var unaligned = new Option<bool>("--unaligned", "-u") { Description = "unaligned chunk mode (XDP_UMEM_UNALIGNED_CHUNK_FLAG)" };
         var smac = MacOption("--smac", "txonly source MAC (default: the interface's)");
@@ -52,7 +65,7 @@ internal static class BenchCommand
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
-            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, noRx, unaligned,
+            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, rate, noRx, unaligned,
             smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, json,
         };
         command.SetAction(r =>
@@ -67,6 +80,11 @@ internal static class BenchCommand
             if (r.GetValue(awaiting) && r.GetRequiredValue(mode) != "rxdrop")
             {
                 Console.Error.WriteLine("--async: only with -m rxdrop");
+                return 1;
+            }
+            if (r.GetValue(rate) is not null && r.GetRequiredValue(mode) != "txonly")
+            {
+                Console.Error.WriteLine("--rate: only with -m txonly");
                 return 1;
             }
             var options = new BenchOptions
@@ -88,6 +106,7 @@ internal static class BenchCommand
                 BusyPoll = r.GetValue(busyPoll),
                 Async = r.GetValue(awaiting),
                 Duration = r.GetValue(duration),
+                Rate = r.GetValue(rate),
                 NoRx = r.GetValue(noRx),
                 Unaligned = r.GetValue(unaligned),
                 SourceMac = r.GetValue(smac),
