@@ -32,9 +32,9 @@ public sealed unsafe class SimulatedXsk : IDisposable
         TxMemory = Map<XdpDescriptor>();
         FillMemory = Map<ulong>();
         CompletionMemory = Map<ulong>();
-        Rx = new RxRing(RxMemory);
-        Tx = new TxRing(TxMemory);
         Fill = new FillRing(FillMemory);
+        Rx = new RxRing(RxMemory, Fill);
+        Tx = new TxRing(TxMemory);
         Completion = new CompletionRing(CompletionMemory);
 
         Pool = (byte*)Allocate(PoolFrames * FrameSize);

@@ -13,6 +13,7 @@ root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(EngineCommand.Create());
 root.Subcommands.Add(HandoffRxCommand.Create());
 root.Subcommands.Add(NapiCommand.Create());
+root.Subcommands.Add(PluginCommand.Create());
 
 try
 {

@@ -8,6 +8,7 @@ namespace AfXdp.Testing;
 /// <summary>What a finished external command (ip, ping, ethtool) exited with and printed.</summary>
 public sealed record CommandResult(string CommandLine, int ExitCode, string Output, string Error)
 {
+    /// <summary>True when the command exited with code 0.</summary>
     public bool Succeeded => ExitCode == 0;
 }
 

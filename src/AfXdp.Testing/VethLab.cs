@@ -8,7 +8,9 @@ namespace AfXdp.Testing;
 /// <summary>One of the two sides of a <see cref="VethLab"/>.</summary>
 public enum VethSide
 {
+    /// <summary>Side A: the first namespace, address 10.99.N.1.</summary>
     A,
+    /// <summary>Side B: the second namespace, address 10.99.N.2.</summary>
     B,
 }
 
@@ -31,6 +33,7 @@ public sealed class VethLab : IDisposable
     /// <summary>The name of the persistent lab: namespaces afxlabA / afxlabB, interfaces afxa0 / afxb0.</summary>
     public const string PersistentName = "afxlab";
 
+    /// <summary>The prefix length of both addresses: each lab is one /24 (10.99.N.0/24).</summary>
     public const int PrefixLength = 24;
 
     const int PersistentIndex = 255; // 10.99.255.0/24; throwaway labs use 10.99.0-254.0/24
@@ -60,20 +63,28 @@ public sealed class VethLab : IDisposable
     /// <summary>The lab's name: "afx{pid}-{index}" for a throwaway lab, "afxlab" for the persistent one.</summary>
     public string Name { get; }
 
+    /// <summary>The network namespace of side A ("{Name}a", or "afxlabA").</summary>
     public string NamespaceA { get; }
 
+    /// <summary>The network namespace of side B ("{Name}b", or "afxlabB").</summary>
     public string NamespaceB { get; }
 
+    /// <summary>The veth end in <see cref="NamespaceA"/> ("{Name}a0", or "afxa0").</summary>
     public string InterfaceA { get; }
 
+    /// <summary>The veth end in <see cref="NamespaceB"/> ("{Name}b0", or "afxb0").</summary>
     public string InterfaceB { get; }
 
+    /// <summary>The MAC of <see cref="InterfaceA"/>, e.g. "02:00:00:00:0a:01" (<see cref="VethLabOptions.MacA"/>).</summary>
     public string MacA { get; }
 
+    /// <summary>The MAC of <see cref="InterfaceB"/>, e.g. "02:00:00:00:0b:01" (<see cref="VethLabOptions.MacB"/>).</summary>
     public string MacB { get; }
 
+    /// <summary>The IPv4 address of <see cref="InterfaceA"/>: 10.99.N.1.</summary>
     public IPAddress AddressA { get; }
 
+    /// <summary>The IPv4 address of <see cref="InterfaceB"/>: 10.99.N.2.</summary>
     public IPAddress AddressB { get; }
 
     /// <summary>The namespace of <paramref name="side"/>.</summary>
@@ -182,6 +193,7 @@ public sealed class VethLab : IDisposable
             DeleteNamespaces();
     }
 
+    /// <summary>Both sides as namespace/interface, MAC and address/prefix, for logs.</summary>
     public override string ToString() =>
         $"{NamespaceA}/{InterfaceA} {MacA} {AddressA}/{PrefixLength} <-> {NamespaceB}/{InterfaceB} {MacB} {AddressB}/{PrefixLength}";
 

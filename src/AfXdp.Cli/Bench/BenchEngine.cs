@@ -81,8 +81,17 @@ public sealed class BenchEngine : IDisposable
             _completion = _socket.Completion;
             if (options.WantsRx)
             {
-                _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
-                _program.Register(_socket);
+                if (options.XskMap is { } source)
+                {
+                    using XskMap map = source.Open(options.Interface);
+                    map.Register(_socket);
+                    XskMapId = map.Id;
+                }
+                else
+                {
+                    _program = XskRedirectProgram.Attach(NetDevice.Get(_socket.InterfaceIndex), options.Attach, filter: options.Filter);
+                    _program.Register(_socket);
+                }
                 // The lower half of the UMEM receives; txonly's prebuilt frames live in the upper half.
                 _socket.Fill.Populate(0, Math.Min(_ring, _socket.Fill.Size));
             }
@@ -101,6 +110,9 @@ public sealed class BenchEngine : IDisposable
     public XskSocket Socket => _socket;
 
     public XskRedirectProgram? Program => _program;
+
+    /// <summary>The id of the device plugin's XSKMAP the socket was registered in (--xskmap); null when we attached our own program.</summary>
+    public uint? XskMapId { get; }
 
     /// <summary>Bytes allocated by the measured loop's thread while it ran.</summary>
     public long AllocatedBytes { get; private set; }

@@ -1,6 +1,7 @@
 using System.Net;
 using AfXdp.Bpf;
 using AfXdp.Device;
+using AfXdp.DevicePlugin;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -25,6 +26,8 @@ public sealed record BenchOptions
     public XdpAttachMode Attach { get; init; } = XdpAttachMode.Auto;
     /// <summary>Steer only matching frames to the socket (the steering program); null for all.</summary>
     public PacketFilter? Filter { get; init; }
+    /// <summary>Register in the XSKMAP the device plugin serves instead of attaching a program; null to attach our own.</summary>
+    public XskMapSource? XskMap { get; init; }
     public XdpBindMode Bind { get; init; } = XdpBindMode.Auto;
     public uint Batch { get; init; } = 64;
     public uint Ring { get; init; } = 2048;

@@ -6,6 +6,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
 using AfXdp.Device;
+using AfXdp.DevicePlugin;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -60,13 +61,14 @@ internal static class BenchCommand
         var sndbuf = new Option<int?>("--sndbuf") { Description = "socket send buffer in bytes (SO_SNDBUFFORCE; default: net.core.wmem_default)" };
         var json = new Option<bool>("--json") { Description = "print the summary as one JSON object" };
         var filter = FilterOption.Create();
+        var xskmap = XskMapOption.Create();
 
         var command = new Command("bench",
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
             iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, rate, noRx, unaligned,
-            smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, json,
+            smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, xskmap, json,
         };
         command.SetAction(r =>
         {
@@ -87,8 +89,15 @@ internal static class BenchCommand
                 Console.Error.WriteLine("--rate: only with -m txonly");
                 return 1;
             }
+            if (!XskMapOption.TryGet(r, xskmap, out XskMapSource? source))
+                return 2;
+            if (source is not null && r.GetValue(filter) is not null)
+                return XskMapOption.Conflict("--filter", "the steering program is one we would load, and with --xskmap the device plugin's program decides what reaches the socket.");
+            if (source is not null && r.GetValue(noRx))
+                return XskMapOption.Conflict("--no-rx", "a socket without an RX ring has nothing to register in the XSKMAP.");
             var options = new BenchOptions
             {
+                XskMap = source,
                 Interface = r.GetRequiredValue(iface),
                 Mode = Enum.Parse<BenchMode>(r.GetRequiredValue(mode), ignoreCase: true),
                 Queue = r.GetValue(queue),
@@ -129,6 +138,8 @@ internal static class BenchCommand
         using var engine = new BenchEngine(options);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; engine.Stop(); });
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; engine.Stop(); });
+        if (engine.XskMapId is uint mapId)
+            Console.Error.WriteLine($"registered queue {options.Queue} in XSKMAP id {mapId} from {options.XskMap!.PathFor(options.Interface)}; the program on {options.Interface} is left as it is");
         Process self = Process.GetCurrentProcess();
         TimeSpan user0 = self.UserProcessorTime, system0 = self.PrivilegedProcessorTime, cpu0 = ProcessCpuTime.Now();
         long started = Stopwatch.GetTimestamp();

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using AfXdp.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
+using AfXdp.DevicePlugin;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
@@ -25,6 +26,7 @@ internal static class CaptureCommand
         var queue = new Option<uint>("--queue", "-q") { Description = "queue id", DefaultValueFactory = _ => 0 };
         var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
         attach.AcceptOnlyFromAmong("skb", "drv", "auto");
+        var xskmap = XskMapOption.Create();
 
         var command = new Command("capture",
             "Write what an AF_XDP socket on one queue receives to a pcap file that tcpdump, tshark and Wireshark read, with nanosecond timestamps; " +
@@ -32,13 +34,15 @@ internal static class CaptureCommand
             "CAPTURED FRAMES ARE TAKEN AWAY FROM THE KERNEL: every frame arriving on the queue goes to the socket and never reaches the " +
             "kernel's stack (ARP, ping, TCP connections on that interface stop working while it runs). A --filter option choosing what to " +
             "take will come with the XDP steering-program generator; until then everything on the queue is captured.")
-        { iface, file, count, duration, queue, attach };
-        command.SetAction(r => Run(r.GetRequiredValue(iface), r.GetRequiredValue(file), r.GetValue(count), r.GetValue(duration), r.GetValue(queue),
-            Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true)));
+        { iface, file, count, duration, queue, attach, xskmap };
+        command.SetAction(r => XskMapOption.TryGet(r, xskmap, out XskMapSource? source)
+            ? Run(r.GetRequiredValue(iface), r.GetRequiredValue(file), r.GetValue(count), r.GetValue(duration), r.GetValue(queue),
+                Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), source)
+            : 2);
         return command;
     }
 
-    static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode)
+    static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode, XskMapSource? source)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
@@ -51,10 +55,20 @@ internal static class CaptureCommand
         using var stream = new FileStream(file.FullName, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
         using var writer = new PcapWriter(stream);
         var capture = new PcapCapture(socket.Rx, writer);
-        using XskRedirectProgram program = XskRedirectProgram.Attach(device, mode, multiBuffer: true);
-        program.Register(socket);
-        Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {XskRedirectProgram.ProgramName} (prog id {program.Link.ProgramId}) " +
-            $"in {program.Link.Mode.ToString().ToLowerInvariant()} mode; these frames no longer reach the kernel. " +
+        using XskRedirectProgram? program = source is null ? XskRedirectProgram.Attach(device, mode, multiBuffer: true) : null;
+        string how;
+        if (program is not null)
+        {
+            program.Register(socket);
+            how = $"{XskRedirectProgram.ProgramName} (prog id {program.Link.ProgramId}) in {program.Link.Mode.ToString().ToLowerInvariant()} mode; these frames no longer reach the kernel.";
+        }
+        else
+        {
+            using XskMap map = source!.Open(interfaceName);
+            map.Register(socket);
+            how = $"registered in XSKMAP id {map.Id} from {source.PathFor(interfaceName)}; the program on {interfaceName} decides what arrives.";
+        }
+        Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {how} " +
             (count > 0 ? $"Stops after {count} packets" : "Stops") + (seconds > 0 ? $" or {seconds:0.###} s." : count > 0 ? " or on Ctrl-C." : " on Ctrl-C."));
 
         var clock = Stopwatch.StartNew();

@@ -20,13 +20,22 @@ public sealed record EchoResponderConfig
     /// <summary>UDP port whose datagrams are sent back (RFC 862's echo port by default).</summary>
     public ushort UdpPort { get; init; } = 7;
 
+    /// <summary>The interface's RX queue to bind the socket to (0 by default); it must be a queue in use.</summary>
     public uint Queue { get; init; }
 
     /// <summary>The MAC to answer with; null for the interface's own.</summary>
     public MacAddress? Mac { get; init; }
 
+    /// <summary>How the steering program is attached (native when the driver supports it, else generic, by default).</summary>
     public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
 
+    /// <summary>
+    /// Register in this XSKMAP (e.g. the AF_XDP device plugin's) instead of attaching the steering program; it stays the
+    /// caller's. The program already on the interface then decides which frames arrive: requests are answered, others dropped.
+    /// </summary>
+    public XskMap? XskMap { get; init; }
+
+    /// <summary>Copy or zero-copy bind of the socket (the kernel decides, by default).</summary>
     public XdpBindMode BindMode { get; init; } = XdpBindMode.Auto;
 
     /// <summary>Descriptors taken from the RX ring at a time.</summary>
@@ -41,6 +50,7 @@ public sealed record EchoResponderConfig
 /// <param name="TxRingFull">Replies dropped because the TX ring stayed full.</param>
 public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long TxRingFull)
 {
+    /// <summary>All replies sent: ARP, ICMP echo and UDP echo together.</summary>
     public long Replies => ArpReplies + IcmpEchoReplies + UdpEchoReplies;
 }
 
@@ -62,11 +72,18 @@ public sealed class EchoResponder : IDisposable
 
     readonly Umem _umem;
     readonly RxTxSocket _socket;
-    readonly XskRedirectProgram _program;
+    readonly XskRedirectProgram? _program;
     readonly EchoIdentity _identity;
     readonly uint _batch;
     long _arpReplies, _icmpEchoReplies, _udpEchoReplies, _ignored;
 
+    /// <summary>
+    /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderConfig.Queue"/>, fills the FILL ring and
+    /// attaches the steering program (or registers in <see cref="EchoResponderConfig.XskMap"/>); everything opened so far
+    /// is released again if a step fails.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="config"/> is null.</exception>
+    /// <exception cref="AfXdpException">The address is not IPv4, the batch is 0 or larger than the ring (2048), or the kernel refuses a step (no such interface, missing capability, queue not in use).</exception>
     public EchoResponder(EchoResponderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -85,8 +102,15 @@ public sealed class EchoResponder : IDisposable
         {
             _socket = new RxTxSocket(_umem, device.Index, config.Queue, new XskSocketConfig { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = config.BindMode });
             _socket.Fill.Populate(0, FrameCount);
-            _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
-            _program.Register(_socket);
+            if (config.XskMap is { } map)
+            {
+                map.Register(_socket);
+            }
+            else
+            {
+                _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
+                _program.Register(_socket);
+            }
         }
         catch
         {
@@ -95,6 +119,7 @@ public sealed class EchoResponder : IDisposable
         }
     }
 
+    /// <summary>The configuration the responder was built with.</summary>
     public EchoResponderConfig Config { get; }
 
     /// <summary>The MAC, address and port answered with.</summary>
@@ -103,8 +128,8 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The socket the requests arrive on and the replies leave by.</summary>
     public RxTxSocket Socket => _socket;
 
-    /// <summary>The steering program and its attachment.</summary>
-    public XskRedirectProgram Program => _program;
+    /// <summary>The steering program and its attachment; null when registered in <see cref="EchoResponderConfig.XskMap"/>.</summary>
+    public XskRedirectProgram? Program => _program;
 
     /// <summary>The counts so far; safe to read from another thread.</summary>
     public EchoCounters Counters => new(Volatile.Read(ref _arpReplies), Volatile.Read(ref _icmpEchoReplies), Volatile.Read(ref _udpEchoReplies),
@@ -147,6 +172,7 @@ public sealed class EchoResponder : IDisposable
             ProcessBatch(timeoutMs: 100);
     }
 
+    /// <summary>Detaches the steering program (if it attached one), closes the socket and unmaps the UMEM.</summary>
     public void Dispose()
     {
         _program?.Dispose();
@@ -154,6 +180,7 @@ public sealed class EchoResponder : IDisposable
         _umem.Dispose();
     }
 
+    /// <summary>The address, interface, queue and UDP port, for logs.</summary>
     public override string ToString() => $"EchoResponder({Config.Address} on {Config.Interface} queue {Config.Queue}, UDP port {Config.UdpPort})";
 
     void Count(EchoReplyKind kind)

@@ -79,6 +79,9 @@ public static unsafe class BpfFs
                 Throw.Kernel(call, errno,
                     $"nothing is pinned at {full}{(IsBpfFs(DefaultMount) ? "" : $" ({DefaultMount} is not even mounted in this mount namespace; `ip netns exec` starts commands with a fresh /sys)")}.",
                     "check the path (`ls` it, `bpftool prog show pinned PATH`), and open it in the mount namespace where it was pinned.");
+            if (errno == Errno.EACCES)
+                Throw.Kernel(call, errno, $"this user (uid {Sys.GetEUid()}) may not open {full}: that takes read and write permission on the pin (created mode 0600, owned by whoever pinned it) and search permission on its directories.",
+                    "have the pin chowned or chmodded to this user (`afxdp plugin --uid`, the device plugin's pool `uid`), or open it as its owner.");
             if (errno == Errno.EPERM && !IsBpfFs(Path.GetDirectoryName(full)!))
                 Throw.Kernel(call, errno, $"{full} is not on a BPF file system.", "give the path of a pin under a bpffs mount such as /sys/fs/bpf.");
             Throw.Errno(call, errno);

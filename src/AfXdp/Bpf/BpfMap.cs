@@ -132,8 +132,8 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
         BpfFs.Pin(Fd, path, $"map \"{Name}\"");
     }
 
-    /// <summary>Wraps an fd as a map, reading its shape from the kernel; closes the fd when it is not a map.</summary>
-    static BpfMap Adopt(SafeFd fd, string what)
+    /// <summary>Wraps an fd as a map (one opened or received from another process), reading its shape from the kernel; closes the fd when it is not a map.</summary>
+    internal static BpfMap Adopt(SafeFd fd, string what)
     {
         try
         {

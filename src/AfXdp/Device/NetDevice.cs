@@ -20,6 +20,7 @@ public enum XdpAttachMode
 /// <summary>The XDP program(s) the kernel reports on a device (IFLA_XDP); ids are 0 where none.</summary>
 public readonly record struct XdpAttachment(uint DrvProgramId, uint SkbProgramId, uint HwProgramId)
 {
+    /// <summary>True when a program is attached in any mode (driver, generic or offload).</summary>
     public bool Any => DrvProgramId != 0 || SkbProgramId != 0 || HwProgramId != 0;
 
     /// <summary>The first attached program and its mode, for messages.</summary>
@@ -28,6 +29,7 @@ public readonly record struct XdpAttachment(uint DrvProgramId, uint SkbProgramId
         : SkbProgramId != 0 ? (SkbProgramId, XdpAttachMode.Skb)
         : (HwProgramId, XdpAttachMode.Hw);
 
+    /// <summary>The id of the program attached in <paramref name="mode"/>, 0 when none; for <see cref="XdpAttachMode.Auto"/>, the id of <see cref="First"/>.</summary>
     public uint ProgramIn(XdpAttachMode mode) => mode switch
     {
         XdpAttachMode.Drv => DrvProgramId,
@@ -43,6 +45,7 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
     /// <summary>The link-layer address (IFLA_ADDRESS), 6 bytes on Ethernet.</summary>
     public byte[] HardwareAddress { get; init; } = [];
 
+    /// <summary>The MTU in bytes (IFLA_MTU), 0 when the kernel does not report one.</summary>
     public uint Mtu { get; init; }
 
     /// <summary>The RFC 2863 operational state (IFLA_OPERSTATE): "up", "down", "lowerlayerdown", "unknown", ...</summary>
@@ -165,5 +168,6 @@ public sealed record DeviceDriver(string Name, string Version, string BusInfo);
 /// <summary>A network device's channels (queue pairs and single-direction queues), as `ethtool -l` prints them.</summary>
 public readonly record struct DeviceChannels(uint Rx, uint Tx, uint Combined, uint MaxRx, uint MaxTx, uint MaxCombined)
 {
+    /// <summary>The counts and their maxima, in `ethtool -l` order: combined, rx, tx.</summary>
     public override string ToString() => $"combined {Combined} (max {MaxCombined}), rx {Rx} (max {MaxRx}), tx {Tx} (max {MaxTx})";
 }

@@ -7,6 +7,7 @@ namespace AfXdp.Device;
 [Flags]
 public enum XdpFeatures : ulong
 {
+    /// <summary>No XDP support in the driver: only generic (skb) mode works.</summary>
     None = 0,
     /// <summary>XDP_PASS, XDP_DROP, XDP_ABORTED, XDP_TX in the driver (native mode).</summary>
     Basic = 1 << 0,
@@ -28,9 +29,13 @@ public enum XdpFeatures : ulong
 [Flags]
 public enum XdpRxMetadataFeatures : ulong
 {
+    /// <summary>The driver provides no RX metadata.</summary>
     None = 0,
+    /// <summary>The hardware RX timestamp (NETDEV_XDP_RX_METADATA_TIMESTAMP, bpf_xdp_metadata_rx_timestamp).</summary>
     Timestamp = 1 << 0,
+    /// <summary>The RX hash and its type (NETDEV_XDP_RX_METADATA_HASH, bpf_xdp_metadata_rx_hash).</summary>
     Hash = 1 << 1,
+    /// <summary>The stripped VLAN tag (NETDEV_XDP_RX_METADATA_VLAN_TAG, bpf_xdp_metadata_rx_vlan_tag).</summary>
     VlanTag = 1 << 2,
 }
 
@@ -38,9 +43,13 @@ public enum XdpRxMetadataFeatures : ulong
 [Flags]
 public enum XskFeatures : ulong
 {
+    /// <summary>The driver serves no TX metadata request in zero-copy mode.</summary>
     None = 0,
+    /// <summary>TX completion timestamps (NETDEV_XSK_FLAGS_TX_TIMESTAMP).</summary>
     TxTimestamp = 1 << 0,
+    /// <summary>TX checksum offload (NETDEV_XSK_FLAGS_TX_CHECKSUM).</summary>
     TxChecksum = 1 << 1,
+    /// <summary>Launch time, sent in FIFO order (NETDEV_XSK_FLAGS_TX_LAUNCH_TIME_FIFO).</summary>
     TxLaunchTimeFifo = 1 << 2,
 }
 

@@ -21,7 +21,9 @@ public static class Errno
     public const int EINVAL = 22;
     public const int EMFILE = 24;
     public const int ENOSPC = 28;
+    public const int EPIPE = 32;
     public const int ERANGE = 34;
+    public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
     public const int ENOPROTOOPT = 92;
     public const int EOPNOTSUPP = 95;
@@ -30,7 +32,11 @@ public static class Errno
     public const int ENETDOWN = 100;
     public const int ENOBUFS = 105;
     public const int ENOTSOCK = 88;
+    public const int EPROTOTYPE = 91;
+    public const int ECONNABORTED = 103;
+    public const int ECONNRESET = 104;
     public const int ENOTCONN = 107;
+    public const int ECONNREFUSED = 111;
 
     /// <summary>The symbolic name of an errno value, e.g. "EBUSY"; "errno N" when unknown.</summary>
     public static string Name(int errno) => errno switch
@@ -38,9 +44,9 @@ public static class Errno
         EPERM => "EPERM", ENOENT => "ENOENT", ESRCH => "ESRCH", EINTR => "EINTR", EIO => "EIO",
         ENXIO => "ENXIO", E2BIG => "E2BIG", EBADF => "EBADF", EAGAIN => "EAGAIN", ENOMEM => "ENOMEM",
         EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST", ENODEV => "ENODEV",
-        EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", ERANGE => "ERANGE", ENOSYS => "ENOSYS", ENOPROTOOPT => "ENOPROTOOPT",
+        EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", EPIPE => "EPIPE", ERANGE => "ERANGE", ENAMETOOLONG => "ENAMETOOLONG", ENOSYS => "ENOSYS", ENOPROTOOPT => "ENOPROTOOPT",
         EOPNOTSUPP => "EOPNOTSUPP", EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE",
-        ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTSOCK => "ENOTSOCK", ENOTCONN => "ENOTCONN",
+        ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTSOCK => "ENOTSOCK", EPROTOTYPE => "EPROTOTYPE", ECONNABORTED => "ECONNABORTED", ECONNRESET => "ECONNRESET", ENOTCONN => "ENOTCONN", ECONNREFUSED => "ECONNREFUSED",
         _ => $"errno {errno}",
     };
 }

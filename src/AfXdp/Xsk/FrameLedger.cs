@@ -30,6 +30,7 @@ public enum FrameOwner : byte
 /// <param name="Completion">In a COMPLETION ring, not yet peeked.</param>
 public readonly record struct FrameCensus(uint Free, uint Held, uint Fill, uint Kernel, uint Rx, uint Tx, uint Completion)
 {
+    /// <summary>All frames counted, whoever holds them: the UMEM's frame count when none is lost.</summary>
     public uint Total => Free + Held + Fill + Kernel + Rx + Tx + Completion;
 }
 

@@ -218,6 +218,7 @@ public readonly unsafe ref struct RingSlots<T> where T : unmanaged
         _mask = mask;
     }
 
+    /// <summary>The slot at a free-running index returned by <see cref="ProducerRing{T}.Reserve"/> (wrapped by the ring mask).</summary>
     public ref T this[uint index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -237,6 +238,7 @@ public readonly unsafe ref struct RingEntries<T> where T : unmanaged
         _mask = mask;
     }
 
+    /// <summary>The entry at a free-running index returned by <see cref="ConsumerRing{T}.Peek"/> (wrapped by the ring mask).</summary>
     public ref readonly T this[uint index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -404,11 +406,14 @@ public static class RingRetry
 /// <summary>RX ring: descriptors of received frames. Owned by the socket (<see cref="RxSocket.Rx"/>, <see cref="RxTxSocket.Rx"/>).</summary>
 public sealed unsafe class RxRing : ConsumerRing<XdpDescriptor>
 {
-    /// <summary>A ring over memory of one's own, for tests of the ring arithmetic: no socket behind it.</summary>
-    internal RxRing(in RingMemory memory) : base(memory)
+    /// <summary>
+    /// A ring over memory of one's own, for tests and micro-benchmarks of the ring arithmetic and the
+    /// batch verbs that need no socket or UMEM (Receive of a non-empty ring, Recycle into <paramref name="fill"/>).
+    /// </summary>
+    internal RxRing(in RingMemory memory, FillRing? fill = null) : base(memory)
     {
         Socket = null!;
-        Fill = null!;
+        Fill = fill!;
         Umem = null!;
         Counters = new XskCounters();
         _entries = (XdpDescriptor*)memory.Entries;
@@ -487,12 +492,8 @@ public sealed unsafe class RxRing : ConsumerRing<XdpDescriptor>
     {
         if (_multiBuffer)
             count = WholePackets(index, count);
-        XskCounters counters = Counters;
-        counters.RxPackets += count;
-        long bytes = 0;
-        for (uint i = 0; i < count; i++)
-            bytes += _entries[(index + i) & _mask].Length;
-        counters.RxBytes += bytes;
+        // Bytes are counted where the batch is given back: that loop reads the descriptors anyway.
+        Counters.RxPackets += count;
         return new RxBatch(this, index, count);
     }
 
@@ -528,10 +529,26 @@ public sealed unsafe class RxRing : ConsumerRing<XdpDescriptor>
         RingSlots<ulong> slots = fill.Slots;
         XdpDescriptor* entries = _entries;
         uint mask = _mask;
+        long bytes = 0;
         for (uint i = 0; i < count; i++)
-            slots[fillIndex + i] = entries[(start + i) & mask].Address;
+        {
+            ref XdpDescriptor d = ref entries[(start + i) & mask];
+            slots[fillIndex + i] = d.Address;
+            bytes += d.Length;
+        }
         fill.Submit(count);
         Release(count);
+        Counters.RxBytes += bytes;
+    }
+
+    /// <summary>Entries [start, start + count) back to the kernel; the frames stay with the application.</summary>
+    internal void Keep(uint start, uint count)
+    {
+        long bytes = 0;
+        for (uint i = 0; i < count; i++)
+            bytes += _entries[(start + i) & _mask].Length;
+        Release(count);
+        Counters.RxBytes += bytes;
     }
 
     /// <summary>
@@ -556,10 +573,11 @@ public sealed unsafe class RxRing : ConsumerRing<XdpDescriptor>
         RingSlots<XdpDescriptor> txSlots = tx.Slots;
         RingSlots<ulong> fillSlots = fill.Slots;
         uint sent = 0, recycled = 0;
-        long bytes = 0;
+        long bytes = 0, received = 0;
         for (uint i = 0; i < count; i++)
         {
             ref XdpDescriptor d = ref entries[(start + i) & mask];
+            received += d.Length;
             if (d.Length != 0 && sent < room)
             {
                 txSlots[txIndex + sent++] = d;
@@ -576,6 +594,7 @@ public sealed unsafe class RxRing : ConsumerRing<XdpDescriptor>
             tx.Submit(sent);
         Release(count);
         XskCounters counters = Counters;
+        counters.RxBytes += received;
         counters.TxBytes += bytes;
         counters.TxDropped += dropped;
         if (sent != 0)

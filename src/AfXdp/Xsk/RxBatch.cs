@@ -88,7 +88,7 @@ public readonly struct RxBatch
     public void Release()
     {
         if (Count != 0)
-            _ring!.Release(Count);
+            _ring!.Keep(Start, Count);
     }
 
     static void ThrowOutOfRange(uint i) => throw new ArgumentOutOfRangeException(nameof(i), i, "past the batch's last frame.");

@@ -19,6 +19,11 @@ public sealed unsafe class Umem : IDisposable
     readonly SafeFd? _memory;
     int _socketsBound;
 
+    /// <summary>
+    /// Maps the packet memory, opens an AF_XDP socket, registers the memory on it (XDP_UMEM_REG) and maps
+    /// its FILL and COMPLETION rings; null <paramref name="config"/> means the <see cref="UmemConfig"/> defaults.
+    /// </summary>
+    /// <exception cref="AfXdpException">A bad configuration value, a size above RLIMIT_MEMLOCK without CAP_IPC_LOCK, required huge pages missing, or a failed syscall (e.g. no CAP_NET_RAW).</exception>
     public Umem(UmemConfig? config = null)
     {
         Config = config ?? new UmemConfig();
@@ -45,6 +50,7 @@ public sealed unsafe class Umem : IDisposable
         }
     }
 
+    /// <summary>The configuration the UMEM was created with.</summary>
     public UmemConfig Config { get; }
 
     /// <summary>
@@ -59,8 +65,10 @@ public sealed unsafe class Umem : IDisposable
     /// <summary>True when the memory is backed by 2 MiB huge pages.</summary>
     public bool UsesHugePages { get; }
 
+    /// <summary>Bytes per frame (<see cref="UmemConfig.FrameSize"/>).</summary>
     public uint FrameSize => Config.FrameSize;
 
+    /// <summary>Number of frames in the UMEM (<see cref="UmemConfig.FrameCount"/>).</summary>
     public uint FrameCount => Config.FrameCount;
 
     /// <summary>The network namespace the UMEM's socket belongs to, e.g. "net:[4026531840]".</summary>
@@ -183,6 +191,7 @@ public sealed unsafe class Umem : IDisposable
         }
     }
 
+    /// <summary>Unmaps the rings and the packet memory and closes the UMEM's socket (and memfd); dispose the sockets using it first.</summary>
     public void Dispose()
     {
         _memory?.Dispose();

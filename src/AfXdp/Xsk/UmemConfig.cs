@@ -57,6 +57,7 @@ public sealed record UmemConfig
     /// </summary>
     public bool TxSoftwareChecksum { get; init; }
 
+    /// <summary>Whether to back the packet memory with 2 MiB huge pages (never, by default).</summary>
     public HugePages HugePages { get; init; } = HugePages.Never;
 
     /// <summary>Back the memory with a memfd mapped shared, so that another process can map it (<see cref="Umem.CreateShareable"/>).</summary>

@@ -113,6 +113,7 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
         Complete();
     }
 
+    /// <summary>Names the socket it receives from, for logs.</summary>
     public override string ToString() => $"XskAsyncReceiver({_socket})";
 
     RxBatch IValueTaskSource<RxBatch>.GetResult(short token) => _core.GetResult(token);

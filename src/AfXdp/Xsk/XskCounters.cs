@@ -10,7 +10,7 @@ public sealed class XskCounters
     /// <summary>Frames taken from the RX ring.</summary>
     public long RxPackets;
 
-    /// <summary>Bytes of those frames.</summary>
+    /// <summary>Bytes of those frames, added when their batch is given back (Recycle, Transmit, Release), at the lengths they have then.</summary>
     public long RxBytes;
 
     /// <summary>Frames the kernel finished sending (COMPLETION ring).</summary>

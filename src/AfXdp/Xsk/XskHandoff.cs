@@ -33,7 +33,7 @@ namespace AfXdp.Xsk;
 public static unsafe class XskHandoff
 {
     /// <summary>The kernel's limit on descriptors in one SCM_RIGHTS message (SCM_MAX_FD).</summary>
-    public const int MaxDescriptors = 253;
+    public const int MaxDescriptors = Sys.SCM_MAX_FD;
 
     const uint Magic = 0x41465831; // "AFX1"
     const int MaxMessage = 64 * 1024;
@@ -62,26 +62,15 @@ public static unsafe class XskHandoff
                 fd.DangerousAddRef(ref ok);
                 added.Add(fd);
             }
-            int dataLength = fds.Count * sizeof(int);
-            byte* control = stackalloc byte[Sys.CmsgSpace(MaxDescriptors * sizeof(int))];
-            var header = (Sys.cmsghdr*)control;
-            header->cmsg_len = (nuint)Sys.CmsgLength(dataLength);
-            header->cmsg_level = Sys.SOL_SOCKET;
-            header->cmsg_type = Sys.SCM_RIGHTS;
-            int* descriptors = (int*)(control + sizeof(Sys.cmsghdr));
+            Span<int> descriptors = stackalloc int[fds.Count];
             for (int i = 0; i < fds.Count; i++)
                 descriptors[i] = fds[i].Fd;
-            fixed (byte* data = message)
-            {
-                var iov = new Sys.iovec { iov_base = data, iov_len = (nuint)message.Length };
-                var msg = new Sys.msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (nuint)Sys.CmsgSpace(dataLength) };
-                nint sent = Sys.SendMsg(UnixFd(unixSocket), &msg, 0);
-                if (sent < 0)
-                    Throw.Errno($"sendmsg(unix socket, {fds.Count} descriptors)", Sys.LastErrno);
-                // The descriptors travel with the first byte; the rest of a long message may need more writes.
-                if (sent < message.Length)
-                    unixSocket.Send(message.AsSpan((int)sent));
-            }
+            nint sent = Sys.SendWithDescriptors(UnixFd(unixSocket), message, descriptors);
+            if (sent < 0)
+                Throw.Errno($"sendmsg(unix socket, {fds.Count} descriptors)", Sys.LastErrno);
+            // The descriptors travel with the first byte; the rest of a long message may need more writes.
+            if (sent < message.Length)
+                unixSocket.Send(message.AsSpan((int)sent));
         }
         finally
         {
@@ -98,35 +87,19 @@ public static unsafe class XskHandoff
         ArgumentNullException.ThrowIfNull(unixSocket);
         byte[] buffer = new byte[MaxMessage];
         var fds = new List<SafeFd>();
-        int length;
-        byte* control = stackalloc byte[Sys.CmsgSpace(MaxDescriptors * sizeof(int))];
-        fixed (byte* data = buffer)
+        nint received = Sys.ReceiveWithDescriptors(UnixFd(unixSocket), buffer, fds, out int flags);
+        if (received < 0)
         {
-            var iov = new Sys.iovec { iov_base = data, iov_len = (nuint)buffer.Length };
-            var msg = new Sys.msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (nuint)Sys.CmsgSpace(MaxDescriptors * sizeof(int)) };
-            nint received = Sys.RecvMsg(UnixFd(unixSocket), &msg, Sys.MSG_CMSG_CLOEXEC);
-            if (received < 0)
-            {
-                int errno = Sys.LastErrno;
-                if (errno == Errno.EAGAIN)
-                    Throw.Kernel("recvmsg(unix socket)", errno, "nothing arrived within the socket's receive timeout.", "check that the privileged side sends (XskHandoff.Send) after it accepted the connection.");
-                Throw.Errno("recvmsg(unix socket)", errno);
-            }
-            length = (int)received;
-            for (var header = (Sys.cmsghdr*)(msg.msg_controllen >= (nuint)sizeof(Sys.cmsghdr) ? control : null); header is not null;
-                 header = NextHeader(control, msg.msg_controllen, header))
-            {
-                if (header->cmsg_level != Sys.SOL_SOCKET || header->cmsg_type != Sys.SCM_RIGHTS)
-                    continue;
-                int count = ((int)header->cmsg_len - sizeof(Sys.cmsghdr)) / sizeof(int);
-                for (int i = 0; i < count; i++)
-                    fds.Add(new SafeFd(((int*)((byte*)header + sizeof(Sys.cmsghdr)))[i]));
-            }
-            if ((msg.msg_flags & Sys.MSG_CTRUNC) != 0)
-            {
-                fds.ForEach(fd => fd.Dispose());
-                Throw.Kernel("recvmsg(unix socket)", Errno.EMFILE, "the descriptors did not all arrive (MSG_CTRUNC): the process is at its descriptor limit.", "raise `ulimit -n`.");
-            }
+            int errno = Sys.LastErrno;
+            if (errno == Errno.EAGAIN)
+                Throw.Kernel("recvmsg(unix socket)", errno, "nothing arrived within the socket's receive timeout.", "check that the privileged side sends (XskHandoff.Send) after it accepted the connection.");
+            Throw.Errno("recvmsg(unix socket)", errno);
+        }
+        int length = (int)received;
+        if ((flags & Sys.MSG_CTRUNC) != 0)
+        {
+            fds.ForEach(fd => fd.Dispose());
+            Throw.Kernel("recvmsg(unix socket)", Errno.EMFILE, "the descriptors did not all arrive (MSG_CTRUNC): the process is at its descriptor limit.", "raise `ulimit -n`.");
         }
         try
         {
@@ -144,12 +117,6 @@ public static unsafe class XskHandoff
             fds.ForEach(fd => fd.Dispose());
             throw;
         }
-    }
-
-    static Sys.cmsghdr* NextHeader(byte* control, nuint controlLength, Sys.cmsghdr* header)
-    {
-        byte* next = (byte*)header + (((int)header->cmsg_len + sizeof(nuint) - 1) & ~(sizeof(nuint) - 1));
-        return next + sizeof(Sys.cmsghdr) <= control + controlLength ? (Sys.cmsghdr*)next : null;
     }
 
     static int UnixFd(Socket socket)
@@ -257,11 +224,13 @@ public static unsafe class XskHandoff
 /// <summary>A received UMEM and its sockets; Dispose unmaps and closes them all.</summary>
 public sealed class XskHandoffResult(Umem umem, IReadOnlyList<XskSocket> sockets) : IDisposable
 {
+    /// <summary>The received UMEM: the sender's memfd and FILL/COMPLETION rings, mapped into this process.</summary>
     public Umem Umem { get; } = umem;
 
     /// <summary>The sockets, in the order they were sent.</summary>
     public IReadOnlyList<XskSocket> Sockets { get; } = sockets;
 
+    /// <summary>Closes every socket, then unmaps and closes the UMEM.</summary>
     public void Dispose()
     {
         foreach (XskSocket socket in Sockets)

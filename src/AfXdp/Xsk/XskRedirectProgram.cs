@@ -28,10 +28,13 @@ public sealed class XskRedirectProgram : IDisposable
         Filter = filter;
     }
 
+    /// <summary>The XSKMAP "afxdp_xsks", one slot per queue of the interface; slot q holds the socket bound to queue q.</summary>
     public XskMap XskMap { get; }
 
+    /// <summary>The loaded XDP program.</summary>
     public BpfProgram Program { get; }
 
+    /// <summary>The program's attachment to the interface (a bpf_link, or netlink IFLA_XDP on kernels without XDP links).</summary>
     public XdpLink Link { get; }
 
     /// <summary>The frames redirected to sockets; null when every frame is.</summary>
@@ -106,6 +109,7 @@ public sealed class XskRedirectProgram : IDisposable
         return new SteeringCounters(_counters.Sum((uint)SteeringVerdict.NotMatched), _counters.Sum((uint)SteeringVerdict.Redirected), _counters.Sum((uint)SteeringVerdict.NoSocket));
     }
 
+    /// <summary>Detaches the program, then closes it, the counters and the XSKMAP; all frames pass to the kernel again. Idempotent.</summary>
     public void Dispose()
     {
         if (_disposed)

@@ -144,14 +144,19 @@ public abstract unsafe class XskSocket : IDisposable
     /// <summary>True after <see cref="EnableBusyPoll"/>: an empty receive then always makes the (polling) wakeup syscall.</summary>
     internal bool BusyPolling { get; private set; }
 
+    /// <summary>The ring sizes and bind options the socket was created with.</summary>
     public XskSocketConfig Config { get; }
 
+    /// <summary>The UMEM the socket receives into and sends from.</summary>
     public Umem Umem { get; }
 
+    /// <summary>The name of the interface the socket is bound to, e.g. "eth0".</summary>
     public string InterfaceName { get; }
 
+    /// <summary>The index of the interface the socket is bound to (in the namespace it was created in).</summary>
     public int InterfaceIndex { get; }
 
+    /// <summary>The queue of the interface the socket is bound to (sxdp_queue_id).</summary>
     public uint QueueId { get; }
 
     /// <summary>The socket's descriptor: the value to store in an XSKMAP.</summary>
@@ -367,6 +372,7 @@ public abstract unsafe class XskSocket : IDisposable
         // The primary socket's descriptor belongs to the UMEM and is closed with it.
     }
 
+    /// <summary>The shape, interface, queue and descriptor, for logs and messages.</summary>
     public override string ToString() => $"{GetType().Name}({InterfaceName} queue {QueueId}, fd {Fd})";
 
     T Keep<T>((SafeMapping Map, T Ring) mapped)

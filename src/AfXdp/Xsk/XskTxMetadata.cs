@@ -6,6 +6,7 @@ namespace AfXdp.Xsk;
 [Flags]
 public enum TxMetadataRequests : ulong
 {
+    /// <summary>No request: the packet is sent as it is.</summary>
     None = 0,
     /// <summary>XDP_TXMD_FLAGS_TIMESTAMP: write the time the packet left into <see cref="XskTxMetadata.TxTimestamp"/> before completing it.</summary>
     Timestamp = 1 << 0,
@@ -36,6 +37,7 @@ public struct XskTxMetadata
     /// <summary>sizeof(struct xsk_tx_metadata): the smallest <see cref="UmemConfig.TxMetadataLength"/> that holds it.</summary>
     public const int Size = 24;
 
+    /// <summary>The offloads asked for (the request's flags field).</summary>
     [FieldOffset(0)] public TxMetadataRequests Requests;
 
     /// <summary>Where checksumming starts, from the packet's first byte (e.g. the UDP header).</summary>

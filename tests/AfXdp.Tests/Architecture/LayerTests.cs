@@ -18,6 +18,7 @@ public sealed partial class LayerTests
         ["Device"] = ["Interop"],
         ["Bpf"] = ["Interop", "Device"],
         ["Xsk"] = ["Interop", "Device", "Bpf"],
+        ["DevicePlugin"] = ["Interop", "Device", "Bpf"],
         ["Metrics"] = ["Interop", "Device", "Xsk"],
         ["Diagnostics"] = ["Interop", "Device", "Bpf", "Xsk"],
         ["Engine"] = ["Interop", "Device", "Bpf", "Xsk", "Net", "Metrics"],
@@ -28,7 +29,7 @@ public sealed partial class LayerTests
     [GeneratedRegex(@"^\s*using\s+(?:static\s+)?AfXdp\.(?<folder>[A-Za-z]+)", RegexOptions.Multiline)]
     private static partial Regex UsingDirective();
 
-    [GeneratedRegex(@"(?<![\w.])AfXdp\.(?<folder>Interop|Device|Bpf|Xsk|Net|Metrics|Diagnostics|Engine|Udp|Apps)\.")]
+    [GeneratedRegex(@"(?<![\w.])AfXdp\.(?<folder>Interop|Device|DevicePlugin|Bpf|Xsk|Net|Metrics|Diagnostics|Engine|Udp|Apps)\.")]
     private static partial Regex QualifiedReference();
 
     static string RepoRoot([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using AfXdp.Bpf;
+using AfXdp.Device;
+using AfXdp.DevicePlugin;
+using AfXdp.Xsk;
+
+namespace AfXdp.Cli.Commands;
+
+/// <summary>
+/// <c>afxdp plugin</c>: the AF_XDP device plugin's side on a single host: attaches the redirect program and hands
+/// its XSKMAP out over the plugin's socket protocol (<see cref="DevicePluginServer"/>) and/or as a pin
+/// (<see cref="DevicePluginPin"/>), so that unprivileged processes register sockets with <c>--xskmap</c>.
+/// </summary>
+internal static class PluginCommand
+{
+    public static Command Create()
+    {
+        var iface = new Option<string>("--interface", "-i") { Description = "interface to attach the redirect program to and serve", Required = true };
+        var uds = new Option<string?>("--uds")
+        {
+            Description = $"serve the device plugin's protocol on this unix socket (SOCK_SEQPACKET; the plugin's place in a pod is {DevicePluginProtocol.DefaultSocketPath("IF")})",
+        };
+        var pin = new Option<string?>("--pin")
+        {
+            Description = $"pin the XSKMAP as DIR/{DevicePluginProtocol.PinFileName}; DIR on a bpffs (made and mounted under /sys/fs/bpf when missing)",
+        };
+        var uid = new Option<int?>("--uid") { Description = "give the socket and the pin to this user (mode 0600), as the plugin's pool `uid` does; default: root only" };
+        uid.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0) r.AddError("--uid must be 0 or more"); });
+        var hostnames = new Option<string[]>("--hostname")
+        {
+            Description = "accept /connect only from this host name (repeatable); default: any, since a single host has no kubelet to ask which pod holds the device",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var idle = new Option<double>("--idle-timeout") { Description = "seconds a connected client may stay silent (the plugin's UdsTimeout)", DefaultValueFactory = _ => 30 };
+        idle.Validators.Add(r => { if (r.GetValueOrDefault<double>() is <= 0 or > 300) r.AddError("--idle-timeout must be more than 0 and at most 300 seconds"); });
+        var attach = new Option<string>("--attach", "-a") { Description = "XDP attach mode: skb | drv | auto", DefaultValueFactory = _ => "auto" };
+        attach.AcceptOnlyFromAmong("skb", "drv", "auto");
+        var duration = new Option<double>("--duration", "-d") { Description = "seconds to serve; 0 serves until Ctrl-C or SIGTERM", DefaultValueFactory = _ => 0 };
+        duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400) r.AddError("--duration must be from 0 to 86400 seconds"); });
+
+        var command = new Command("plugin",
+            "Act as the AF_XDP device plugin for Kubernetes on a single host: attach the redirect program to the interface and hand its XSKMAP " +
+            "to unprivileged processes over the plugin's unix-socket protocol (/connect, /version, /xsk_map_fd, /fin; one client at a time, any number in a row) " +
+            "and/or as a pinned map. They register their sockets with `--xskmap uds:PATH` or `--xskmap pin:PATH` and need only CAP_NET_RAW. " +
+            "Asked for another interface it answers /fd_nak. On exit (duration, Ctrl-C, SIGTERM) it unpins, detaches and removes the socket.")
+        { iface, uds, pin, uid, hostnames, idle, attach, duration };
+        command.SetAction(r =>
+        {
+            string? socketPath = r.GetValue(uds);
+            string? pinDirectory = r.GetValue(pin);
+            if (socketPath is null && pinDirectory is null)
+            {
+                Console.Error.WriteLine("plugin: nothing to serve: give --uds PATH, --pin DIR or both");
+                return 2;
+            }
+            return Run(r.GetRequiredValue(iface), socketPath, pinDirectory, r.GetValue(uid), r.GetValue(hostnames) ?? [],
+                TimeSpan.FromSeconds(r.GetValue(idle)), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(duration));
+        });
+        return command;
+    }
+
+    static int Run(string interfaceName, string? socketPath, string? pinDirectory, int? uid, string[] hostnames, TimeSpan idle, XdpAttachMode mode, double seconds)
+    {
+        using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+
+        NetDevice device = NetDevice.Get(interfaceName);
+        int clients;
+        using (XskRedirectProgram program = XskRedirectProgram.Attach(device, mode))
+        using (DevicePluginPin? pinned = pinDirectory is null ? null : new DevicePluginPin(program.XskMap, pinDirectory, uid))
+        using (DevicePluginServer? server = socketPath is null ? null : new DevicePluginServer(socketPath,
+            new Dictionary<string, XskMap> { [device.Name] = program.XskMap },
+            new DevicePluginServerOptions { OwnerUid = uid, Hostnames = hostnames, IdleTimeout = idle, Log = Console.WriteLine }))
+        {
+            string where = string.Join(" and ", new[] { server is null ? null : $"socket {server.SocketPath}", pinned is null ? null : $"pin {pinned.Path}" }.OfType<string>());
+            Console.WriteLine($"serving the XSKMAP of {device.Name} (map id {program.XskMap.Id}, {XskRedirectProgram.ProgramName} prog id {program.Link.ProgramId} " +
+                $"in {program.Link.Mode.ToString().ToLowerInvariant()} mode) on {where}{(uid is int u ? $" for uid {u}" : "")}. " +
+                (seconds > 0 ? $"Serving {seconds:0.###} s." : "Ctrl-C stops."));
+            if (server is not null)
+                server.Run(cancel.Token);
+            else
+                cancel.Token.WaitHandle.WaitOne();
+            clients = server?.Clients ?? 0;
+        }
+        Console.WriteLine($"stopped after {clients} client(s): " +
+            string.Join(", ", new[] { pinDirectory is null ? null : "unpinned", "detached", socketPath is null ? null : "socket removed" }.OfType<string>()));
+        return 0;
+    }
+}
