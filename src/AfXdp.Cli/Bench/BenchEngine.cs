@@ -40,6 +40,7 @@ public sealed class BenchEngine : IDisposable
     readonly uint _ring;
     readonly int _pollMs;
     readonly XskLiveness _liveness;
+    readonly TxPacer? _pacer;
     uint _outstanding;
     uint _txCursor;
     volatile bool _stop;
@@ -50,6 +51,7 @@ public sealed class BenchEngine : IDisposable
         _batch = options.Batch;
         _ring = options.Ring;
         _pollMs = options.Poll ? 100 : 0;
+        _pacer = options.Rate is { } rate ? new TxPacer(rate, options.Batch) : null;
         _umem = new Umem(new UmemConfig
         {
             FrameCount = 2 * options.Ring,
@@ -278,16 +280,19 @@ public sealed class BenchEngine : IDisposable
     void TxOnly()
     {
         TxRing tx = _tx!;
-        uint batch = _batch;
+        // A batch never runs past the end of the prebuilt frames (a batch size that does not divide the ring, a paced batch).
+        uint batch = Math.Min(_batch, _ring - _txCursor);
+        if (_pacer is not null)
+            batch = _pacer.Take(batch);
         // Completions are reaped only when frames are needed, in bulk: every read of the COMPLETION
-        // ring's producer index pulls a cache line the device's core writes for every frame.
-        if (_outstanding + batch > _ring)
+        // ring's producer index pulls a cache line the device's core writes for every frame (or while a paced sender waits).
+        if (_outstanding + batch > _ring || batch == 0)
         {
             uint done = _completion.Drain();
             _outstanding -= done;
             Counters.TxPackets += done;
         }
-        if (_outstanding + batch <= _ring)
+        if (batch != 0 && _outstanding + batch <= _ring)
         {
             // TX frames are prebuilt in the upper half of the UMEM and never modified; the ring has room for them (outstanding <= ring).
             uint sent = (uint)tx.Send(_txFrames.AsSpan((int)_txCursor, (int)batch));
@@ -304,7 +309,7 @@ public sealed class BenchEngine : IDisposable
             tx.Kick();
         }
         if (_rx is not null)
-            _rx.Receive(batch).Recycle();
+            _rx.Receive(_batch).Recycle();
         Counters.Kicks = _socket.Counters.Wakeups;
     }
 

@@ -43,6 +43,8 @@ public sealed record BenchOptions
     /// <summary>rxdrop: await batches (XskAsyncReceiver) instead of spinning.</summary>
     public bool Async { get; init; }
     public double Duration { get; init; } = 10;
+    /// <summary>txonly: frames per second to pace to (<see cref="TxPacer"/>); null sends as fast as possible.</summary>
+    public double? Rate { get; init; }
     public bool NoRx { get; init; }
     public bool Unaligned { get; init; }
     public MacAddress? SourceMac { get; init; }

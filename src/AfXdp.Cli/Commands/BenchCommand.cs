@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
 using AfXdp.Device;
@@ -28,6 +29,18 @@ internal static class BenchCommand
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
         var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts what the receive loop allocated on the pool threads it ran on, from the first packet" };
         var duration = CliOptions.Duration("measured seconds (rx modes start the clock at the first packet)", 10, zeroRunsForever: false);
+        var rate = new Option<double?>("--rate")
+        {
+            Description = "txonly: pace to this many frames per second (default: as fast as possible)",
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Single().Value;
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double pps) && pps is >= 1 and <= 100_000_000)
+                    return pps;
+                r.AddError($"--rate: '{text}' is not a rate from 1 to 100000000 frames per second");
+                return null;
+            },
+        };
         var noRx = new Option<bool>("--no-rx", "-R") { Description = "txonly: no RX ring and no XDP program" };
         var unaligned = new Option<bool>("--unaligned", "-u") { Description = "unaligned chunk mode (XDP_UMEM_UNALIGNED_CHUNK_FLAG)" };
         var smac = CliOptions.Mac("--smac", "txonly source MAC (default: the interface's)");
@@ -46,7 +59,7 @@ internal static class BenchCommand
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
-            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, noRx, unaligned,
+            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, rate, noRx, unaligned,
             smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, xskmap, json,
         };
         command.SetAction(r =>
@@ -60,6 +73,8 @@ internal static class BenchCommand
                 throw new UsageException($"--size: '{length}' is not a frame length from 42 (Ethernet + IPv4 + UDP headers) to {frameSize - UmemConfig.KernelHeadroom} (the frame size minus the kernel's headroom)");
             if (r.GetValue(awaiting) && r.GetValue(mode) != "rxdrop")
                 throw new UsageException($"--async: only with -m rxdrop, not -m {r.GetValue(mode)}");
+            if (r.GetValue(rate) is not null && r.GetValue(mode) != "txonly")
+                throw new UsageException($"--rate: only with -m txonly, not -m {r.GetValue(mode)}");
             XskMapSource? source = r.GetValue(xskmap);
             if (source is not null && r.GetValue(filter) is not null)
                 throw XskMapOption.Conflict("--filter", "the steering program is one we would load, and with --xskmap the device plugin's program decides what reaches the socket.");
@@ -85,6 +100,7 @@ internal static class BenchCommand
                 BusyPoll = r.GetValue(busyPoll),
                 Async = r.GetValue(awaiting),
                 Duration = r.GetValue(duration),
+                Rate = r.GetValue(rate),
                 NoRx = r.GetValue(noRx),
                 Unaligned = r.GetValue(unaligned),
                 SourceMac = r.GetValue(smac),
