@@ -5,12 +5,13 @@ namespace AfXdp.Cli.Bench;
 /// <summary>
 /// Paces txonly to a fixed rate (`afxdp bench --rate`): frames are released as time passes, about one
 /// millisecond's worth at a time, and the caller sleeps in between. Never ahead of the rate; a sender
-/// that fell behind (ring full) does not catch up in a burst larger than one batch.
+/// that woke up late catches up, in batches, on at most 100 ms of backlog.
 /// </summary>
 internal sealed class TxPacer
 {
     readonly double _ticksPerFrame;
     readonly uint _chunk;
+    readonly long _maxBacklog;
     long _start;
     long _released;
 
@@ -20,6 +21,7 @@ internal sealed class TxPacer
         _ticksPerFrame = Stopwatch.Frequency / framesPerSecond;
         // About 1 ms of frames per release (Thread.Sleep's granularity), so a slow rate sleeps between releases.
         _chunk = (uint)Math.Clamp(framesPerSecond / 1000, 1, batch);
+        _maxBacklog = Math.Max(batch, (long)(framesPerSecond / 10));
     }
 
     /// <summary>How many of up to <paramref name="max"/> frames may go now (counted as sent); 0 after a short wait when none may.</summary>
@@ -40,8 +42,8 @@ internal sealed class TxPacer
                 Thread.Yield();
             return 0;
         }
-        if (due > 4 * (long)max)
-            _released += due - max; // far behind (the ring was full): skip the backlog rather than burst
+        if (due > _maxBacklog)
+            _released += due - _maxBacklog; // catch up after a late wake-up (a busy machine), but not after a long stall
         uint take = (uint)Math.Min(due, max);
         _released += take;
         return take;
