@@ -13,6 +13,8 @@ CANDIDATE=${CANDIDATE:-/tmp/aot/afxdp bench}; BASELINE=${BASELINE:-/tmp/baseline
 [ -x "$BASELINE/xsk_baseline" ] || { cp -r "$(dirname "$0")/../../../shared/baseline/." "$BASELINE" && make -C "$BASELINE" -s; }
 export LOG; LOG=$(mktemp -d /tmp/bench-side-by-side.XXXX)
 cd "$BASELINE"
+# lab.sh up deletes a lab that is up: that would be another run's, measuring now
+if ip netns list | grep -qw xblA; then echo "the baseline lab (xblA/xblB) is up: another run is using it; wait for it or ./lab.sh down" >&2; exit 1; fi
 ./lab.sh up >/dev/null
 trap './lab.sh down' EXIT; trap 'exit 1' INT TERM
 run() { # KCPU scenario candidate
