@@ -1,5 +1,5 @@
-using System.Reflection;
 using System.Text.RegularExpressions;
+using AfXdp.TestShared;
 using AfXdp.Testing;
 
 namespace AfXdp.KernelTests;
@@ -7,9 +7,6 @@ namespace AfXdp.KernelTests;
 /// <summary>The CLI as users get it: installed as a .NET tool, and its option letters, one meaning each.</summary>
 public sealed partial class CliToolTests
 {
-    static string RepositoryRoot => typeof(CliToolTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "RepositoryRoot").Value!;
-
     static readonly string[][] Subcommands =
         [["bench"], ["capture"], ["demo"], ["detach"], ["doctor"], ["echo"], ["engine"], ["handoff-rx"], ["plugin"], ["lab", "up"], ["lab", "down"], ["lab", "status"], ["napi"]];
 
@@ -40,7 +37,7 @@ public sealed partial class CliToolTests
         string[] ambiguous = [.. meanings.Where(m => m.Value.Select(v => v.Split(' ')[0]).Distinct().Count() > 1).Select(m => $"-{m.Key}: {string.Join(", ", m.Value)}")];
         Assert.True(ambiguous.Length == 0, string.Join("; ", ambiguous));
 
-        Dictionary<string, string> readme = ReadmeRow().Matches(File.ReadAllText(Path.Combine(RepositoryRoot, "README.md")))
+        Dictionary<string, string> readme = ReadmeRow().Matches(File.ReadAllText(Repository.PathOf("README.md")))
             .ToDictionary(m => m.Groups["letter"].Value, m => m.Groups["long"].Value);
         foreach ((string letter, HashSet<string> uses) in meanings)
         {
@@ -58,7 +55,7 @@ public sealed partial class CliToolTests
         try
         {
             string packages = Path.Combine(work.FullName, "packages"), tools = Path.Combine(work.FullName, "tools");
-            string project = Path.Combine(RepositoryRoot, "src", "AfXdp.Cli", "AfXdp.Cli.csproj");
+            string project = Repository.PathOf("src", "AfXdp.Cli", "AfXdp.Cli.csproj");
             CommandResult pack = ExternalCommand.Run(KernelTest.DotnetHost, ["pack", project, "-c", "Release", "-o", packages], TimeSpan.FromMinutes(5));
             Assert.True(pack.Succeeded, pack.Output + pack.Error);
             string package = Assert.Single(Directory.GetFiles(packages, "AfXdp.Cli.*.nupkg"), f => !f.EndsWith(".snupkg", StringComparison.Ordinal));

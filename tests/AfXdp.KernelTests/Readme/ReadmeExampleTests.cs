@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text.RegularExpressions;
 using AfXdp.Net;
+using AfXdp.TestShared;
 using AfXdp.Testing;
 using AfXdp.Xsk;
 
@@ -104,7 +105,7 @@ public sealed partial class ReadmeExampleTests
         Assert.True(code.Length is > 4 and <= 16, $"{region}: {code.Length} lines");
         int loop = Array.FindIndex(code, l => l.StartsWith("while", StringComparison.Ordinal));
         Assert.True(loop >= 0 && code.Length - loop - 2 <= 10, $"{region}: the loop's body has more than 10 lines");
-        string readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        string readme = File.ReadAllText(Repository.PathOf("README.md"));
         string[] readmeLines = [.. readme.Split('\n').Select(l => l.TrimEnd())];
         int start = Array.IndexOf(readmeLines, code[0]);
         while (start >= 0 && !code.Select((l, i) => start + i < readmeLines.Length && readmeLines[start + i] == l).All(x => x))
@@ -121,9 +122,7 @@ public sealed partial class ReadmeExampleTests
         return [.. lines.Select(l => l.Length >= indent ? l[indent..] : l)];
     }
 
-    static string SourcePath([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
-
-    static string RepoRoot() => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(SourcePath())!, "..", "..", ".."));
+    static string SourcePath() => Repository.PathOf("tests", "AfXdp.KernelTests", "Readme", "ReadmeExampleTests.cs");
 
     /// <summary>A's kernel sends 32-byte UDP datagrams to B (74-byte frames) every 10 ms until <paramref name="done"/>, for at most 15 s.</summary>
     static Task SendUntil(VethLab lab, Func<bool> done) => lab.RunAsync(VethSide.A, () =>

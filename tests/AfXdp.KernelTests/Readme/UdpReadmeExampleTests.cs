@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
 using AfXdp.KernelTests.Samples;
+using AfXdp.TestShared;
 using AfXdp.Testing;
 using AfXdp.Udp;
 
@@ -57,9 +58,9 @@ public sealed partial class ReadmeExampleTests
     [Fact]
     public void The_README_shows_the_udp_example_as_compiled()
     {
-        string[] code = Region(File.ReadAllText(SourcePath()), "udp");
+        string[] code = Region(File.ReadAllText(Repository.PathOf("tests", "AfXdp.KernelTests", "Readme", "UdpReadmeExampleTests.cs")), "udp");
         Assert.True(code.Length <= 10, $"{code.Length} lines");
-        string[] readme = [.. File.ReadAllText(Path.Combine(RepoRoot(), "README.md")).Split('\n').Select(l => l.TrimEnd())];
+        string[] readme = [.. File.ReadAllText(Repository.PathOf("README.md")).Split('\n').Select(l => l.TrimEnd())];
         int start = Array.IndexOf(readme, code[0]);
         Assert.True(start >= 0 && code.Select((l, i) => start + i < readme.Length && readme[start + i] == l).All(x => x),
             $"README.md does not show the udp example as compiled in {nameof(ReadmeExampleTests)}; its first line: {code[0]}");

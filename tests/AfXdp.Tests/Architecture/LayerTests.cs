@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using AfXdp.TestShared;
 
 namespace AfXdp.Tests.Architecture;
 
@@ -32,10 +33,7 @@ public sealed partial class LayerTests
     [GeneratedRegex(@"(?<![\w.])AfXdp\.(?<folder>Interop|Device|DevicePlugin|Bpf|Xsk|Net|Metrics|Diagnostics|Engine|Udp|Apps)\.")]
     private static partial Regex QualifiedReference();
 
-    static string RepoRoot([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", ".."));
-
-    static string LibraryRoot => Path.Combine(RepoRoot(), "src", "AfXdp");
+    static string LibraryRoot => Repository.PathOf("src", "AfXdp");
 
     [Fact]
     public void EveryFolderOfTheLibraryHasARule()

@@ -1,6 +1,6 @@
-using System.Reflection;
 using System.Text.RegularExpressions;
 using AfXdp.Interop;
+using AfXdp.TestShared;
 using AfXdp.Testing;
 
 namespace AfXdp.Tests.Testing;
@@ -8,9 +8,6 @@ namespace AfXdp.Tests.Testing;
 /// <summary>The table of programs the lab and the tests run (ExternalTools.txt) and what a missing one says.</summary>
 public partial class ExternalToolsTests
 {
-    static string RepositoryRoot => typeof(ExternalToolsTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "RepositoryRoot").Value!;
-
     [Fact]
     public void Every_row_names_a_program_a_package_and_what_it_is_for()
     {
@@ -50,7 +47,7 @@ public partial class ExternalToolsTests
     [Fact]
     public void Test_sh_installs_the_packages_of_this_table()
     {
-        string script = File.ReadAllText(Path.Combine(RepositoryRoot, "test.sh"));
+        string script = File.ReadAllText(Repository.PathOf("test.sh"));
         Assert.Contains("ExternalTools.txt", script);
         Assert.DoesNotContain("tcpdump", script); // the packages come from the table, not from a second list
     }
@@ -64,8 +61,8 @@ public partial class ExternalToolsTests
     public void Every_program_the_tests_and_the_lab_start_is_in_the_table()
     {
         string[] sources = [
-            .. Directory.EnumerateFiles(Path.Combine(RepositoryRoot, "tests"), "*.cs", SearchOption.AllDirectories),
-            .. Directory.EnumerateFiles(Path.Combine(RepositoryRoot, "src"), "*.cs", SearchOption.AllDirectories).Where(f => f.Contains("/Lab/") || f.Contains("AfXdp.Testing")),
+            .. Directory.EnumerateFiles(Repository.PathOf("tests"), "*.cs", SearchOption.AllDirectories),
+            .. Directory.EnumerateFiles(Repository.PathOf("src"), "*.cs", SearchOption.AllDirectories).Where(f => f.Contains("/Lab/") || f.Contains("AfXdp.Testing")),
         ];
         var started = sources.Where(f => !f.Contains("/obj/") && !f.EndsWith(nameof(ExternalToolsTests) + ".cs"))
             .SelectMany(f => StartedProgram().Matches(File.ReadAllText(f)).Select(m => (Program: m.Groups[1].Value, File: Path.GetFileName(f))))
