@@ -104,6 +104,8 @@ public sealed class BenchEngine : IDisposable
             if (options.Mode == BenchMode.TxOnly)
                 _txFrames = PrebuildTxFrames();
             _liveness = new XskLiveness(_socket, _program?.Link);
+            // Once before the measured loop: the first check's one-time costs (the runtime binding its calls) are setup's.
+            _liveness.CheckNow();
         }
         catch
         {

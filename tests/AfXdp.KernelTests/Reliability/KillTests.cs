@@ -85,8 +85,12 @@ public sealed class KillTests
                     // Held across the kill: the child's mount namespace outlives it while this handle is open, so it can be searched.
                     using SafeFileHandle? mountNamespace = child.HasExited ? null : OpenMountNamespace(child.Id);
                     if (mountNamespace is null)
-                        Assert.Fail($"run {run}: the child ended before the kill (exit {child.ExitCode}, phase {Report.Read(phaseFile).Phase}): " +
+                    {
+                        // Gone from /proc before .NET has reaped it, or reaped: either way it ended on its own.
+                        child.WaitForExit(10_000);
+                        Assert.Fail($"run {run}: the child ended before the kill (exit {(child.HasExited ? child.ExitCode : -1)}, phase {Report.Read(phaseFile).Phase}): " +
                             $"{child.StandardOutput.ReadToEnd()} {child.StandardError.ReadToEnd()}");
+                    }
                     bool ownNamespace = File.ResolveLinkTarget(HandlePath(mountNamespace), returnFinalTarget: false)?.Name != ownMountNamespace;
                     child.Kill();
                     Assert.True(child.WaitForExit(10_000), $"run {run}: the child did not die");
