@@ -2,10 +2,12 @@
 # DNS responder benchmark: samples/DnsResponder over AF_XDP against the same responder over
 # System.Net.Sockets (--kernel), both measured by dnsperf in a throwaway veth lab.
 #   benchmarks/dns/dnsperf-bench.sh [SECONDS=10] [REPS=3] > docs/dnsperf-YYYYMMDD.txt
+#   (COALESCE_US=N sets the xdp-coalesce mode's --coalesce-us, default 200)
 # Per mode and rep: the responder on core 1 (taskset), dnsperf on core 0,
 #   full rate:  dnsperf -l SECONDS (100 queries outstanding)          -> queries per second
 #   paced:      dnsperf -l SECONDS -Q 20000                           -> responder CPU per query,
-#               from the responder's /proc/PID/task/*/schedstat (ns on CPU) over the run.
+#               from the responder's /proc/PID/task/*/schedstat (ns on CPU) over the run,
+#               and dnsperf's average latency.
 # The lab: namespaces dnsbA (dnsperf, 10.98.0.1) and dnsbB (responder, 10.98.0.2), one veth pair with
 # static neighbours, IPv6 off, TX checksum offload off on dnsperf's end (veth would otherwise hand the
 # responder's AF_XDP socket checksums the sender left for a NIC to finish; see README). Deleted on exit.
@@ -16,9 +18,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 A=dnsbA B=dnsbB IFA=dnsba0 IFB=dnsbb0 ADDR_A=10.98.0.1 ADDR_B=10.98.0.2
 MAC_A=02:00:00:00:0d:01 MAC_B=02:00:00:00:0d:02
 RESPONDER_CORE=1 DNSPERF_CORE=0 PACED_QPS=20000
-# The modes, run alternately in each rep: AF_XDP with the default idle spin (50 us), AF_XDP sleeping at once, System.Net.Sockets.
-MODES=(xdp xdp-nospin kernel)
-declare -A ARGS=([xdp]="" [xdp-nospin]="--spin-us 0" [kernel]="--kernel --threads 1")
+# The modes, run alternately in each rep: AF_XDP with the default idle spin (50 us), AF_XDP sleeping at once,
+# AF_XDP sleeping at once and waiting COALESCE_US after a wakeup for more queries, System.Net.Sockets.
+COALESCE_US=${COALESCE_US:-200}
+MODES=(xdp xdp-nospin xdp-coalesce kernel)
+declare -A ARGS=([xdp]="" [xdp-nospin]="--spin-us 0" [xdp-coalesce]="--spin-us 0 --coalesce-us $COALESCE_US" [kernel]="--kernel --threads 1")
 
 need() { command -v "$1" >/dev/null || { echo "needs $1 (Debian package $2): apt-get install $2" >&2; exit 1; }; }
 need dnsperf dnsperf; need ip iproute2; need ethtool ethtool; need taskset util-linux; need dotnet dotnet-sdk
@@ -70,7 +74,7 @@ run_dnsperf() { # extra args...
 }
 
 echo "# dnsperf-bench.sh $SECS s x $REPS reps, $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) cores, dotnet $(dotnet --version), $(dnsperf -h 2>&1 | grep Version)"
-echo "# responder: taskset -c $RESPONDER_CORE dotnet DnsResponder.dll -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 [xdp-nospin: --spin-us 0] [kernel: --kernel --threads 1]"
+echo "# responder: taskset -c $RESPONDER_CORE dotnet DnsResponder.dll -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 [xdp-nospin: --spin-us 0] [xdp-coalesce: --spin-us 0 --coalesce-us $COALESCE_US] [kernel: --kernel --threads 1]"
 echo "# dnsperf:   taskset -c $DNSPERF_CORE dnsperf -s $ADDR_B -d queries -l $SECS [-Q $PACED_QPS]   (queries: 'www.example.com A')"
 for rep in $(seq "$REPS"); do
   for mode in "${MODES[@]}"; do
@@ -84,10 +88,11 @@ for rep in $(seq "$REPS"); do
     paced=$(run_dnsperf -Q $PACED_QPS); echo "$paced"
     after=$(cputime "$RESPONDER")
     completed=$(awk '/Queries completed/ {print $3}' <<<"$paced")
+    latency=$(awk '/Average Latency/ {print $4 * 1e6}' <<<"$paced")
     echo "## responder"
     stop_responder
-    awk -v m=$mode -v r=$rep -v q="$qps" -v ns=$((after - before)) -v n="$completed" -v s="$SECS" \
-      'BEGIN {printf "RESULT mode=%s rep=%d full_qps=%.0f paced_completed=%d responder_cpu_ns=%.0f cpu_ns_per_query=%.0f responder_cpu_pct=%.1f\n", m, r, q, n, ns, ns / n, 100 * ns / (s * 1e9)}' \
+    awk -v m=$mode -v r=$rep -v q="$qps" -v ns=$((after - before)) -v n="$completed" -v s="$SECS" -v l="$latency" \
+      'BEGIN {printf "RESULT mode=%s rep=%d full_qps=%.0f paced_completed=%d responder_cpu_ns=%.0f cpu_ns_per_query=%.0f responder_cpu_pct=%.1f paced_latency_us=%.0f\n", m, r, q, n, ns, ns / n, 100 * ns / (s * 1e9), l}' \
       | tee -a "$WORK/results"
     sleep 1 # a queue just unbound can be busy for a moment
   done
@@ -96,9 +101,9 @@ echo "## summary (median of $REPS reps)"
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 field() { grep "mode=$1 " "$WORK/results" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}' | median; }
 for mode in "${MODES[@]}"; do
-  echo "MEDIAN mode=$mode full_qps=$(field $mode full_qps) cpu_ns_per_query=$(field $mode cpu_ns_per_query)"
+  echo "MEDIAN mode=$mode full_qps=$(field $mode full_qps) cpu_ns_per_query=$(field $mode cpu_ns_per_query) paced_latency_us=$(field $mode paced_latency_us)"
 done
-for mode in xdp xdp-nospin; do
+for mode in xdp xdp-nospin xdp-coalesce; do
   awk -v m=$mode -v xq="$(field $mode full_qps)" -v kq="$(field kernel full_qps)" -v xc="$(field $mode cpu_ns_per_query)" -v kc="$(field kernel cpu_ns_per_query)" \
     'BEGIN {printf "RATIO %s/kernel full_qps=%.2f cpu_per_query=%.2f\n", m, xq / kq, xc / kc}'
 done

@@ -24,6 +24,8 @@ duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 864
 var kernel = new Option<bool>("--kernel") { Description = "serve through System.Net.Sockets (the kernel's UDP stack) instead of AF_XDP, for comparison" };
 var spin = new Option<int>("--spin-us") { Description = "AF_XDP: microseconds an idle worker polls before it sleeps in poll(2)", DefaultValueFactory = _ => 50 };
 spin.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 1_000_000) r.AddError("--spin-us must be from 0 to 1000000"); });
+var coalesce = new Option<int>("--coalesce-us") { Description = "AF_XDP: microseconds a worker woken by a query waits for more, so that they share one wakeup and one send (like a NIC's rx-usecs); adds that much latency", DefaultValueFactory = _ => 0 };
+coalesce.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) r.AddError("--coalesce-us must be from 0 to 10000 (10 ms): it is added to every answer's latency"); });
 var threads = new Option<int>("--threads") { Description = "--kernel: sockets (SO_REUSEPORT), one thread each; default one per CPU the process may run on", DefaultValueFactory = _ => Environment.ProcessorCount };
 threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 256) r.AddError("--threads must be from 1 to 256"); });
 
@@ -41,7 +43,7 @@ var xskmap = new Option<AfXdp.DevicePlugin.XskMapSource?>("--xskmap")
 
 var root = new RootCommand("An authoritative DNS responder for A records, over AF_XDP or (--kernel) System.Net.Sockets.")
 {
-    iface, ip, port, records, duration, kernel, threads, spin, xskmap,
+    iface, ip, port, records, duration, kernel, threads, spin, coalesce, xskmap,
 };
 root.SetAction(r =>
 {
@@ -63,7 +65,7 @@ root.SetAction(r =>
     string name = r.GetRequiredValue(iface);
     return r.GetValue(kernel)
         ? SocketServer.Run(name, endpoint, zone, r.GetValue(threads), stop.Token)
-        : XdpServer.Run(name, endpoint, zone, TimeSpan.FromMicroseconds(r.GetValue(spin)), r.GetValue(xskmap), stop.Token);
+        : XdpServer.Run(name, endpoint, zone, TimeSpan.FromMicroseconds(r.GetValue(spin)), TimeSpan.FromMicroseconds(r.GetValue(coalesce)), r.GetValue(xskmap), stop.Token);
 });
 try
 {

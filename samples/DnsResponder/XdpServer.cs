@@ -10,11 +10,11 @@ namespace DnsResponder;
 public static class XdpServer
 {
     /// <summary>Serves until <paramref name="stop"/>; prints the summary line and returns the exit code.</summary>
-    public static int Run(string interfaceName, IPEndPoint endpoint, DnsZone zone, TimeSpan spinTime, XskMapSource? xskMap, CancellationToken stop)
+    public static int Run(string interfaceName, IPEndPoint endpoint, DnsZone zone, TimeSpan spinTime, TimeSpan coalesce, XskMapSource? xskMap, CancellationToken stop)
     {
         // With the device plugin's XSKMAP nothing is loaded: its program decides what reaches the sockets.
         using XskMap? map = xskMap?.Open(interfaceName);
-        using var service = new UdpService(new UdpServiceOptions { Interface = interfaceName, Endpoints = [endpoint], SpinTime = spinTime, XskMap = map });
+        using var service = new UdpService(new UdpServiceOptions { Interface = interfaceName, Endpoints = [endpoint], SpinTime = spinTime, Coalesce = coalesce, XskMap = map });
         Console.WriteLine($"serving {zone.Count} name(s) on {endpoint} ({interfaceName}) over AF_XDP: {service.Engine.Queues.Count} queue(s), " +
             (service.Program is { } program
                 ? $"{program.Program.Name} in {program.Link.Mode.ToString().ToLowerInvariant()} mode; everything else goes to the kernel."

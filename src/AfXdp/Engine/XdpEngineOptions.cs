@@ -66,6 +66,14 @@ public sealed record XdpEngineOptions
     /// </summary>
     public TimeSpan SpinTime { get; init; } = TimeSpan.FromMicroseconds(50);
 
+    /// <summary>
+    /// Interrupt moderation in software, like a NIC's rx-usecs: a worker woken from its sleep by a frame
+    /// waits this long before it takes the batch, so that one wakeup and one TX kick serve every frame that
+    /// arrives meanwhile. Less CPU per packet at moderate rates, at the price of up to this much latency.
+    /// Zero (the default) takes each frame at once. Applies only to workers that sleep (not to busy polling).
+    /// </summary>
+    public TimeSpan Coalesce { get; init; } = TimeSpan.Zero;
+
     /// <summary>Longest sleep of an idle worker; it calls <see cref="IPacketHandler.Idle"/> at least this often.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -95,6 +103,8 @@ public sealed record XdpEngineOptions
                 "a queue needs a full FILL ring of frames plus a batch for sending or it stalls.", $"use at least RingSize + BatchSize ({RingSize + BatchSize}), e.g. 2 x RingSize.");
         if (SpinTime < TimeSpan.Zero && SpinTime != Timeout.InfiniteTimeSpan)
             Throw.Config($"XdpEngineOptions.SpinTime = {SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");
+        if (Coalesce < TimeSpan.Zero || Coalesce > TimeSpan.FromMilliseconds(10))
+            Throw.Config($"XdpEngineOptions.Coalesce = {Coalesce}", "the wait for more frames lies between 0 and 10 ms; it adds that much latency.", "use TimeSpan.Zero, or e.g. 200 µs.");
         if (IdleTimeout <= TimeSpan.Zero || IdleTimeout > TimeSpan.FromSeconds(10))
             Throw.Config($"XdpEngineOptions.IdleTimeout = {IdleTimeout}", "the idle timeout lies between 1 ms and 10 s.", "use e.g. 100 ms.");
         new UmemConfig { FrameCount = FramesPerQueue, FrameSize = FrameSize, FillRingSize = RingSize, CompletionRingSize = RingSize }.Validate();

@@ -20,6 +20,7 @@ public sealed unsafe class XdpQueue
     readonly RxRing _rx;
     readonly TxRing _tx;
     readonly uint _batch;
+    readonly long _coalesceNs;
     readonly ulong _frameSize;
     readonly ulong _chunkMask;
     readonly ulong _firstAddress;
@@ -46,6 +47,7 @@ public sealed unsafe class XdpQueue
         _rx = socket.Rx;
         _tx = socket.Tx;
         _batch = options.BatchSize;
+        _coalesceNs = options.Coalesce.Ticks * 100;
         _frameSize = options.FrameSize;
         _chunkMask = ~(_frameSize - 1);
         _firstAddress = firstAddress;
@@ -229,6 +231,9 @@ public sealed unsafe class XdpQueue
             Throw.Errno($"poll({Socket}, wakeup eventfd)", Sys.LastErrno);
         if (n > 0 && (fds[1].revents & Sys.POLLIN) != 0)
             _wake.Drain();
+        // Woken by a frame: let more arrive (up to a batch) so that they share this wakeup and one TX kick.
+        if (n > 0 && (fds[0].revents & Sys.POLLIN) != 0 && _coalesceNs != 0 && _rx.Available < _batch)
+            Sys.Nanosleep(_coalesceNs);
     }
 
     bool Receive()

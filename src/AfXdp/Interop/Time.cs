@@ -5,6 +5,7 @@ namespace AfXdp.Interop;
 internal static unsafe partial class Sys
 {
     internal const int CLOCK_REALTIME = 0;
+    internal const int CLOCK_MONOTONIC = 1;
     internal const int CLOCK_TAI = 11;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -25,5 +26,18 @@ internal static unsafe partial class Sys
         if (ClockGetTime(clockId, &time) != 0)
             Throw.Errno($"clock_gettime({clockId})", LastErrno);
         return time.tv_sec * 1_000_000_000 + time.tv_nsec;
+    }
+
+    [LibraryImport(Libc, EntryPoint = "clock_nanosleep")]
+    private static partial int ClockNanosleep(int clockId, int flags, timespec* request, timespec* remain);
+
+    /// <summary>
+    /// Sleeps <paramref name="nanoseconds"/> on CLOCK_MONOTONIC (Thread.Sleep rounds to milliseconds).
+    /// A signal may end it early, which is harmless where it is used: a wait for more frames.
+    /// </summary>
+    internal static void Nanosleep(long nanoseconds)
+    {
+        timespec request = new() { tv_sec = nanoseconds / 1_000_000_000, tv_nsec = nanoseconds % 1_000_000_000 };
+        ClockNanosleep(CLOCK_MONOTONIC, 0, &request, null);
     }
 }

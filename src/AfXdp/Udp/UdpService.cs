@@ -81,6 +81,7 @@ public sealed class UdpService : IDisposable
             AttachMode = options.AttachMode,
             BatchSize = options.BatchSize,
             SpinTime = options.SpinTime,
+            Coalesce = options.Coalesce,
             FrameSize = FrameSize,
             RingSize = RingSize,
             FramesPerQueue = FramesPerQueue,

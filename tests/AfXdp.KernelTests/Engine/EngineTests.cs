@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using AfXdp.Device;
@@ -74,6 +75,65 @@ public sealed class EngineTests
         Assert.All(echoed, count => Assert.Equal(10, count));
         Assert.Equal(sent, engine.Queues.Sum(q => q.Counters.RxPackets));
         engine.Stop();
+    }
+
+    /// <summary>
+    /// Bursts of 8 datagrams 100 µs apart, 20 ms between bursts, echoed by a worker that sleeps at once. Without
+    /// coalescing it wakes for about every datagram; waiting 2 ms after a wakeup, it takes a burst in one or
+    /// two wakeups. Every datagram is answered either way, and the coalescing adds at most its 2 ms (plus
+    /// scheduling) to the last answer of a burst.
+    /// </summary>
+    [Fact]
+    public void A_coalescing_worker_serves_a_burst_from_one_wakeup()
+    {
+        const int Bursts = 20, PerBurst = 8;
+        (long Wakeups, long Packets, TimeSpan SlowestBurst) Run(TimeSpan coalesce)
+        {
+            using VethLab lab = VethLab.Create();
+            using XdpEngine engine = lab.Run(VethSide.B, () => new XdpEngine(Options(lab) with { SpinTime = TimeSpan.Zero, Coalesce = coalesce }));
+            engine.Start(_ => new PacketReflector());
+            UseFullChecksums(lab);
+            TimeSpan slowest = lab.Run(VethSide.A, () => SendBursts(lab, Bursts, PerBurst));
+            engine.Stop();
+            return (engine.Queues.Sum(q => q.Counters.Wakeups), engine.Queues.Sum(q => q.Counters.RxPackets), slowest);
+        }
+
+        var plain = Run(TimeSpan.Zero);
+        var coalesced = Run(TimeSpan.FromMilliseconds(2));
+        TestContext.Current.TestOutputHelper?.WriteLine($"without: {plain}; coalescing 2 ms: {coalesced}");
+
+        Assert.Equal(Bursts * PerBurst, plain.Packets);
+        Assert.Equal(Bursts * PerBurst, coalesced.Packets);
+        Assert.True(coalesced.Wakeups * 2 < plain.Wakeups, $"wakeups for {Bursts * PerBurst} datagrams: {coalesced.Wakeups} coalescing 2 ms, {plain.Wakeups} without");
+        Assert.True(coalesced.Wakeups <= Bursts * 3, $"{coalesced.Wakeups} wakeups for {Bursts} bursts");
+        Assert.True(coalesced.SlowestBurst < TimeSpan.FromMilliseconds(100), $"a burst took {coalesced.SlowestBurst.TotalMilliseconds:F1} ms to be answered");
+    }
+
+    /// <summary>Sends the bursts from one socket and waits for each burst's echoes; returns the slowest burst's time to its last echo.</summary>
+    static TimeSpan SendBursts(VethLab lab, int bursts, int perBurst)
+    {
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 2000 };
+        udp.Bind(new IPEndPoint(lab.AddressA, 0));
+        var destination = new IPEndPoint(lab.AddressB, Port);
+        byte[] payload = new byte[32], buffer = new byte[2048];
+        TimeSpan slowest = TimeSpan.Zero;
+        for (int b = 0; b < bursts; b++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < perBurst; i++)
+            {
+                udp.SendTo(payload, destination);
+                long next = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10_000;
+                while (Stopwatch.GetTimestamp() < next)
+                    Thread.SpinWait(20);
+            }
+            for (int i = 0; i < perBurst; i++)
+                udp.Receive(buffer);
+            TimeSpan took = Stopwatch.GetElapsedTime(start);
+            slowest = took > slowest ? took : slowest;
+            Thread.Sleep(20);
+        }
+        return slowest;
     }
 
     [Fact]

@@ -14,5 +14,7 @@ public sealed class EngineOptionsTests
         Assert.Contains("CPU number", Assert.Throws<AfXdpException>(() => (ok with { Cores = [-1] }).Validate()).Message);
         Assert.Contains("FramesPerQueue", Assert.Throws<AfXdpException>(() => (ok with { FramesPerQueue = 1024 }).Validate()).Message);
         Assert.Contains("power of two", Assert.Throws<AfXdpException>(() => (ok with { RingSize = 1000 }).Validate()).Message);
+        Assert.Contains("Coalesce = 00:00:00.0110000", Assert.Throws<AfXdpException>(() => (ok with { Coalesce = TimeSpan.FromMilliseconds(11) }).Validate()).Message);
+        Assert.Contains("Coalesce", Assert.Throws<AfXdpException>(() => (ok with { Coalesce = TimeSpan.FromTicks(-1) }).Validate()).Message);
     }
 }
