@@ -2,7 +2,7 @@
 # DNS responder benchmark: samples/DnsResponder over AF_XDP against the same responder over
 # System.Net.Sockets (--kernel), both measured by dnsperf in a throwaway veth lab.
 #   benchmarks/dns/dnsperf-bench.sh [SECONDS=10] [REPS=3] > docs/dnsperf-YYYYMMDD.txt
-#   (COALESCE_US=N sets the xdp-coalesce mode's --coalesce-us, default 200)
+#   (COALESCE_US=N sets the xdp-coalesce mode's --coalesce-us, default 200; MODES="kernel xdp-coalesce" runs those only)
 # Per mode and rep: the responder on core 1 (taskset), dnsperf on core 0,
 #   full rate:  dnsperf -l SECONDS (100 queries outstanding)          -> queries per second
 #   paced:      dnsperf -l SECONDS -Q 20000                           -> responder CPU per query,
@@ -21,7 +21,7 @@ RESPONDER_CORE=1 DNSPERF_CORE=0 PACED_QPS=20000
 # The modes, run alternately in each rep: AF_XDP with the default idle spin (50 us), AF_XDP sleeping at once,
 # AF_XDP sleeping at once and waiting COALESCE_US after a wakeup for more queries, System.Net.Sockets.
 COALESCE_US=${COALESCE_US:-200}
-MODES=(xdp xdp-nospin xdp-coalesce kernel)
+read -r -a MODES <<<"${MODES:-xdp xdp-nospin xdp-coalesce kernel}"  # MODES="..." runs a subset
 declare -A ARGS=([xdp]="" [xdp-nospin]="--spin-us 0" [xdp-coalesce]="--spin-us 0 --coalesce-us $COALESCE_US" [kernel]="--kernel --threads 1")
 
 need() { command -v "$1" >/dev/null || { echo "needs $1 (Debian package $2): apt-get install $2" >&2; exit 1; }; }
@@ -51,6 +51,11 @@ for side in "$A $IFA $ADDR_A $ADDR_B $MAC_B" "$B $IFB $ADDR_B $ADDR_A $MAC_A"; d
   ip -n "$ns" neigh replace "$peer" lladdr "$peermac" dev "$ifc" nud permanent
 done
 ip netns exec $A ethtool -K $IFA tx off >/dev/null
+# CLIENT_RPS=1 (default): dnsperf's receive work (IP, UDP, waking dnsperf) runs on dnsperf's core, as it
+# would on a client machine across a real link. Without it veth runs that work inside the responder's
+# sendto and charges it to the responder, in both modes alike. CLIENT_RPS=0 keeps veth's default.
+CLIENT_RPS=${CLIENT_RPS:-1}
+[[ $CLIENT_RPS == 1 ]] && ip netns exec $A sh -c "printf %x $((1 << DNSPERF_CORE)) > /sys/class/net/$IFA/queues/rx-0/rps_cpus"
 echo "www.example.com A" > "$WORK/queries"
 
 # Sum of ns on CPU of every thread of a process.
@@ -73,7 +78,7 @@ run_dnsperf() { # extra args...
   ip netns exec $A taskset -c $DNSPERF_CORE dnsperf -s $ADDR_B -d "$WORK/queries" -l "$SECS" "$@" 2>&1
 }
 
-echo "# dnsperf-bench.sh $SECS s x $REPS reps, $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) cores, dotnet $(dotnet --version), $(dnsperf -h 2>&1 | grep Version)"
+echo "# dnsperf-bench.sh $SECS s x $REPS reps, $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) cores, dotnet $(dotnet --version), $(dnsperf -h 2>&1 | grep Version), CLIENT_RPS=$CLIENT_RPS"
 echo "# responder: taskset -c $RESPONDER_CORE dotnet DnsResponder.dll -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 [xdp-nospin: --spin-us 0] [xdp-coalesce: --spin-us 0 --coalesce-us $COALESCE_US] [kernel: --kernel --threads 1]"
 echo "# dnsperf:   taskset -c $DNSPERF_CORE dnsperf -s $ADDR_B -d queries -l $SECS [-Q $PACED_QPS]   (queries: 'www.example.com A')"
 for rep in $(seq "$REPS"); do
@@ -103,7 +108,8 @@ field() { grep "mode=$1 " "$WORK/results" | tr ' ' '\n' | awk -F= -v k="$2" '$1 
 for mode in "${MODES[@]}"; do
   echo "MEDIAN mode=$mode full_qps=$(field $mode full_qps) cpu_ns_per_query=$(field $mode cpu_ns_per_query) paced_latency_us=$(field $mode paced_latency_us)"
 done
-for mode in xdp xdp-nospin xdp-coalesce; do
+for mode in "${MODES[@]}"; do
+  [[ $mode == kernel || ! " ${MODES[*]} " =~ " kernel " ]] && continue
   awk -v m=$mode -v xq="$(field $mode full_qps)" -v kq="$(field kernel full_qps)" -v xc="$(field $mode cpu_ns_per_query)" -v kc="$(field kernel cpu_ns_per_query)" \
     'BEGIN {printf "RATIO %s/kernel full_qps=%.2f cpu_per_query=%.2f\n", m, xq / kq, xc / kc}'
 done

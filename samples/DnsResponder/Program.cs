@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Net;
 using System.Net.Sockets;
 using DnsResponder;
@@ -69,7 +70,15 @@ root.SetAction(r =>
 });
 try
 {
-    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    ParseResult parse = root.Parse(args);
+    if (parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+    {
+        // A command line that cannot be right: its errors, a line each, not the help text.
+        foreach (ParseError error in parse.Errors)
+            Console.Error.WriteLine(error.Message);
+        return 2;
+    }
+    return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (e is AfXdp.AfXdpException or SocketException)
 {

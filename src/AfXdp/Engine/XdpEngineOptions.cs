@@ -68,9 +68,11 @@ public sealed record XdpEngineOptions
 
     /// <summary>
     /// Interrupt moderation in software, like a NIC's rx-usecs: a worker woken from its sleep by a frame
-    /// waits this long before it takes the batch, so that one wakeup and one TX kick serve every frame that
-    /// arrives meanwhile. Less CPU per packet at moderate rates, at the price of up to this much latency.
-    /// Zero (the default) takes each frame at once. Applies only to workers that sleep (not to busy polling).
+    /// waits this long before it takes the batch, and while frames keep coming it sleeps this long between
+    /// batches instead of waiting in poll(2); the first such sleep that brings nothing sends it back to
+    /// poll(2). One wakeup and one TX kick then serve every frame that arrived meanwhile: less CPU per packet
+    /// at moderate rates, at the price of up to this much latency. Zero (the default) takes each frame at
+    /// once. Applies only to workers that sleep (not with busy polling or an infinite <see cref="SpinTime"/>).
     /// </summary>
     public TimeSpan Coalesce { get; init; } = TimeSpan.Zero;
 

@@ -177,9 +177,13 @@ public sealed unsafe class XdpQueue
             : (long)(_engine.Options.SpinTime.TotalSeconds * Stopwatch.Frequency);
         long idleTicks = (long)(_engine.Options.IdleTimeout.TotalSeconds * Stopwatch.Frequency);
         long idleSince = 0, lastIdleCall = Stopwatch.GetTimestamp();
+        bool coalescing = !busyPoll && _coalesceNs != 0 && spinTicks != long.MaxValue, flowing = false;
         while (!_engine.Stopping)
         {
-            bool worked = ReapCompletions() | DrainReturns() | DrainForwards() | Receive();
+            bool worked = ReapCompletions() | DrainReturns() | DrainForwards();
+            bool received = Receive();
+            worked |= received;
+            flowing |= received;
             Refill();
             KickTx();
             if (worked)
@@ -191,7 +195,17 @@ public sealed unsafe class XdpQueue
             _liveness!.Check(now);
             if (idleSince == 0)
                 idleSince = now;
-            if (!busyPoll && now - idleSince >= spinTicks)
+            if (coalescing && flowing)
+            {
+                // Coalescing while frames flow: a timed sleep collects the next batch with one wakeup instead
+                // of two (poll's and the wait after it). The first sleep that brings nothing ends the flow.
+                flowing = false;
+                _handler!.Idle(this);
+                Counters.Wakeups++;
+                Sys.Nanosleep(_coalesceNs);
+                idleSince = 0;
+            }
+            else if (!busyPoll && now - idleSince >= spinTicks)
             {
                 Sleep();
                 (idleSince, lastIdleCall) = (0, Stopwatch.GetTimestamp());

@@ -79,8 +79,8 @@ public sealed class EngineTests
 
     /// <summary>
     /// Bursts of 8 datagrams 100 µs apart, 20 ms between bursts, echoed by a worker that sleeps at once. Without
-    /// coalescing it wakes for about every datagram; waiting 2 ms after a wakeup, it takes a burst in one or
-    /// two wakeups. Every datagram is answered either way, and the coalescing adds at most its 2 ms (plus
+    /// coalescing it wakes for about every datagram; coalescing 2 ms, it takes a burst with three (poll, the
+    /// wait after it, and one more wait that finds the flow over). Every datagram is answered either way, and the coalescing adds at most its 2 ms (plus
     /// scheduling) to the last answer of a burst.
     /// </summary>
     [Fact]
@@ -105,7 +105,7 @@ public sealed class EngineTests
         Assert.Equal(Bursts * PerBurst, plain.Packets);
         Assert.Equal(Bursts * PerBurst, coalesced.Packets);
         Assert.True(coalesced.Wakeups * 2 < plain.Wakeups, $"wakeups for {Bursts * PerBurst} datagrams: {coalesced.Wakeups} coalescing 2 ms, {plain.Wakeups} without");
-        Assert.True(coalesced.Wakeups <= Bursts * 3, $"{coalesced.Wakeups} wakeups for {Bursts} bursts");
+        Assert.True(coalesced.Wakeups <= Bursts * 4, $"{coalesced.Wakeups} wakeups for {Bursts} bursts");
         Assert.True(coalesced.SlowestBurst < TimeSpan.FromMilliseconds(100), $"a burst took {coalesced.SlowestBurst.TotalMilliseconds:F1} ms to be answered");
     }
 

@@ -15,7 +15,8 @@ public sealed class DnsResponderTests
 {
     public DnsResponderTests() => KernelTest.RequireRoot();
 
-    public static TheoryData<string> Modes => ["xdp", "kernel"];
+    /// <summary>AF_XDP, AF_XDP coalescing 200 µs (as benchmarks/dns measures it), System.Net.Sockets.</summary>
+    public static TheoryData<string> Modes => ["xdp", "xdp-coalesce", "kernel"];
 
     /// <summary>
     /// A lab whose side A sends finished UDP checksums: veth otherwise leaves them for a NIC to complete
@@ -31,7 +32,7 @@ public sealed class DnsResponderTests
 
     internal static string[] Arguments(VethLab lab, string mode, params string[] more) =>
         ["-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=192.0.2.10", "--record", "www.example.com=192.0.2.11",
-         "-d", "120", .. mode == "kernel" ? ["--kernel"] : Array.Empty<string>(), .. more];
+         "-d", "120", .. mode switch { "kernel" => ["--kernel"], "xdp-coalesce" => ["--coalesce-us", "200"], _ => Array.Empty<string>() }, .. more];
 
     internal static CommandResult Dig(VethLab lab, params string[] args)
     {
@@ -154,6 +155,10 @@ public sealed class DnsResponderTests
         Assert.Equal(2, code);
         Assert.Contains("AddressNotAvailable", output);
         Assert.Single(output.Trim().Split('\n'));
+        using var longWait = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--coalesce-us", "20000"));
+        (code, output) = longWait.Stop();
+        Assert.Equal(2, code);
+        Assert.Equal("--coalesce-us must be from 0 to 10000 (10 ms): it is added to every answer's latency", output.Trim());
     }
 
     /// <summary>Sends <paramref name="text"/> over a TCP connection from A to a listener on B's address and returns what B read.</summary>
