@@ -2,7 +2,8 @@
 # DNS responder benchmark: samples/DnsResponder over AF_XDP against the same responder over
 # System.Net.Sockets (--kernel), both measured by dnsperf in a throwaway veth lab.
 #   benchmarks/dns/dnsperf-bench.sh [SECONDS=10] [REPS=3] > docs/dnsperf-YYYYMMDD.txt
-#   (COALESCE_US=N sets the xdp-coalesce mode's --coalesce-us, default 200; MODES="kernel xdp-coalesce" runs those only)
+#   (COALESCE_US=N sets the xdp-coalesce mode's --coalesce-us, default 200; MODES="kernel xdp-coalesce" runs those only;
+#    CLIENT_RPS=1 moves dnsperf's receive work onto dnsperf's core, see below)
 # Per mode and rep: the responder on core 1 (taskset), dnsperf on core 0,
 #   full rate:  dnsperf -l SECONDS (100 queries outstanding)          -> queries per second
 #   paced:      dnsperf -l SECONDS -Q 20000                           -> responder CPU per query,
@@ -51,10 +52,10 @@ for side in "$A $IFA $ADDR_A $ADDR_B $MAC_B" "$B $IFB $ADDR_B $ADDR_A $MAC_A"; d
   ip -n "$ns" neigh replace "$peer" lladdr "$peermac" dev "$ifc" nud permanent
 done
 ip netns exec $A ethtool -K $IFA tx off >/dev/null
-# CLIENT_RPS=1 (default): dnsperf's receive work (IP, UDP, waking dnsperf) runs on dnsperf's core, as it
-# would on a client machine across a real link. Without it veth runs that work inside the responder's
-# sendto and charges it to the responder, in both modes alike. CLIENT_RPS=0 keeps veth's default.
-CLIENT_RPS=${CLIENT_RPS:-1}
+# CLIENT_RPS=1: dnsperf's receive work (IP, UDP, waking dnsperf) is queued to dnsperf's core (RPS), as
+# it would run on a client machine across a real link; by default (0) veth runs that work inside the
+# responder's sendto and charges it to the responder, in both modes alike.
+CLIENT_RPS=${CLIENT_RPS:-0}
 [[ $CLIENT_RPS == 1 ]] && ip netns exec $A sh -c "printf %x $((1 << DNSPERF_CORE)) > /sys/class/net/$IFA/queues/rx-0/rps_cpus"
 echo "www.example.com A" > "$WORK/queries"
 
