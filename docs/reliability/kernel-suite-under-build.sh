@@ -10,7 +10,7 @@ rm -rf "$COPY" "$COPY.stop" "$COPY.log" && mkdir -p "$COPY"
 ( while [ ! -e "$COPY.stop" ]; do dotnet build "$COPY" --no-incremental -v q > /dev/null 2>&1; echo "build done $(date +%T)" >> "$COPY.log"; done ) &
 BUILDER=$!
 cd "$REPO" && dotnet build tests/AfXdp.KernelTests -v q > /dev/null
-echo "# $(date -u) $(uname -r), $(nproc) cores; kernel suite x $N beside a build loop of $COPY"
+echo "# $(date -u) $(uname -r), $(nproc) cores, commit $(git rev-parse --short HEAD); kernel suite x $N beside a build loop of $COPY; this shell: $(grep SigIgn /proc/$$/status)"
 for i in $(seq "$N"); do
   echo "=== run $i $(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg)"
   dotnet test tests/AfXdp.KernelTests --no-build 2>&1 | grep -E -A3 "Passed!|Failed!|^\s+Failed |Error Message"

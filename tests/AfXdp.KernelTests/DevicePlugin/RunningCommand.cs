@@ -33,9 +33,16 @@ internal sealed class RunningCommand : IDisposable
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>
+    /// The tests stop these commands as Ctrl-C does, with SIGINT. A test run started in the background of a
+    /// non-interactive shell (`./test.sh &amp;`) inherits SIGINT ignored, and .NET keeps an inherited ignore, so
+    /// the commands start with SIGINT back at its default (`env --default-signal`), as a terminal's would.
+    /// </summary>
+    const string DefaultSigint = "--default-signal=INT";
+
     /// <summary>`afxdp ARGS` as root inside one end of the lab.</summary>
     public static RunningCommand Afxdp(VethLab lab, VethSide side, params string[] args) =>
-        new("ip", ["netns", "exec", lab.NamespaceOf(side), KernelTest.DotnetHost, KernelTest.CliPath(), .. args]);
+        new("ip", ["netns", "exec", lab.NamespaceOf(side), "env", DefaultSigint, KernelTest.DotnetHost, KernelTest.CliPath(), .. args]);
 
     /// <summary>
     /// `afxdp ARGS` inside side B as a pod under the device plugin runs: uid/gid 65534, no groups, and only
@@ -44,7 +51,7 @@ internal sealed class RunningCommand : IDisposable
     public static RunningCommand Unprivileged(VethLab lab, string arguments) =>
         new("ip", ["netns", "exec", lab.NamespaceB, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
             $"--inh-caps={PodCapabilities}", $"--ambient-caps={PodCapabilities}", $"--bounding-set={PodCapabilities}", "--",
-            "sh", "-c", $"grep CapEff /proc/self/status; id -u; exec env HOME=/tmp {KernelTest.DotnetHost} {KernelTest.CliPath()} {arguments}"]);
+            "sh", "-c", $"grep CapEff /proc/self/status; id -u; exec env {DefaultSigint} HOME=/tmp {KernelTest.DotnetHost} {KernelTest.CliPath()} {arguments}"]);
 
     public string Output => string.Join('\n', _output);
 
