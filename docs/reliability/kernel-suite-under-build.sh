@@ -13,7 +13,7 @@ cd "$REPO" && dotnet build tests/AfXdp.KernelTests -v q > /dev/null
 echo "# $(date -u) $(uname -r), $(nproc) cores, commit $(git rev-parse --short HEAD); kernel suite x $N beside a build loop of $COPY; this shell: $(grep SigIgn /proc/$$/status)"
 for i in $(seq "$N"); do
   echo "=== run $i $(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg)"
-  dotnet test tests/AfXdp.KernelTests --no-build 2>&1 | grep -E -A3 "Passed!|Failed!|^\s+Failed |Error Message"
+  dotnet test tests/AfXdp.KernelTests --no-build 2>&1 | grep -E -A6 "Passed!|Failed!|^\s+Failed |Error Message"
 done
 touch "$COPY.stop"
 wait $BUILDER

@@ -28,16 +28,25 @@ internal static unsafe partial class Sys
         return time.tv_sec * 1_000_000_000 + time.tv_nsec;
     }
 
+    internal const int TIMER_ABSTIME = 1;
+
+    // Returns the error number itself (0 on success), not -1 and errno.
     [LibraryImport(Libc, EntryPoint = "clock_nanosleep")]
     private static partial int ClockNanosleep(int clockId, int flags, timespec* request, timespec* remain);
 
     /// <summary>
-    /// Sleeps <paramref name="nanoseconds"/> on CLOCK_MONOTONIC (Thread.Sleep rounds to milliseconds).
-    /// A signal may end it early, which is harmless where it is used: a wait for more frames.
+    /// Sleeps <paramref name="nanoseconds"/> on CLOCK_MONOTONIC (Thread.Sleep rounds to milliseconds), to an
+    /// absolute deadline, so that a signal (the runtime suspends threads with them) does not cut it short.
     /// </summary>
     internal static void Nanosleep(long nanoseconds)
     {
-        timespec request = new() { tv_sec = nanoseconds / 1_000_000_000, tv_nsec = nanoseconds % 1_000_000_000 };
-        ClockNanosleep(CLOCK_MONOTONIC, 0, &request, null);
+        timespec now;
+        if (ClockGetTime(CLOCK_MONOTONIC, &now) != 0)
+            Throw.Errno("clock_gettime(CLOCK_MONOTONIC)", LastErrno);
+        long deadline = now.tv_sec * 1_000_000_000 + now.tv_nsec + nanoseconds;
+        timespec until = new() { tv_sec = deadline / 1_000_000_000, tv_nsec = deadline % 1_000_000_000 };
+        while (ClockNanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, null) == Errno.EINTR)
+        {
+        }
     }
 }
