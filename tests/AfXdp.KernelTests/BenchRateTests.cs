@@ -32,8 +32,10 @@ public sealed partial class BenchRateTests
         // The pacer releases frames by the clock, so it can only fall behind (a loaded machine), never get ahead.
         Assert.InRange(sent, (long)(0.7 * Rate * seconds), (long)(Rate * seconds) + 1);
         long arrived = ReceivedPackets(lab) - before;
-        // pkts counts completions: the last batch may complete after the count; a few frames of the peers' own may pass too.
-        Assert.InRange(arrived, sent, sent + 64 + 20);
+        // pkts counts completions, and bench reaps them only when it needs frames: after a late wake-up it catches
+        // up in several batches back to back, so up to a TX ring of frames (2048) may have left uncounted when the
+        // run ends (seen under a build loop: 160); a few frames of the peers' own may pass too.
+        Assert.InRange(arrived, sent, sent + 2048 + 20);
     }
 
     [Theory]
