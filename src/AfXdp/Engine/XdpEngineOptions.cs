@@ -103,12 +103,18 @@ public sealed record XdpEngineOptions
         if (FramesPerQueue < RingSize + BatchSize)
             Throw.Config($"XdpEngineOptions.FramesPerQueue = {FramesPerQueue}",
                 "a queue needs a full FILL ring of frames plus a batch for sending or it stalls.", $"use at least RingSize + BatchSize ({RingSize + BatchSize}), e.g. 2 x RingSize.");
-        if (SpinTime < TimeSpan.Zero && SpinTime != Timeout.InfiniteTimeSpan)
-            Throw.Config($"XdpEngineOptions.SpinTime = {SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");
-        if (Coalesce < TimeSpan.Zero || Coalesce > TimeSpan.FromMilliseconds(10))
-            Throw.Config($"XdpEngineOptions.Coalesce = {Coalesce}", "the wait for more frames lies between 0 and 10 ms; it adds that much latency.", "use TimeSpan.Zero, or e.g. 200 µs.");
+        ValidateWaits("XdpEngineOptions", SpinTime, Coalesce);
         if (IdleTimeout <= TimeSpan.Zero || IdleTimeout > TimeSpan.FromSeconds(10))
             Throw.Config($"XdpEngineOptions.IdleTimeout = {IdleTimeout}", "the idle timeout lies between 1 ms and 10 s.", "use e.g. 100 ms.");
         new UmemConfig { FrameCount = FramesPerQueue, FrameSize = FrameSize, FillRingSize = RingSize, CompletionRingSize = RingSize }.Validate();
+    }
+
+    /// <summary>The checks of <see cref="SpinTime"/> and <see cref="Coalesce"/>, for this record and for the options of a service on the engine, named by <paramref name="owner"/>.</summary>
+    internal static void ValidateWaits(string owner, TimeSpan spinTime, TimeSpan coalesce)
+    {
+        if (spinTime < TimeSpan.Zero && spinTime != Timeout.InfiniteTimeSpan)
+            Throw.Config($"{owner}.SpinTime = {spinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");
+        if (coalesce < TimeSpan.Zero || coalesce > TimeSpan.FromMilliseconds(10))
+            Throw.Config($"{owner}.Coalesce = {coalesce}", "the wait for more frames lies between 0 and 10 ms; it adds that much latency.", "use TimeSpan.Zero, or e.g. 200 µs.");
     }
 }

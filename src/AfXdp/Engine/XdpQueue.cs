@@ -47,7 +47,7 @@ public sealed unsafe class XdpQueue
         _rx = socket.Rx;
         _tx = socket.Tx;
         _batch = options.BatchSize;
-        _coalesceNs = options.Coalesce.Ticks * 100;
+        _coalesceNs = (long)options.Coalesce.TotalNanoseconds;
         _frameSize = options.FrameSize;
         _chunkMask = ~(_frameSize - 1);
         _firstAddress = firstAddress;

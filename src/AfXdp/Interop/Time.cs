@@ -40,10 +40,7 @@ internal static unsafe partial class Sys
     /// </summary>
     internal static void Nanosleep(long nanoseconds)
     {
-        timespec now;
-        if (ClockGetTime(CLOCK_MONOTONIC, &now) != 0)
-            Throw.Errno("clock_gettime(CLOCK_MONOTONIC)", LastErrno);
-        long deadline = now.tv_sec * 1_000_000_000 + now.tv_nsec + nanoseconds;
+        long deadline = ClockNanoseconds(CLOCK_MONOTONIC) + nanoseconds;
         timespec until = new() { tv_sec = deadline / 1_000_000_000, tv_nsec = deadline % 1_000_000_000 };
         while (ClockNanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, null) == Errno.EINTR)
         {

@@ -69,10 +69,7 @@ public sealed record UdpServiceOptions
             Throw.Config($"UdpServiceOptions.Endpoints = [{string.Join(", ", Endpoints)}]", "an endpoint is listed twice.", "list every endpoint once.");
         if (BatchSize is 0 or > 1024)
             Throw.Config($"UdpServiceOptions.BatchSize = {BatchSize}", "a batch holds 1 to 1024 datagrams.", "use e.g. 64.");
-        if (SpinTime < TimeSpan.Zero && SpinTime != Timeout.InfiniteTimeSpan)
-            Throw.Config($"UdpServiceOptions.SpinTime = {SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");
-        if (Coalesce < TimeSpan.Zero || Coalesce > TimeSpan.FromMilliseconds(10))
-            Throw.Config($"UdpServiceOptions.Coalesce = {Coalesce}", "the wait for more datagrams lies between 0 and 10 ms; it adds that much latency.", "use TimeSpan.Zero, or e.g. 200 µs.");
+        Engine.XdpEngineOptions.ValidateWaits("UdpServiceOptions", SpinTime, Coalesce);
         if (NeighbourLifetime <= TimeSpan.Zero)
             Throw.Config($"UdpServiceOptions.NeighbourLifetime = {NeighbourLifetime}", "a cached neighbour must live a while.", "use e.g. 10 s.");
     }

@@ -68,8 +68,6 @@ public class SteeringProgramTests
         ProgramSpec spec = SteeringProgram.Spec(
             [PacketFilter.Parse("ip dst 10.99.0.2 and ip plain and udp dst port 53"), PacketFilter.Parse("ip dst 10.99.0.3 and ip plain and udp dst port 5353")],
             new FakeMap("afxdp_xsks", 3), new FakeMap("afxdp_verdicts", 4));
-        // 0x8 IPv4, 0x45 version 4 without options, 0xff3f MF | fragment offset, 0x200630a 10.99.0.2,
-        // 0x11 UDP, 0x35 port 53; the second filter starts at 24, where the first one's mismatches go.
         // 0x8 IPv4, 0x45 version 4 without options, 0xff3f MF | fragment offset, 0x200630a 10.99.0.2, 0x11 UDP,
         // 0x35 port 53; a mismatch of the first filter goes to 28, where the second starts; 0x4 XDP_REDIRECT.
         Assert.Equal("""
