@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
 using AfXdp.Device;
 using AfXdp.DevicePlugin;
@@ -121,8 +120,7 @@ internal static class BenchCommand
     public static BenchResult Run(BenchOptions options)
     {
         using var engine = new BenchEngine(options);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; engine.Stop(); });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; engine.Stop(); });
+        using var signals = new StopSignals(engine.Stop);
         if (engine.XskMapId is uint mapId)
             Console.Error.WriteLine($"registered queue {options.Queue} in XSKMAP id {mapId} from {options.XskMap!.PathFor(options.Interface)}; the program on {options.Interface} is left as it is");
         Process self = Process.GetCurrentProcess();

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using AfXdp.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
@@ -48,8 +47,7 @@ internal static class CaptureCommand
     static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode, PacketFilter? filter, XskMapSource? source)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var signals = new StopSignals(cancel.Cancel);
 
         // The file first: a path that cannot be written fails before anything is attached.
         using var output = PcapFile.Create(file.FullName);

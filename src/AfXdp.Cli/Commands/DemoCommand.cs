@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
 using AfXdp.Bpf;
 using AfXdp.Device;
@@ -37,8 +36,7 @@ internal static class DemoCommand
     static int Run(int count, XdpAttachMode mode, ushort port, PacketFilter? filter)
     {
         using var cancel = new CancellationTokenSource();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var signals = new StopSignals(cancel.Cancel);
 
         using VethLab lab = VethLab.Create();
         Console.WriteLine($"lab: {lab.NamespaceA}/{lab.InterfaceA} {lab.AddressA} ({lab.MacA})  <->  {lab.NamespaceB}/{lab.InterfaceB} {lab.AddressB} ({lab.MacB})");

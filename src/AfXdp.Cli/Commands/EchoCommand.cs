@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using AfXdp.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
@@ -84,8 +83,7 @@ internal static class EchoCommand
     static int Run(EchoResponderConfig config, double seconds, XskMapSource? source)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var signals = new StopSignals(cancel.Cancel);
 
         using var responder = new EchoResponder(config);
         string socketMode = $"{(responder.Socket.IsZeroCopy ? "zero-copy" : "copy")}-mode socket";

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using AfXdp.Cli.Bench;
 using AfXdp.Device;
 using AfXdp.Engine;
@@ -74,8 +73,7 @@ internal static class EngineCommand
     {
         using var engine = new XdpEngine(options);
         using var stop = new ManualResetEventSlim();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+        using var signals = new StopSignals(stop.Set);
         engine.Start(_ => handlerName == "reflect" ? new PacketReflector() : new DropAll());
         using CancellationTokenRegistration failed = engine.WorkerFailed.Register(stop.Set);
 

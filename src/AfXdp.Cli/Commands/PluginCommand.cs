@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using AfXdp.Bpf;
 using AfXdp.Device;
 using AfXdp.DevicePlugin;
@@ -61,8 +60,7 @@ internal static class PluginCommand
     static int Run(string interfaceName, string? socketPath, string? pinDirectory, int? uid, string[] hostnames, TimeSpan idle, XdpAttachMode mode, double seconds)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var signals = new StopSignals(cancel.Cancel);
 
         NetDevice device = NetDevice.Get(interfaceName);
         int clients;
