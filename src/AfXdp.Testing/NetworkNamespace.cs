@@ -23,6 +23,12 @@ namespace AfXdp.Testing;
 /// (they are started before the first switch for that reason). For the same reason an async body is
 /// refused: its continuations would run on pool threads outside the namespace.
 /// </para>
+/// <para>
+/// Keep the thread pool out of a body (Task.Run, Parallel, ThreadPool.QueueUserWorkItem). Pool workers
+/// come and go (an idle one exits after 20 s), and the pool starts a new one from the thread that queues
+/// work when it has fewer than it wants: queued from a body, that worker is born inside the namespace
+/// and runs later pool work there, for any caller, until it exits. The kernel suite met this under load.
+/// </para>
 /// </remarks>
 public static class NetworkNamespace
 {

@@ -24,21 +24,22 @@ internal static class KernelTest
     public static string CurrentNetworkNamespace() =>
         File.ResolveLinkTarget("/proc/thread-self/ns/net", returnFinalTarget: false)!.Name;
 
-    /// <summary>The network namespace of every thread of this process (threads that end while being read are left out).</summary>
-    public static List<string> ThreadNetworkNamespaces()
+    /// <summary>Every thread of this process: its name (comm, e.g. ".NET Timer") and its network namespace (threads that end while being read are left out).</summary>
+    public static List<(string Name, string NetworkNamespace)> ThreadNetworkNamespaces()
     {
-        var namespaces = new List<string>();
+        var threads = new List<(string, string)>();
         foreach (string task in Directory.GetDirectories("/proc/self/task"))
         {
             try
             {
-                namespaces.Add(File.ResolveLinkTarget(Path.Combine(task, "ns/net"), returnFinalTarget: false)!.Name);
+                threads.Add((File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'),
+                    File.ResolveLinkTarget(Path.Combine(task, "ns/net"), returnFinalTarget: false)!.Name));
             }
             catch (IOException)
             {
             }
         }
-        return namespaces;
+        return threads;
     }
 
     /// <summary>The built CLI (AfXdp.Cli.dll), whose path the project file records at build time.</summary>
