@@ -1,0 +1,28 @@
+#!/bin/sh
+# Issue 14: bench's alloc_bytes in txonly -R (the case that once printed a non-zero value under load), N runs
+# of 1 s (--json, as CliTests runs it) in the persistent lab (rebuilt, and deleted at the end) while another copy of the tree rebuilds in a loop. Prints one line per run:
+# "i \"alloc_bytes\":... load". Run as root after `dotnet build`:
+#   sh docs/reliability/bench-alloc-under-build.sh [N] > docs/reliability/bench-alloc-under-build-DATE.txt
+N=${1:-40}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+CLI="$REPO/src/AfXdp.Cli/bin/Debug/net10.0/AfXdp.Cli.dll"
+COPY=/tmp/afxdp-alloc-build-loop
+rm -rf "$COPY" "$COPY.stop" && mkdir -p "$COPY"
+(cd "$REPO" && tar --exclude='./.git' --exclude='*/bin' --exclude='*/obj' -cf - .) | (cd "$COPY" && tar xf -)
+( while [ ! -e "$COPY.stop" ]; do dotnet build "$COPY" --no-incremental -v q > /dev/null 2>&1; done ) &
+BUILDER=$!
+dotnet "$CLI" lab up > /dev/null
+MACA=$(ip netns exec afxlabA cat /sys/class/net/afxa0/address)
+echo "# $(date -u) $(uname -r), $(nproc) cores, commit $(cd "$REPO" && git rev-parse --short HEAD); bench txonly -R -d 1 --json x $N beside a build loop"
+sleep 20
+ZERO=0
+for i in $(seq "$N"); do
+  RESULT=$(ip netns exec afxlabB dotnet "$CLI" bench -i afxb0 -m txonly -R -d 1 --json --dmac "$MACA" 2>&1 | grep -o '"alloc_bytes":[0-9]*\|^error.*')
+  [ "$RESULT" = '"alloc_bytes":0' ] && ZERO=$((ZERO + 1))
+  echo "$i $RESULT load $(cut -d' ' -f1 /proc/loadavg)"
+done
+touch "$COPY.stop"
+wait $BUILDER
+dotnet "$CLI" lab down > /dev/null
+rm -rf "$COPY" "$COPY.stop"
+echo "# done $(date +%T); alloc_bytes=0 in $ZERO of $N runs"
