@@ -252,10 +252,12 @@ public readonly unsafe ref struct RingEntries<T> where T : unmanaged
 /// </summary>
 /// <remarks>
 /// A momentarily full ring: the kernel publishes RX entries a moment before it releases the FILL
-/// entries it took for them, so a reservation right after a receive can miss by a few hundred ns.
-/// Every verb here retries for up to <see cref="RingRetry.Limit"/> (waking the kernel when it asks),
-/// then throws an <see cref="AfXdpException"/> naming the ring: a ring that stays full means more
-/// frames were given to the kernel than the ring holds.
+/// entries it took for them (xsk_flush), so a reservation right after a receive can miss. The moment is a
+/// few hundred ns, unless the kernel's CPU is taken away between the two stores: on a loaded VM a stolen
+/// vCPU stretched it past 1 ms. Every verb here retries for up to <see cref="RingRetry.FillLimit"/>
+/// (waking the kernel when it asks, and giving up the CPU after the first microseconds), then throws an
+/// <see cref="AfXdpException"/> naming the ring: a ring that stays full means more frames were given to
+/// the kernel than the ring holds.
 /// </remarks>
 public sealed unsafe class FillRing : ProducerRing<ulong>
 {
@@ -310,17 +312,19 @@ public sealed unsafe class FillRing : ProducerRing<ulong>
     [MethodImpl(MethodImplOptions.NoInlining)]
     uint ReserveSlow(uint count)
     {
-        long deadline = Stopwatch.GetTimestamp() + RingRetry.LimitTicks;
+        long deadline = Stopwatch.GetTimestamp() + RingRetry.FillLimitTicks;
         uint index;
+        SpinWait wait = default;
         while (Reserve(count, out index) != count)
         {
             if (NeedsWakeup)
                 Owner?.WakeupRx();
             if (Stopwatch.GetTimestamp() > deadline)
                 Throw.Config($"FILL ring of {Owner?.ToString() ?? "a socket"}",
-                    $"no room for {count} frames after {RingRetry.Limit.TotalMilliseconds} ms ({Size - Pending} of {Size} free): more frames were given to the kernel than the ring holds.",
+                    $"no room for {count} frames after {RingRetry.FillLimit.TotalMilliseconds} ms ({Size - Pending} of {Size} free): more frames were given to the kernel than the ring holds.",
                     "give the FILL ring at most its size in frames (Populate, Recycle), or create it larger (UmemConfig.FillRingSize).");
-            Thread.SpinWait(16);
+            // Spins first, then yields and sleeps: the kernel may need this very CPU to finish.
+            wait.SpinOnce();
         }
         return index;
     }
@@ -394,13 +398,26 @@ public sealed class CompletionRing : ConsumerRing<ulong>
     }
 }
 
-/// <summary>How long a verb retries a momentarily full ring before it gives up (see <see cref="FillRing"/>).</summary>
+/// <summary>How long a verb retries a momentarily full ring before it gives up (see <see cref="FillRing"/> and <see cref="TxRing"/>).</summary>
 public static class RingRetry
 {
-    /// <summary>1 ms: a thousand times the few hundred ns the kernel takes between its RX and FILL updates.</summary>
+    /// <summary>
+    /// 1 ms, for a full TX ring: the send verbs kick the kernel that long, then count what did not fit as
+    /// dropped. A drop policy, so short: a forwarding loop should not stall behind a slow peer.
+    /// </summary>
     public static readonly TimeSpan Limit = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>
+    /// 100 ms, for a full FILL ring: not a drop policy but a wait for the kernel's FILL release, which follows
+    /// its RX update within a few hundred ns unless its CPU is taken away (a stolen vCPU on a loaded VM
+    /// stretched that past 1 ms). Long enough for that; short enough that a ring given more frames than it
+    /// holds fails at once to a person.
+    /// </summary>
+    public static readonly TimeSpan FillLimit = TimeSpan.FromMilliseconds(100);
+
     internal static readonly long LimitTicks = Stopwatch.Frequency / 1000;
+
+    internal static readonly long FillLimitTicks = Stopwatch.Frequency / 10;
 }
 
 /// <summary>RX ring: descriptors of received frames. Owned by the socket (<see cref="RxSocket.Rx"/>, <see cref="RxTxSocket.Rx"/>).</summary>
