@@ -253,8 +253,8 @@ public readonly unsafe ref struct RingEntries<T> where T : unmanaged
 /// <remarks>
 /// A momentarily full ring: the kernel publishes RX entries a moment before it releases the FILL
 /// entries it took for them (xsk_flush), so a reservation right after a receive can miss. The moment is a
-/// few hundred ns, unless the kernel's CPU is taken away between the two stores: on a loaded VM a stolen
-/// vCPU stretched it past 1 ms. Every verb here retries for up to <see cref="RingRetry.FillLimit"/>
+/// few hundred ns, unless the kernel's CPU is taken away between the two stores: on a loaded VM it once
+/// exceeded 1 ms (most likely a stolen vCPU). Every verb here retries for up to <see cref="RingRetry.FillLimit"/>
 /// (waking the kernel when it asks, and giving up the CPU after the first microseconds), then throws an
 /// <see cref="AfXdpException"/> naming the ring: a ring that stays full means more frames were given to
 /// the kernel than the ring holds.
@@ -409,8 +409,8 @@ public static class RingRetry
 
     /// <summary>
     /// 100 ms, for a full FILL ring: not a drop policy but a wait for the kernel's FILL release, which follows
-    /// its RX update within a few hundred ns unless its CPU is taken away (a stolen vCPU on a loaded VM
-    /// stretched that past 1 ms). Long enough for that; short enough that a ring given more frames than it
+    /// its RX update within a few hundred ns unless its CPU is taken away (on a loaded VM it once took
+    /// more than 1 ms, most likely a stolen vCPU). Long enough for that; short enough that a ring given more frames than it
     /// holds fails at once to a person.
     /// </summary>
     public static readonly TimeSpan FillLimit = TimeSpan.FromMilliseconds(100);
