@@ -415,9 +415,9 @@ public static class RingRetry
     /// </summary>
     public static readonly TimeSpan FillLimit = TimeSpan.FromMilliseconds(100);
 
-    internal static readonly long LimitTicks = Stopwatch.Frequency / 1000;
+    internal static readonly long LimitTicks = (long)(Limit.TotalSeconds * Stopwatch.Frequency);
 
-    internal static readonly long FillLimitTicks = Stopwatch.Frequency / 10;
+    internal static readonly long FillLimitTicks = (long)(FillLimit.TotalSeconds * Stopwatch.Frequency);
 }
 
 /// <summary>RX ring: descriptors of received frames. Owned by the socket (<see cref="RxSocket.Rx"/>, <see cref="RxTxSocket.Rx"/>).</summary>

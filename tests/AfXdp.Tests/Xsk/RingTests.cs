@@ -143,7 +143,7 @@ public sealed unsafe class RingTests : IDisposable
     }
 
     // The kernel releases FILL entries a moment after it publishes the RX entries it used them for; on a
-    // loaded VM a stolen vCPU stretched that moment past 1 ms, the old limit (the kernel suite met it).
+    // loaded VM that moment once exceeded 1 ms, the old limit (the kernel suite met it; most likely a stolen vCPU).
     [Fact]
     public void A_FILL_release_that_comes_late_is_waited_for()
     {
