@@ -6,11 +6,8 @@
 N=${1:-40}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CLI="$REPO/src/AfXdp.Cli/bin/Debug/net10.0/AfXdp.Cli.dll"
-COPY=/tmp/afxdp-alloc-build-loop
-rm -rf "$COPY" "$COPY.stop" && mkdir -p "$COPY"
-(cd "$REPO" && tar --exclude='./.git' --exclude='*/bin' --exclude='*/obj' -cf - .) | (cd "$COPY" && tar xf -)
-( while [ ! -e "$COPY.stop" ]; do dotnet build "$COPY" --no-incremental -v q > /dev/null 2>&1; done ) &
-BUILDER=$!
+. "$REPO/docs/reliability/build-loop.sh"
+build_loop_start "$REPO" /tmp/afxdp-alloc-build-loop
 dotnet "$CLI" lab up > /dev/null
 MACA=$(ip netns exec afxlabA cat /sys/class/net/afxa0/address)
 echo "# $(date -u) $(uname -r), $(nproc) cores, commit $(cd "$REPO" && git rev-parse --short HEAD); bench txonly -R -d 1 --json x $N beside a build loop"
@@ -21,8 +18,6 @@ for i in $(seq "$N"); do
   [ "$RESULT" = '"alloc_bytes":0' ] && ZERO=$((ZERO + 1))
   echo "$i $RESULT load $(cut -d' ' -f1 /proc/loadavg)"
 done
-touch "$COPY.stop"
-wait $BUILDER
+build_loop_stop
 dotnet "$CLI" lab down > /dev/null
-rm -rf "$COPY" "$COPY.stop"
 echo "# done $(date +%T); alloc_bytes=0 in $ZERO of $N runs"
