@@ -32,7 +32,9 @@ public sealed class XskGoneException : AfXdpException
 /// the socket, and an unbound socket only ever looks idle), or the XDP program it attached (detached
 /// by someone else: the socket then simply receives nothing). A loop calls <see cref="Check(long)"/>
 /// with the timestamp it already read; the check costs a comparison except once per
-/// <see cref="Period"/>, when it makes one socket call and, with a link, one bpf() call, allocating nothing.
+/// <see cref="Period"/>, when it makes one socket call and, with a bpf_link, one bpf() call, allocating nothing.
+/// (A netlink attachment, the fallback on kernels before 5.9, is checked by reading the interface's
+/// attributes over netlink instead: a few small allocations once per period.)
 /// </summary>
 /// <remarks>
 /// An interface set down is not "gone": the socket stays bound and traffic resumes when it is up again.
