@@ -131,10 +131,10 @@ public sealed class BenchEngine : IDisposable
 
     /// <summary>
     /// How long after the clock starts (the first packet; for txonly, the loop's start) the spinning and polling
-    /// modes begin to count <see cref="AllocatedBytes"/>. The first call of each path the loop takes costs
-    /// the runtime a one-time binding on the calling thread that now and then allocates (6192 bytes, in about
-    /// 1 % of txonly runs under load, inside the first TxRing.Send); that is not the loop's cost. Each path is
-    /// taken within a few ms.
+    /// modes begin to count <see cref="AllocatedBytes"/>. The start has a one-time cost that is not the loop's: in
+    /// about 1 % of txonly runs under load (JIT build) the count grew by 6192 bytes in the first TxRing.Send call,
+    /// within 5 ms, with no GC and before Send's first line: most likely the runtime's work for a first call
+    /// (docs/reliability/alloc-probe-20261130.txt). Every path of the loop is taken within a few ms.
     /// </summary>
     public static readonly TimeSpan AllocationWarmup = TimeSpan.FromMilliseconds(100);
 
