@@ -187,20 +187,22 @@ internal static class CliOptions
         },
     };
 
-    /// <summary>A file to create: refused at once when it is a directory or its directory does not exist.</summary>
-    public static Option<FileInfo> OutputFile(string name, string alias, string description) => new(name, alias)
+    /// <summary>A file to create, as its full path, or "-" for standard output: refused at once when it is a directory or its directory does not exist.</summary>
+    public static Option<string> OutputFile(string name, string alias, string description) => new(name, alias)
     {
         Description = description,
         Required = true,
         CustomParser = r =>
         {
             string text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
+            if (text == "-")
+                return text;
             var file = new FileInfo(text.Length == 0 ? "." : text);
             if (text.Length == 0 || text.EndsWith('/') || Directory.Exists(file.FullName))
                 r.AddError($"{name}: '{text}' is a directory; expected the path of a file to write, like {Path.Combine(text.Length == 0 ? "/tmp" : text, "capture.pcap")}");
             else if (!Directory.Exists(file.DirectoryName))
                 r.AddError($"{name}: '{text}': the directory {file.DirectoryName} does not exist; expected a file in an existing directory");
-            return file;
+            return file.FullName;
         },
     };
 }

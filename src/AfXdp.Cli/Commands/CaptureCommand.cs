@@ -17,7 +17,9 @@ internal static class CaptureCommand
     public static Command Create()
     {
         var iface = CliOptions.Interface("interface to capture on");
-        var file = CliOptions.OutputFile("--write", "-w", "pcap file to write (nanosecond timestamps, Ethernet)");
+        var file = CliOptions.OutputFile("--write", "-w",
+            "pcap file to write (nanosecond timestamps, Ethernet), mode 0600, written beside it and renamed onto it when the capture ends (also on Ctrl-C); " +
+            "- writes to standard output (for `tshark -r -`, `tcpdump -r -`) and the command's own lines to stderr");
         var count = CliOptions.Count("stop after this many packets; 0 for no limit", 0, 0, long.MaxValue);
         var duration = CliOptions.Duration("stop after this many seconds; 0 runs until Ctrl-C (or --count)", 0, zeroRunsForever: true);
         var queue = CliOptions.Queue();
@@ -44,17 +46,19 @@ internal static class CaptureCommand
         return command;
     }
 
-    static int Run(string interfaceName, FileInfo file, long count, double seconds, uint queue, XdpAttachMode mode, PacketFilter? filter, XskMapSource? source)
+    static int Run(string interfaceName, string path, long count, double seconds, uint queue, XdpAttachMode mode, PacketFilter? filter, XskMapSource? source)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
         using var signals = new StopSignals(cancel.Cancel);
 
-        // The file first: a path that cannot be written fails before anything is attached.
-        using var output = PcapFile.Create(file.FullName);
         NetDevice device = NetDevice.Get(interfaceName);
         using var umem = new Umem(new UmemConfig { FrameCount = Frames, FillRingSize = Frames });
         using var socket = new RxSocket(umem, device.Index, queue, new XskSocketConfig { MultiBuffer = true });
         socket.Fill.Populate(0, Frames);
+        // The output once the socket is up, so that a bad interface or queue leaves no file and touches none;
+        // before the program, so that an output that cannot be written fails before anything is attached.
+        using var output = PcapFile.Create(path);
+        TextWriter log = output.IsStandardOutput ? Console.Error : Console.Out;
         var capture = new PcapCapture(socket.Rx, output.Writer);
         using XskRedirectProgram? program = source is null ? XskRedirectProgram.Attach(device, mode, filter: filter, multiBuffer: true) : null;
         string how;
@@ -70,7 +74,7 @@ internal static class CaptureCommand
             map.Register(socket);
             how = $"registered in XSKMAP id {map.Id} from {source.PathFor(interfaceName)}; the program on {interfaceName} decides what arrives.";
         }
-        Console.WriteLine($"capturing {interfaceName} queue {queue} to {file.FullName}: {how} " +
+        log.WriteLine($"capturing {interfaceName} queue {queue} to {output.Name}: {how} " +
             (count, seconds) switch
             {
                 ( > 0, > 0) => $"Stops after {count} packets or {seconds:0.###} s.",
@@ -95,8 +99,12 @@ internal static class CaptureCommand
         {
             throw output.Failed(e);
         }
+        finally
+        {
+            output.Complete();
+        }
         XdpStatistics statistics = socket.Statistics;
-        Console.WriteLine($"wrote {capture.Packets} packets ({capture.Bytes} bytes) in {clock.Elapsed.TotalSeconds:0.0} s to {file.FullName}; " +
+        log.WriteLine($"wrote {capture.Packets} packets ({capture.Bytes} bytes) in {clock.Elapsed.TotalSeconds:0.0} s to {output.Name}; " +
             $"kernel drops: rx_dropped={statistics.RxDropped} rx_ring_full={statistics.RxRingFull} rx_fill_ring_empty_descs={statistics.RxFillRingEmptyDescriptors}" +
             (program?.Filter is null ? "" : $"; steering: {program.ReadCounters()}"));
         return 0;
