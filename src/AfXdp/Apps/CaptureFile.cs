@@ -56,7 +56,8 @@ public sealed class CaptureFile : IDisposable
         if (directory.IsInvalid)
         {
             int errno = Sys.LastErrno;
-            if (errno == Errno.ELOOP)
+            // O_NOFOLLOW on a link fails ELOOP, or ENOTDIR when O_DIRECTORY is checked first (as Linux does).
+            if (errno is Errno.ELOOP or Errno.ENOTDIR && new DirectoryInfo(directoryPath).LinkTarget is not null)
                 Throw.Kernel(call, errno, $"the directory {directoryPath} is a symbolic link; a capture is never written through a link, which whoever may write beside it could point anywhere.",
                     $"name the directory it points to{(new DirectoryInfo(directoryPath).ResolveLinkTarget(returnFinalTarget: true) is { } real ? $" ({real.FullName})" : "")}.");
             Throw.Kernel(call, errno, $"the directory {directoryPath} cannot be opened.", "write to an existing directory you may write to.");
