@@ -87,6 +87,7 @@ public sealed partial class CliErrorTests
     [InlineData("napi -i {none}", "{none}")]
     [InlineData("bench -i {if} -q 5 -d 1", "afxdp: RxSocket({if}, queue 5) failed: EINVAL (Invalid argument). Cause: queue 5 is not in use: {if} has 1 active queue (0).")]
     [InlineData("capture -i {if} -q 5 -w {file}", "afxdp: RxSocket({if}, queue 5) failed: EINVAL (Invalid argument). Cause: queue 5 is not in use")]
+    [InlineData("capture -i {if} -w /dev/null", "afxdp: capture to /dev/null: /dev/null is a character device, not a regular file")]
     [InlineData("engine -i {if} -q 5 -d 1", "afxdp: XdpEngineOptions.Queues: 5 failed: EINVAL (Invalid argument). Cause: queue 5 is not in use: {if} has 1 active queue (0).")]
     public void A_failure_at_run_time_is_one_line_and_exit_code_1(string commandLine, string message)
     {
@@ -140,17 +141,19 @@ public sealed partial class CliErrorTests
     [Fact]
     public void Capture_into_a_directory_it_may_not_write_is_one_line_and_exit_code_1()
     {
+        using VethLab lab = VethLab.Create();
         DirectoryInfo directory = Directory.CreateTempSubdirectory("afxdp-readonly-");
         try
         {
             directory.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserExecute;
             string path = Path.Combine(directory.FullName, "x.pcap");
             // Root writes anywhere: without CAP_DAC_OVERRIDE it is held to the mode like anyone else.
-            CommandResult run = ExternalCommand.Run("capsh", ["--drop=cap_dac_override", "--", "-c",
-                $"exec {KernelTest.DotnetHost} {KernelTest.CliPath()} capture -i {None} -w {path}"]);
+            CommandResult run = KernelTest.AfxdpWithout(lab, VethSide.B, "cap_dac_override", "", $"capture -i {lab.InterfaceB} -w {path}");
             Assert.Equal(1, run.ExitCode);
-            AssertOneLine(run.Error, $"afxdp: capture to {path}: the file cannot be written: Access to the path '{path}' is denied.");
-            Assert.False(File.Exists(path));
+            AssertOneLine(run.Error, $"afxdp: capture to {path} failed: EACCES (Permission denied). Cause: the new file {directory.FullName}/.x.pcap.");
+            Assert.Contains($"cannot be created: a capture is written beside its target and renamed onto it, so it needs to create files in {directory.FullName}.", run.Error);
+            Assert.Empty(directory.GetFileSystemInfos());
+            Assert.False(lab.Run(VethSide.B, () => AfXdp.Device.NetDevice.Get(lab.InterfaceB).Xdp.Any), "a failed run left a program attached");
         }
         finally
         {

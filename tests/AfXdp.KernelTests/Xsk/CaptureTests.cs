@@ -11,6 +11,7 @@ using AfXdp.Xsk;
 namespace AfXdp.KernelTests.Xsk;
 
 /// <summary>`afxdp capture` and <see cref="PcapCapture"/>: what the socket receives, read back from the pcap file.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class CaptureTests
 {
     [Fact]
@@ -143,6 +144,199 @@ public sealed class CaptureTests
             stop.Cancel();
             await sender;
         }
+    }
+
+    const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>A run that fails before the capture starts: no such interface, or a queue the socket cannot bind.</summary>
+    [Theory]
+    [InlineData("afxdp-none0", 0, "afxdp: if_nametoindex(\"afxdp-none0\") failed: ENODEV")]
+    [InlineData("{if}", 5, "afxdp: RxSocket({if}, queue 5) failed: EINVAL")]
+    public void A_run_that_fails_before_capturing_leaves_an_existing_target_as_it_was_and_creates_no_file(string interfaceName, int queue, string error)
+    {
+        using VethLab lab = VethLab.Create();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("afxdp-capture-");
+        try
+        {
+            string existing = Path.Combine(directory.FullName, "old.pcap"), absent = Path.Combine(directory.FullName, "new.pcap");
+            File.WriteAllText(existing, "an earlier capture");
+            File.SetUnixFileMode(existing, (UnixFileMode)0b110_100_000); // 0640
+            string name = interfaceName.Replace("{if}", lab.InterfaceB);
+            foreach (string target in (string[])[existing, absent])
+            {
+                CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "capture", "-i", name, "-q", queue.ToString(), "-w", target, "-d", "5");
+                Assert.True(run.ExitCode == 1, $"exit code {run.ExitCode}: {run.Output}{run.Error}");
+                Assert.StartsWith(error.Replace("{if}", lab.InterfaceB), run.Error);
+            }
+
+            Assert.Equal("an earlier capture", File.ReadAllText(existing));
+            Assert.Equal((UnixFileMode)0b110_100_000, File.GetUnixFileMode(existing));
+            Assert.Equal(["old.pcap"], directory.EnumerateFileSystemInfos().Select(f => f.Name));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The attack of issue 20: in a shared sticky directory (as /tmp), a link at the capture's path points at a root-owned
+    /// 0600 file. The capture replaces the link by rename; the file it pointed to keeps its content and mode.
+    /// </summary>
+    [Fact]
+    public void A_symlink_planted_at_the_target_is_replaced_by_the_capture_and_the_file_it_points_to_is_untouched()
+    {
+        using VethLab lab = VethLab.Create();
+        DirectoryInfo shared = Directory.CreateTempSubdirectory("afxdp-shared-"), elsewhere = Directory.CreateTempSubdirectory("afxdp-victim-");
+        try
+        {
+            shared.UnixFileMode = (UnixFileMode)0b1_111_111_111; // 1777, as /tmp
+            string victim = Path.Combine(elsewhere.FullName, "victim");
+            File.WriteAllText(victim, "root's secret");
+            File.SetUnixFileMode(victim, OwnerReadWrite);
+            string target = Path.Combine(shared.FullName, "capture.pcap");
+            File.CreateSymbolicLink(target, victim);
+
+            (int exit, string output) = RunCapture(lab, 3, $"exec {KernelTest.DotnetHost} {KernelTest.CliPath()} capture -i {lab.InterfaceB} -w {target} -n 3 -d 30");
+
+            Assert.True(exit == 0, output);
+            Assert.Equal("root's secret", File.ReadAllText(victim));
+            Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(victim));
+            Assert.Null(new FileInfo(target).LinkTarget);
+            Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(target));
+            Assert.Equal(3, Records(target));
+            Assert.Equal(["capture.pcap"], shared.EnumerateFileSystemInfos().Select(f => f.Name));
+        }
+        finally
+        {
+            shared.Delete(recursive: true);
+            elsewhere.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_new_capture_file_is_mode_0600_under_umask_000()
+    {
+        using VethLab lab = VethLab.Create();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("afxdp-capture-");
+        try
+        {
+            string target = Path.Combine(directory.FullName, "capture.pcap");
+            (int exit, string output) = RunCapture(lab, 2, $"umask 000 && exec {KernelTest.DotnetHost} {KernelTest.CliPath()} capture -i {lab.InterfaceB} -w {target} -n 2 -d 30");
+
+            Assert.True(exit == 0, output);
+            Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(target));
+            Assert.Equal(2, Records(target));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>SIGINT and SIGTERM end the capture as its limits do: what was written so far takes the target's name.</summary>
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public void A_capture_ended_by_a_signal_is_renamed_into_place_with_the_packets_written_so_far(string signal)
+    {
+        using VethLab lab = VethLab.Create();
+        DirectoryInfo directory = Directory.CreateTempSubdirectory("afxdp-capture-");
+        try
+        {
+            string target = Path.Combine(directory.FullName, "capture.pcap");
+            File.WriteAllText(target, "an earlier capture");
+            using var capture = ShellIn(lab, $"exec {KernelTest.DotnetHost} {KernelTest.CliPath()} capture -i {lab.InterfaceB} -w {target} -d 60");
+            Assert.True(KernelTest.Eventually(() => capture.Lines.Any(l => l.Contains("capturing")) || capture.Process.HasExited, TimeSpan.FromSeconds(30)), capture.Text);
+            XskTestBed.SendFromA(lab, 4, port: 7044);
+            // Written beside the target; the target stays the earlier capture until the capture ends.
+            Assert.True(KernelTest.Eventually(() => directory.GetFiles(".capture.pcap.*") is [var partial] && Records(partial.FullName) == 4, TimeSpan.FromSeconds(10)), capture.Text);
+            Assert.Equal("an earlier capture", File.ReadAllText(target));
+
+            ExternalCommand.Run("kill", [$"-{signal}", capture.Process.Id.ToString()]);
+
+            Assert.True(capture.Process.WaitForExit(TimeSpan.FromSeconds(15)), capture.Text);
+            Assert.True(capture.Process.ExitCode == 0, capture.Text);
+            Assert.Equal(4, Records(target));
+            Assert.Equal(["capture.pcap"], directory.EnumerateFileSystemInfos().Select(f => f.Name));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Capture_to_standard_output_streams_pcap_that_tcpdump_reads_from_a_pipe()
+    {
+        // No skip without tcpdump: the shell fails naming it (tcpdump: not found) and the count below is 0.
+        using VethLab lab = VethLab.Create();
+        (int exit, string output) = RunCapture(lab, 5,
+            $"{KernelTest.DotnetHost} {KernelTest.CliPath()} capture -i {lab.InterfaceB} -w - -n 5 -d 30 | tcpdump -r - -n");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains($"capturing {lab.InterfaceB} queue 0 to standard output:", output);
+        Assert.Contains("wrote 5 packets", output);
+        string line = $@"IP {Regex.Escape(lab.AddressA.ToString())}\.\d+ > {Regex.Escape(lab.AddressB.ToString())}\.7044: UDP, length 26";
+        Assert.Equal(5, Regex.Matches(output, line).Count);
+    }
+
+    /// <summary>Runs <paramref name="script"/> in B's namespace; once it prints its "capturing" line, A sends <paramref name="packets"/> datagrams. Its exit code and both streams.</summary>
+    static (int ExitCode, string Output) RunCapture(VethLab lab, int packets, string script)
+    {
+        using var capture = ShellIn(lab, script);
+        Assert.True(KernelTest.Eventually(() => capture.Lines.Any(l => l.Contains("capturing")) || capture.Process.HasExited, TimeSpan.FromSeconds(30)), capture.Text);
+        XskTestBed.SendFromA(lab, packets, port: 7044);
+        Assert.True(capture.Process.WaitForExit(TimeSpan.FromSeconds(30)), capture.Text);
+        capture.Process.WaitForExit(); // the output handlers drain
+        return (capture.Process.ExitCode, capture.Text);
+    }
+
+    static ShellRun ShellIn(VethLab lab, string script)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["netns", "exec", lab.NamespaceOf(VethSide.B), "sh", "-c", script])
+            start.ArgumentList.Add(arg);
+        return new ShellRun(start);
+    }
+
+    /// <summary>A shell started in a lab, both of its streams gathered line by line; killed on Dispose if still running.</summary>
+    sealed class ShellRun : IDisposable
+    {
+        readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+        public ShellRun(System.Diagnostics.ProcessStartInfo start)
+        {
+            Process = new System.Diagnostics.Process { StartInfo = start };
+            Process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+            Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+            Process.Start();
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
+        }
+
+        public System.Diagnostics.Process Process { get; }
+
+        public IEnumerable<string> Lines => _lines;
+
+        public string Text => string.Join('\n', _lines);
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+                Process.Kill(entireProcessTree: true);
+            Process.Dispose();
+        }
+    }
+
+    /// <summary>The records in the pcap file at <paramref name="path"/>.</summary>
+    static int Records(string path)
+    {
+        using var reader = new PcapReader(File.OpenRead(path));
+        int records = 0;
+        while (reader.TryReadPacket(out _))
+            records++;
+        return records;
     }
 
     /// <summary>Captures <paramref name="count"/> packets; bounded by 15 s.</summary>
