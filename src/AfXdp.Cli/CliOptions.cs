@@ -51,14 +51,18 @@ internal static class CliOptions
         return option;
     }
 
-    /// <summary>A number of seconds up to <paramref name="maximum"/> (a day): 0 allowed only when <paramref name="zeroAllowed"/>.</summary>
-    public static double Seconds(ArgumentResult r, string name, bool zeroAllowed, double maximum = 86400)
+    /// <summary>
+    /// A number of seconds up to <paramref name="maximum"/> (a day): 0 allowed only when <paramref name="zeroAllowed"/>;
+    /// at least <paramref name="minimum"/> when that is above 0.
+    /// </summary>
+    public static double Seconds(ArgumentResult r, string name, bool zeroAllowed, double maximum = 86400, double minimum = 0)
     {
         string text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-            && double.IsFinite(seconds) && (zeroAllowed ? seconds >= 0 : seconds > 0) && seconds <= maximum)
+            && double.IsFinite(seconds) && (zeroAllowed ? seconds >= 0 : seconds > 0) && seconds >= minimum && seconds <= maximum)
             return seconds;
-        r.AddError($"{name}: '{text}' is not a number of seconds {(zeroAllowed ? $"from 0 to {maximum} (0: until Ctrl-C)" : $"above 0 and up to {maximum}")}");
+        string range = zeroAllowed ? $"from 0 to {maximum} (0: until Ctrl-C)" : minimum > 0 ? $"from {minimum.ToString(CultureInfo.InvariantCulture)} to {maximum}" : $"above 0 and up to {maximum}";
+        r.AddError($"{name}: '{text}' is not a number of seconds {range}");
         return 0;
     }
 

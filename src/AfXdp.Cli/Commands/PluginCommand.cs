@@ -30,21 +30,17 @@ internal static class PluginCommand
             Description = "accept /connect only from this host name (repeatable); default: any, since a single host has no kubelet to ask which pod holds the device",
             AllowMultipleArgumentsPerToken = false,
         };
-        var idle = new Option<double>("--idle-timeout")
-        {
-            Description = "seconds a connected client may stay silent (the plugin's UdsTimeout), at most 300",
-            DefaultValueFactory = _ => 30,
-            CustomParser = r => r.Tokens.Count == 0 ? 30 : CliOptions.Seconds(r, "--idle-timeout", zeroAllowed: false, maximum: 300),
-        };
+        var idle = Timeout("--idle-timeout", "seconds a connected client may stay silent (the plugin's UdsTimeout)", 30);
+        var exchange = Timeout("--exchange-timeout", "seconds a client's whole conversation may last, however busy", 60);
         var attach = CliOptions.Attach();
         var duration = CliOptions.Duration("seconds to serve; 0 serves until Ctrl-C or SIGTERM", 0, zeroRunsForever: true);
 
         var command = new Command("plugin",
             "Act as the AF_XDP device plugin for Kubernetes on a single host: attach the redirect program to the interface and hand its XSKMAP " +
-            "to unprivileged processes over the plugin's unix-socket protocol (/connect, /version, /xsk_map_fd, /fin; one client at a time, any number in a row) " +
+            "to unprivileged processes over the plugin's unix-socket protocol (/connect, /version, /xsk_map_fd, /fin; clients side by side, each for at most --exchange-timeout) " +
             "and/or as a pinned map. They register their sockets with `--xskmap uds:PATH` or `--xskmap pin:PATH` and need only CAP_NET_RAW. " +
-            "Asked for another interface it answers /fd_nak. On exit (duration, Ctrl-C, SIGTERM) it unpins, detaches and removes the socket.")
-        { iface, uds, pin, uid, hostnames, idle, attach, duration };
+            "Asked for another interface it answers /fd_nak. The socket's directories must be root's and not writable by others. On exit (duration, Ctrl-C, SIGTERM) it unpins, detaches and removes the socket.")
+        { iface, uds, pin, uid, hostnames, idle, exchange, attach, duration };
         command.SetAction(r =>
         {
             string? socketPath = r.GetValue(uds);
@@ -52,12 +48,24 @@ internal static class PluginCommand
             if (socketPath is null && pinDirectory is null)
                 throw new UsageException("nothing to serve: give --uds PATH, --pin DIR or both");
             return Run(r.GetRequiredValue(iface), socketPath, pinDirectory, r.GetValue(uid), r.GetValue(hostnames) ?? [],
-                TimeSpan.FromSeconds(r.GetValue(idle)), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(duration));
+                TimeSpan.FromSeconds(r.GetValue(idle)), TimeSpan.FromSeconds(r.GetValue(exchange)), Enum.Parse<XdpAttachMode>(r.GetRequiredValue(attach), ignoreCase: true), r.GetValue(duration));
         });
         return command;
     }
 
-    static int Run(string interfaceName, string? socketPath, string? pinDirectory, int? uid, string[] hostnames, TimeSpan idle, XdpAttachMode mode, double seconds)
+    /// <summary>A timeout in seconds, from the server's floor (<see cref="DevicePluginServerOptions.MinimumTimeout"/>) to 300.</summary>
+    static Option<double> Timeout(string name, string description, double defaultValue)
+    {
+        double minimum = DevicePluginServerOptions.MinimumTimeout.TotalSeconds;
+        return new Option<double>(name)
+        {
+            Description = $"{description}, from {minimum.ToString(System.Globalization.CultureInfo.InvariantCulture)} to 300",
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = r => r.Tokens.Count == 0 ? defaultValue : CliOptions.Seconds(r, name, zeroAllowed: false, maximum: 300, minimum: minimum),
+        };
+    }
+
+    static int Run(string interfaceName, string? socketPath, string? pinDirectory, int? uid, string[] hostnames, TimeSpan idle, TimeSpan exchange, XdpAttachMode mode, double seconds)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
         using var signals = new StopSignals(cancel.Cancel);
@@ -68,7 +76,7 @@ internal static class PluginCommand
         using (DevicePluginPin? pinned = pinDirectory is null ? null : new DevicePluginPin(program.XskMap, pinDirectory, uid))
         using (DevicePluginServer? server = socketPath is null ? null : new DevicePluginServer(socketPath,
             new Dictionary<string, XskMap> { [device.Name] = program.XskMap },
-            new DevicePluginServerOptions { OwnerUid = uid, Hostnames = hostnames, IdleTimeout = idle, Log = Console.WriteLine }))
+            new DevicePluginServerOptions { OwnerUid = uid, Hostnames = hostnames, IdleTimeout = idle, ExchangeTimeout = exchange, Log = Console.WriteLine }))
         {
             string where = string.Join(" and ", new[] { server is null ? null : $"socket {server.SocketPath}", pinned is null ? null : $"pin {pinned.Path}" }.OfType<string>());
             Console.WriteLine($"serving the XSKMAP of {device.Name} (map id {program.XskMap.Id}, {XskRedirectProgram.ProgramName} prog id {program.Link.ProgramId} " +

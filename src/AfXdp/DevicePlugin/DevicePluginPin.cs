@@ -5,13 +5,13 @@ namespace AfXdp.DevicePlugin;
 
 /// <summary>
 /// The device plugin's other way, for a single host and for tests: the XSKMAP pinned as DIRECTORY/xsks_map
-/// (the directory on a bpffs; under /sys/fs/bpf it is mounted and made when missing), optionally given to the
+/// (the directory on a bpffs, root's and closed to others as <see cref="DevicePluginServer"/> requires of its socket's; under /sys/fs/bpf it is mounted and made when missing), optionally given to the
 /// user who will open it, as the plugin gives it to its pool's <c>uid</c>. Dispose unpins it and removes the
 /// directories it made; the map stays the caller's.
 /// </summary>
 public sealed class DevicePluginPin : IDisposable
 {
-    readonly CreatedDirectories _directories = new();
+    TrustedDirectory? _directory;
     bool _pinned;
 
     /// <summary>Pins <paramref name="map"/> under <paramref name="directory"/>; <paramref name="ownerUid"/> gets the pin (mode 0600).</summary>
@@ -25,11 +25,12 @@ public sealed class DevicePluginPin : IDisposable
         {
             if (full.StartsWith(BpfFs.DefaultMount + "/", StringComparison.Ordinal))
                 BpfFs.EnsureMounted();
-            _directories.Create(full);
+            _directory = TrustedDirectory.Open(full, "the pinned XSKMAP");
             map.Pin(Path);
             _pinned = true;
-            if (ownerUid is int uid && Sys.Chown(Path, uid, -1) != 0)
-                Throw.Errno($"chown(\"{Path}\", {uid})", Sys.LastErrno);
+            // Relative to the directory checked, and the pin itself if it were a link: no path is followed as root.
+            if (ownerUid is int uid && Sys.FChownAt(_directory.Fd.Fd, DevicePluginProtocol.PinFileName, uid, -1, Sys.AT_SYMLINK_NOFOLLOW) != 0)
+                Throw.Errno($"fchownat(\"{Path}\", {uid}, AT_SYMLINK_NOFOLLOW)", Sys.LastErrno);
         }
         catch
         {
@@ -49,7 +50,8 @@ public sealed class DevicePluginPin : IDisposable
             _pinned = false;
             BpfFs.Unpin(Path);
         }
-        _directories.RemoveEmpty();
+        _directory?.Dispose();
+        _directory = null;
     }
 
     /// <inheritdoc/>

@@ -33,7 +33,7 @@ public static class Errno
     public const int EEXIST = 17;
     /// <summary>No such device.</summary>
     public const int ENODEV = 19;
-    /// <summary>Not a directory (a path component is a file).</summary>
+    /// <summary>Not a directory.</summary>
     public const int ENOTDIR = 20;
     /// <summary>Invalid argument.</summary>
     public const int EINVAL = 22;
@@ -49,7 +49,9 @@ public static class Errno
     public const int ENAMETOOLONG = 36;
     /// <summary>Function not implemented.</summary>
     public const int ENOSYS = 38;
-    /// <summary>Too many levels of symbolic links (or O_NOFOLLOW met a link).</summary>
+    /// <summary>Directory not empty.</summary>
+    public const int ENOTEMPTY = 39;
+    /// <summary>Too many levels of symbolic links (or a link where O_NOFOLLOW refused one).</summary>
     public const int ELOOP = 40;
     /// <summary>Protocol not available (an unknown socket option).</summary>
     public const int ENOPROTOOPT = 92;
@@ -81,8 +83,8 @@ public static class Errno
     {
         EPERM => "EPERM", ENOENT => "ENOENT", ESRCH => "ESRCH", EINTR => "EINTR", EIO => "EIO",
         ENXIO => "ENXIO", E2BIG => "E2BIG", EBADF => "EBADF", EAGAIN => "EAGAIN", ENOMEM => "ENOMEM",
-        EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST", ENODEV => "ENODEV", ENOTDIR => "ENOTDIR", ELOOP => "ELOOP",
-        EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", EPIPE => "EPIPE", ERANGE => "ERANGE", ENAMETOOLONG => "ENAMETOOLONG", ENOSYS => "ENOSYS", ENOPROTOOPT => "ENOPROTOOPT",
+        EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST", ENODEV => "ENODEV",
+        ENOTDIR => "ENOTDIR", EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC", EPIPE => "EPIPE", ERANGE => "ERANGE", ENAMETOOLONG => "ENAMETOOLONG", ENOSYS => "ENOSYS", ENOTEMPTY => "ENOTEMPTY", ELOOP => "ELOOP", ENOPROTOOPT => "ENOPROTOOPT",
         EOPNOTSUPP => "EOPNOTSUPP", EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE",
         ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS", ENOTSOCK => "ENOTSOCK", EPROTOTYPE => "EPROTOTYPE", ECONNABORTED => "ECONNABORTED", ECONNRESET => "ECONNRESET", ENOTCONN => "ENOTCONN", ECONNREFUSED => "ECONNREFUSED",
         _ => $"errno {errno}",

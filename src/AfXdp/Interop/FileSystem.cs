@@ -10,12 +10,6 @@ internal static unsafe partial class Sys
     [LibraryImport(Libc, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Mount(string source, string target, string fileSystemType, nuint flags, string data);
 
-    [LibraryImport(Libc, EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int Chown(string path, int owner, int group);
-
-    [LibraryImport(Libc, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int Chmod(string path, uint mode);
-
     /// <summary>The effective user id: whose file permissions apply to this process.</summary>
     [LibraryImport(Libc, EntryPoint = "geteuid")]
     internal static partial int GetEUid();

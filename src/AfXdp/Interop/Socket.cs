@@ -7,8 +7,10 @@ internal static unsafe partial class Sys
     internal const int SOCK_RAW = 3;
     internal const int SOCK_DGRAM = 2;
     internal const int SOCK_CLOEXEC = 0x80000;
+    internal const int SOCK_NONBLOCK = 0x800;
     internal const int SOL_SOCKET = 1;
     internal const int SO_SNDBUF = 7;
+    internal const int SO_LINGER = 13;
     internal const int SO_SNDBUFFORCE = 32;
     internal const int SO_BUSY_POLL = 46;
     internal const int SO_INCOMING_NAPI_ID = 56;
@@ -38,6 +40,19 @@ internal static unsafe partial class Sys
 
     [LibraryImport(Libc, EntryPoint = "getsockopt", SetLastError = true)]
     internal static partial int GetSockOpt(int fd, int level, int name, void* value, uint* len);
+
+    internal const int SHUT_RDWR = 2;
+
+    /// <summary>struct linger: SO_LINGER's value.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct linger
+    {
+        public int l_onoff;
+        public int l_linger;
+    }
+
+    [LibraryImport(Libc, EntryPoint = "shutdown", SetLastError = true)]
+    internal static partial int Shutdown(int fd, int how);
 
     [LibraryImport(Libc, EntryPoint = "sendto", SetLastError = true)]
     internal static partial nint SendTo(int fd, void* buf, nuint len, int flags, void* addr, uint addrlen);

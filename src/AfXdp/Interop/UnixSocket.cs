@@ -146,8 +146,9 @@ internal static unsafe partial class Sys
     /// recvmsg of one message into <paramref name="buffer"/>, retried on EINTR: the bytes received (0 when the
     /// peer closed), or -1 with errno. Descriptors that came with it are added to <paramref name="descriptors"/>
     /// (close-on-exec, the caller owns them); <paramref name="messageFlags"/> says MSG_TRUNC / MSG_CTRUNC.
+    /// <paramref name="flags"/> adds to recvmsg's (MSG_DONTWAIT).
     /// </summary>
-    internal static nint ReceiveWithDescriptors(int socket, Span<byte> buffer, List<SafeFd> descriptors, out int messageFlags)
+    internal static nint ReceiveWithDescriptors(int socket, Span<byte> buffer, List<SafeFd> descriptors, out int messageFlags, int flags = 0)
     {
         int controlLength = CmsgSpace(SCM_MAX_FD * sizeof(int));
         byte* control = stackalloc byte[controlLength];
@@ -157,7 +158,7 @@ internal static unsafe partial class Sys
             var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (nuint)controlLength };
             nint received;
             do
-                received = RecvMsg(socket, &msg, MSG_CMSG_CLOEXEC);
+                received = RecvMsg(socket, &msg, MSG_CMSG_CLOEXEC | flags);
             while (received < 0 && LastErrno == Errno.EINTR);
             messageFlags = received < 0 ? 0 : msg.msg_flags;
             if (received < 0)

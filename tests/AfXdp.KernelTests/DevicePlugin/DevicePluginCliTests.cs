@@ -58,6 +58,16 @@ public sealed class DevicePluginCliTests
         Assert.False(File.Exists("/tmp/afxdp-dp-nosuch.sock"));
     }
 
+    [Theory]
+    [InlineData("--idle-timeout", "0.05")]
+    [InlineData("--exchange-timeout", "0.099")]
+    [InlineData("--exchange-timeout", "301")]
+    public void The_plugins_timeouts_run_from_100_ms_to_300_s(string option, string value)
+    {
+        OneLine(KernelTest.Afxdp("plugin", "-i", "lo", "--uds", "/tmp/afxdp-dp-never.sock", option, value), $"{option}: '{value}' is not a number of seconds from 0.1 to 300");
+        Assert.False(File.Exists("/tmp/afxdp-dp-never.sock"));
+    }
+
     [Fact]
     public void The_plugin_refuses_a_pin_directory_off_bpffs_and_leaves_nothing()
     {

@@ -25,10 +25,12 @@ public sealed partial class DevicePluginTrafficTests : IDisposable
     public DevicePluginTrafficTests()
     {
         KernelTest.RequireRoot();
-        Directory.CreateDirectory(_directory);
-        // The children write their pcap here as nobody.
-        File.SetUnixFileMode(_directory, (UnixFileMode)0b111_111_111);
+        // Root's 0755, as the plugin requires of its socket's directories; the children write their pcap in Shared as nobody.
+        Directory.CreateDirectory(Shared);
+        File.SetUnixFileMode(Shared, (UnixFileMode)0b111_111_111);
     }
+
+    string Shared => Path.Combine(_directory, "shared");
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
@@ -43,7 +45,7 @@ public sealed partial class DevicePluginTrafficTests : IDisposable
     {
         using VethLab lab = VethLab.Create();
         string socket = Path.Combine(_directory, lab.InterfaceB, DevicePluginProtocol.SocketFileName);
-        string pcap = Path.Combine(_directory, "capture.pcap");
+        string pcap = Path.Combine(Shared, "capture.pcap");
         using RunningCommand plugin = RunningCommand.Afxdp(lab, VethSide.B, "plugin", "-i", lab.InterfaceB, "--uds", socket, "--uid", "65534", "-a", "drv");
         uint programId = uint.Parse(ProgramId().Match(plugin.WaitForLine("serving the XSKMAP", Start)).Groups[1].Value);
         Assert.Equal(programId, lab.Status(VethSide.B).Xdp.DrvProgramId);

@@ -53,6 +53,14 @@ internal sealed class RunningCommand : IDisposable
             $"--inh-caps={PodCapabilities}", $"--ambient-caps={PodCapabilities}", $"--bounding-set={PodCapabilities}", "--",
             "sh", "-c", $"grep CapEff /proc/self/status; id -u; exec env {DefaultSigint} HOME=/tmp {KernelTest.DotnetHost} {KernelTest.CliPath()} {arguments}"]);
 
+    /// <summary>A shell line as root inside one end of the lab (e.g. with another umask).</summary>
+    public static RunningCommand ShellIn(VethLab lab, VethSide side, string line) =>
+        new("ip", ["netns", "exec", lab.NamespaceOf(side), "env", DefaultSigint, "sh", "-c", line]);
+
+    /// <summary>`PROGRAM ARGS` as an unprivileged local user: uid/gid 65534, no groups, no capabilities.</summary>
+    public static RunningCommand AsNobody(string program, params string[] args) =>
+        new("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", program, .. args]);
+
     public string Output => string.Join('\n', _output);
 
     public string Error => string.Join('\n', _error);
