@@ -5,7 +5,7 @@ namespace AfXdp.Udp;
 
 /// <summary>
 /// The UDP service's instruments on the "AfXdp" meter, observable like the rest: datagrams received and
-/// sent, checksum errors and other drops, and the handler's exceptions per queue, and frames the steering program passed to the kernel.
+/// sent, drops by reason and the handler's exceptions, per queue; and frames the steering program passed to the kernel.
 /// </summary>
 internal static class UdpMetrics
 {
