@@ -9,6 +9,13 @@ namespace AfXdp.Udp;
 /// (<see cref="UdpBatch.Sender"/>). A datagram not replied to is dropped when the call returns. It must
 /// not block, and should not allocate per datagram.
 /// </summary>
+/// <remarks>
+/// An exception from <see cref="Handle"/> or <see cref="Idle"/> costs its batch, not the service: replies
+/// made before it (<see cref="Datagram.Reply"/>, <see cref="UdpSender.Send(UdpEndpoint, ReadOnlySpan{byte})"/>)
+/// go out, the batch's other datagrams are dropped, the exception is counted
+/// (<see cref="UdpServiceCounters.HandlerErrors"/>) and the first of each type is told to
+/// <see cref="UdpServiceOptions.Log"/>; the queue goes on serving.
+/// </remarks>
 public interface IUdpHandler
 {
     /// <summary>Handles one batch; the datagrams are valid only during the call.</summary>
@@ -79,19 +86,26 @@ public readonly ref struct UdpBatch
 /// <summary>
 /// One received datagram, a view into its frame: the payload, who sent it, the served endpoint it was sent to.
 /// Answer it in place: write the reply into <see cref="ReplyPayload"/> (it starts where <see cref="Payload"/>
-/// does and may be longer, up to the MTU) and call <see cref="Reply"/>.
+/// does and is never shorter: up to the MTU, or as far as the request's frame when that was longer) and call
+/// <see cref="Reply"/>.
 /// </summary>
 public ref struct Datagram
 {
     readonly ref Packet _packet;
     readonly int _payloadLength;
-    readonly int _maxFrameLength;
+    readonly int _replyFrameLength;
 
-    internal Datagram(ref Packet packet, int payloadLength, int maxFrameLength)
+    /// <param name="packet">The received frame.</param>
+    /// <param name="payloadLength">The UDP payload's length, as <see cref="UdpFrame.Check"/> found it.</param>
+    /// <param name="linkFrameLength">The largest frame the link sends (MTU + 14).</param>
+    internal Datagram(ref Packet packet, int payloadLength, int linkFrameLength)
     {
         _packet = ref packet;
         _payloadLength = payloadLength;
-        _maxFrameLength = Math.Min(maxFrameLength, packet.Capacity);
+        // A request may come in a frame longer than MTU + 14: many NICs take 1518 to 1522 bytes at MTU 1500, a veth
+        // MTU + 18 (is_skb_forwardable, net/core/dev.c). Its reply may be as long, so a handler that copies the
+        // payload never overruns. The request is in this frame, so Capacity never cuts below its length.
+        _replyFrameLength = Math.Min(Math.Max(linkFrameLength, packet.Length), packet.Capacity);
     }
 
     /// <summary>The UDP payload as received (writable: a reply may be built over it).</summary>
@@ -103,8 +117,12 @@ public ref struct Datagram
     /// <summary>The served address and port it was sent to (a reply goes out from there).</summary>
     public readonly UdpEndpoint Local => UdpFrame.Local(_packet.Data);
 
-    /// <summary>Where a reply's payload goes: from the start of <see cref="Payload"/> to the largest datagram the link carries.</summary>
-    public readonly Span<byte> ReplyPayload => _packet.FrameData(_maxFrameLength)[UdpFrame.HeadersLength..];
+    /// <summary>
+    /// Where a reply's payload goes: from the start of <see cref="Payload"/> to the largest datagram the link
+    /// carries (MTU less 28 bytes of IPv4 and UDP headers), or to the end of the request's frame when that is
+    /// longer: always at least as long as <see cref="Payload"/>, and longer than the MTU allows only when the request was.
+    /// </summary>
+    public readonly Span<byte> ReplyPayload => _packet.FrameData(_replyFrameLength)[UdpFrame.HeadersLength..];
 
     /// <summary>True once <see cref="Reply"/> was called.</summary>
     public readonly bool Replied => _packet.Verdict == PacketVerdict.Transmit;
@@ -115,7 +133,7 @@ public ref struct Datagram
     /// </summary>
     public void Reply(int payloadLength)
     {
-        Span<byte> frame = _packet.FrameData(_maxFrameLength);
+        Span<byte> frame = _packet.FrameData(_replyFrameLength);
         if ((uint)payloadLength > (uint)(frame.Length - UdpFrame.HeadersLength))
             ThrowReplyLength(payloadLength, frame.Length - UdpFrame.HeadersLength);
         _packet.Length = UdpFrame.WriteReply(frame, payloadLength);
@@ -123,5 +141,5 @@ public ref struct Datagram
     }
 
     static void ThrowReplyLength(int length, int max) =>
-        throw new ArgumentOutOfRangeException(nameof(length), length, $"a reply's payload holds 0 to {max} bytes here (the MTU, or the frame).");
+        throw new ArgumentOutOfRangeException(nameof(length), length, $"a reply's payload holds 0 to {max} bytes here (ReplyPayload.Length: the MTU, or the request's frame when that was longer).");
 }

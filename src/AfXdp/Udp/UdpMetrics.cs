@@ -5,7 +5,7 @@ namespace AfXdp.Udp;
 
 /// <summary>
 /// The UDP service's instruments on the "AfXdp" meter, observable like the rest: datagrams received and
-/// sent, checksum errors and other drops per queue, and frames the steering program passed to the kernel.
+/// sent, drops by reason and the handler's exceptions, per queue; and frames the steering program passed to the kernel.
 /// </summary>
 internal static class UdpMetrics
 {
@@ -23,6 +23,7 @@ internal static class UdpMetrics
         PerQueue(meter, "afxdp.udp.checksum_errors", "Frames dropped for a wrong IPv4 header or UDP checksum.", static c => c.BadChecksums);
         PerQueue(meter, "afxdp.udp.malformed", "Frames dropped as malformed (lengths, fragments, options).", static c => c.Malformed);
         PerQueue(meter, "afxdp.udp.unanswerable", "Frames dropped because a correct host would not answer them (RFC 1122 sources, reflector ports).", static c => c.Unanswerable);
+        PerQueue(meter, "afxdp.udp.handler_errors", "Exceptions the handler threw; each cost its batch's unanswered datagrams, not the service.", static c => c.HandlerErrors, "{exception}");
         meter.CreateObservableCounter("afxdp.udp.passed_to_kernel", ObservePassed, "{packet}",
             "Frames the UDP service's steering program left to the kernel (other traffic), over all CPUs.");
     }
@@ -34,7 +35,7 @@ internal static class UdpMetrics
         return new Tracked(service);
     }
 
-    static void PerQueue(Meter meter, string name, string description, Func<UdpServiceCounters, long> read) =>
+    static void PerQueue(Meter meter, string name, string description, Func<UdpServiceCounters, long> read, string unit = "{datagram}") =>
         meter.CreateObservableCounter(name, () =>
         {
             var measurements = new List<Measurement<long>>();
@@ -45,7 +46,7 @@ internal static class UdpMetrics
                         measurements.Add(new(read(service.QueueCounters[i]), new(InterfaceTag, service.Options.Interface), new(QueueTag, (long)service.Engine.Queues[i].QueueId)));
             }
             return measurements;
-        }, "{datagram}", description);
+        }, unit, description);
 
     static List<Measurement<long>> ObservePassed()
     {

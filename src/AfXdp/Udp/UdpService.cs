@@ -39,6 +39,7 @@ public sealed class UdpService : IDisposable
     readonly UdpServiceCounters[] _counters;
     readonly HostPolicy[] _hosts;
     readonly IDisposable _metrics;
+    readonly HandlerErrorLog _handlerErrors;
     int _started;
     int _disposed;
 
@@ -51,6 +52,7 @@ public sealed class UdpService : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+        _handlerErrors = new HandlerErrorLog(options.Log);
         Endpoints = options.Endpoints.Select(UdpEndpoint.From).ToList();
         NetDevice device = NetDevice.Get(options.Interface);
         if (device.HardwareAddress.Length != MacAddress.Length)
@@ -147,7 +149,8 @@ public sealed class UdpService : IDisposable
     /// <summary>
     /// Serves until <paramref name="cancellationToken"/> is cancelled, with one <paramref name="handler"/> for every
     /// queue (its Handle then runs on several worker threads at once: it must be thread-safe when there are
-    /// several queues). Rethrows a worker's failure. A service runs once.
+    /// several queues). A handler's exception costs its batch only (see <see cref="IUdpHandler"/>); a failure of
+    /// the queue itself (e.g. the interface gone) ends the run and is rethrown. A service runs once.
     /// </summary>
     public void Run(IUdpHandler handler, CancellationToken cancellationToken)
     {
@@ -233,6 +236,7 @@ public sealed class UdpService : IDisposable
         readonly int[] _payloadLengths = new int[service.Options.BatchSize];
         readonly UdpServiceCounters _counters = service._counters[index];
         readonly UdpSender _sender = service._senders[index];
+        readonly string _name = $"{service} queue {service._engine.Queues[index].QueueId}";
 
         public void Handle(XdpQueue queue, Span<Packet> packets)
         {
@@ -260,7 +264,15 @@ public sealed class UdpService : IDisposable
             if (good == 0)
                 return;
             _counters.Received += good;
-            handler.Handle(new UdpBatch(packets, _payloadLengths.AsSpan(0, packets.Length), _sender, good));
+            try
+            {
+                handler.Handle(new UdpBatch(packets, _payloadLengths.AsSpan(0, packets.Length), _sender, good));
+            }
+            catch (Exception e)
+            {
+                // Replies made before the throw are whole frames the handler chose to send; the datagrams it did not answer stay dropped (the default verdict).
+                Failed(e, "Handle threw; its batch's unanswered datagrams were dropped and the queue goes on");
+            }
             foreach (ref readonly Packet p in packets)
             {
                 if (p.Verdict == PacketVerdict.Transmit)
@@ -268,6 +280,22 @@ public sealed class UdpService : IDisposable
             }
         }
 
-        public void Idle(XdpQueue queue) => handler.Idle(_sender);
+        public void Idle(XdpQueue queue)
+        {
+            try
+            {
+                handler.Idle(_sender);
+            }
+            catch (Exception e)
+            {
+                Failed(e, "Idle threw; the queue goes on");
+            }
+        }
+
+        void Failed(Exception e, string what)
+        {
+            _counters.HandlerErrors++;
+            service._handlerErrors.Report(e, _name, what);
+        }
     }
 }

@@ -21,6 +21,9 @@ public sealed class UdpServiceCounters
     /// <summary>Frames dropped because a correct host would not answer them (source address, source MAC, reflector port, another MAC).</summary>
     public long Unanswerable;
 
+    /// <summary>Exceptions the handler threw (from Handle or Idle); each cost its batch's unanswered datagrams, not the service.</summary>
+    public long HandlerErrors;
+
     /// <summary>The sum of several queues' counters.</summary>
     public static UdpServiceCounters Sum(IEnumerable<UdpServiceCounters> all)
     {
@@ -32,10 +35,11 @@ public sealed class UdpServiceCounters
             sum.BadChecksums += Volatile.Read(ref c.BadChecksums);
             sum.Malformed += Volatile.Read(ref c.Malformed);
             sum.Unanswerable += Volatile.Read(ref c.Unanswerable);
+            sum.HandlerErrors += Volatile.Read(ref c.HandlerErrors);
         }
         return sum;
     }
 
     /// <summary>The counters as key=value pairs, for logs.</summary>
-    public override string ToString() => $"received={Received} sent={Sent} bad_checksums={BadChecksums} malformed={Malformed} unanswerable={Unanswerable}";
+    public override string ToString() => $"received={Received} sent={Sent} bad_checksums={BadChecksums} malformed={Malformed} unanswerable={Unanswerable} handler_errors={HandlerErrors}";
 }

@@ -52,6 +52,13 @@ public sealed record UdpServiceOptions
     /// <summary>How long a neighbour's MAC address, once looked up for <see cref="UdpSender.Send(UdpEndpoint, ReadOnlySpan{byte})"/>, is used without asking the kernel again.</summary>
     public TimeSpan NeighbourLifetime { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Told, from a worker thread, the first exception of each type the handler throws (the service, the queue
+    /// and the exception with its stack); later ones of that type are only counted
+    /// (<see cref="UdpServiceCounters.HandlerErrors"/>). Null: counted only.
+    /// </summary>
+    public Action<string>? Log { get; init; }
+
     /// <summary>Throws an <see cref="AfXdpException"/> naming the first value that cannot work, its cause and the fix.</summary>
     public void Validate()
     {

@@ -10,7 +10,7 @@ using AfXdp.Udp;
 
 namespace AfXdp.KernelTests.Udp;
 
-/// <summary>The UDP service against kernel sockets in a lab: replies in place, checks, sends, queues, allocation, metrics.</summary>
+/// <summary>The UDP service against kernel sockets in a lab: replies in place, checks, sends, queues, allocation, metrics, frames past the MTU, a throwing handler.</summary>
 public sealed class UdpServiceTests
 {
     const int Port = 7007;
@@ -48,12 +48,58 @@ public sealed class UdpServiceTests
         }
     }
 
-    static UdpService Serve(VethLab lab, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
+    /// <summary>Echoes each payload as it is, or, for the payloads named here, throws (after replying, for "reply-then-throw").</summary>
+    sealed class Thrower : IUdpHandler
+    {
+        public bool ThrowInIdle;
+
+        public void Handle(UdpBatch batch)
+        {
+            foreach (Datagram d in batch)
+            {
+                string text = Encoding.ASCII.GetString(d.Payload);
+                if (text == "throw-invalid")
+                    throw new InvalidOperationException("told to");
+                if (text == "throw-argument")
+                    throw new ArgumentException("told to");
+                d.Payload.CopyTo(d.ReplyPayload);
+                d.Reply(d.Payload.Length);
+                if (text == "reply-then-throw")
+                    throw new InvalidOperationException("after the reply");
+            }
+        }
+
+        public void Idle(UdpSender sender)
+        {
+            if (!ThrowInIdle)
+                return;
+            ThrowInIdle = false;
+            throw new NotSupportedException("told to, in Idle");
+        }
+    }
+
+    static UdpService Serve(VethLab lab, params int[] ports) => Serve(lab, null, ports);
+
+    static UdpService Serve(VethLab lab, Action<string>? log, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
     {
         Interface = lab.InterfaceB,
         Endpoints = [.. ports.Select(p => new IPEndPoint(lab.AddressB, p))],
         SpinTime = TimeSpan.Zero,
+        Log = log,
     }));
+
+    static void SetMtu(VethLab lab, VethSide side, int mtu)
+    {
+        CommandResult set = lab.Exec(side, "ip", "link", "set", "dev", lab.InterfaceOf(side), "mtu", mtu.ToString());
+        Assert.True(set.Succeeded, $"{set.CommandLine}: {set.Error}");
+    }
+
+    /// <summary>No queue failed and Run has not returned (it returns within 100 ms of a queue's failure).</summary>
+    static void AssertServing(UdpService service, Task running)
+    {
+        Assert.All(service.Engine.Queues, q => Assert.Null(q.Fault));
+        Assert.False(running.IsCompleted, $"Run returned: {running.Exception?.InnerException?.Message}");
+    }
 
     static Socket Client(VethLab lab, int port = 0) => lab.Run(VethSide.A, () =>
     {
@@ -70,13 +116,16 @@ public sealed class UdpServiceTests
         return Encoding.ASCII.GetString(buffer, 0, n);
     }
 
-    static void RunWhile(UdpService service, IUdpHandler handler, Action body, bool async = false)
+    static void RunWhile(UdpService service, IUdpHandler handler, Action body, bool async = false) => RunWhile(service, handler, _ => body(), async);
+
+    /// <summary>Runs <paramref name="body"/> while the service serves; the body gets the running Run (or RunAsync).</summary>
+    static void RunWhile(UdpService service, IUdpHandler handler, Action<Task> body, bool async = false)
     {
         using var stop = new CancellationTokenSource();
         Task running = async ? service.RunAsync(handler, stop.Token) : Task.Run(() => service.Run(handler, stop.Token));
         try
         {
-            body();
+            body(running);
         }
         finally
         {
@@ -165,6 +214,78 @@ public sealed class UdpServiceTests
         Assert.Equal(0, handler.AllocatedAfter - handler.AllocatedBefore);
     }
 
+    /// <summary>
+    /// A veth takes frames up to its MTU + 18 (is_skb_forwardable), as many NICs take 1518 to 1522 bytes at MTU 1500:
+    /// the client's end gets the larger MTU, so its kernel sends the datagram in one frame of that length.
+    /// </summary>
+    [Theory]
+    [InlineData(1518, 1504, 1500)]
+    [InlineData(1522, 1508, 1504)]
+    public void A_datagram_in_a_frame_longer_than_the_mtu_allows_is_echoed_whole_and_the_service_goes_on(int frameLength, int clientMtu, int serviceMtu)
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        SetMtu(lab, VethSide.A, clientMtu);
+        SetMtu(lab, VethSide.B, serviceMtu);
+        var log = new List<string>();
+        using var service = Serve(lab, line => { lock (log) log.Add(line); }, Port);
+        using Socket client = Client(lab);
+        var to = new IPEndPoint(lab.AddressB, Port);
+        RunWhile(service, new Thrower(), running =>
+        {
+            byte[] query = [.. Enumerable.Range(0, frameLength - UdpFrame.HeadersLength).Select(i => (byte)(i * 7))];
+            client.SendTo(query, to);
+            var buffer = new byte[2048];
+            int n = client.Receive(buffer);
+            Assert.Equal(query, buffer[..n]);
+            // The frame that came in and the reply that went out, as the service's socket counted them.
+            Assert.Equal(frameLength, service.Engine.Queues.Sum(q => q.Counters.RxBytes));
+            Assert.True(KernelTest.Eventually(() => service.Engine.Queues.Sum(q => q.Counters.TxBytes) == frameLength, TimeSpan.FromSeconds(2)),
+                $"{service.Engine.Queues.Sum(q => q.Counters.TxBytes)} bytes sent");
+            Assert.Equal("after", Exchange(client, to, "after"));
+            AssertServing(service, running);
+        });
+        Assert.Equal((2, 2, 0), (service.ReadCounters().Received, service.ReadCounters().Sent, service.ReadCounters().HandlerErrors));
+        Assert.Empty(log);
+    }
+
+    [Fact]
+    public void A_handler_that_throws_costs_its_batch_is_counted_and_told_once_per_type_and_the_service_goes_on()
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        var log = new List<string>();
+        using var service = Serve(lab, line => { lock (log) log.Add(line); }, Port);
+        using Socket client = Client(lab);
+        var to = new IPEndPoint(lab.AddressB, Port);
+        var handler = new Thrower { ThrowInIdle = true };
+        RunWhile(service, handler, running =>
+        {
+            // Idle throws first, at the worker's first sleep. Each datagram that throws is followed, once counted (so in a
+            // batch of its own), by one that must be answered; a reply to the thrown one would come first and fail the match.
+            Assert.True(KernelTest.Eventually(() => service.ReadCounters().HandlerErrors == 1, TimeSpan.FromSeconds(2)), service.ReadCounters().ToString());
+            long errors = 1;
+            foreach (string thrown in new[] { "throw-invalid", "throw-invalid", "throw-argument" })
+            {
+                client.SendTo(Encoding.ASCII.GetBytes(thrown), to);
+                errors++;
+                Assert.True(KernelTest.Eventually(() => service.ReadCounters().HandlerErrors == errors, TimeSpan.FromSeconds(2)), service.ReadCounters().ToString());
+                Assert.Equal("fine", Exchange(client, to, "fine"));
+            }
+            // A reply made before the exception goes out.
+            Assert.Equal("reply-then-throw", Exchange(client, to, "reply-then-throw"));
+            Assert.Equal("fine", Exchange(client, to, "fine"));
+            Assert.True(KernelTest.Eventually(() => service.ReadCounters().HandlerErrors == 5, TimeSpan.FromSeconds(2)), service.ReadCounters().ToString());
+            AssertServing(service, running);
+        });
+        UdpServiceCounters counters = service.ReadCounters();
+        Assert.Equal((8, 5, 5), (counters.Received, counters.Sent, counters.HandlerErrors));
+        Assert.Equal(5, ReadMeter(lab.InterfaceB)["afxdp.udp.handler_errors"]);
+        string queue = $"{service} queue 0: the handler's ";
+        Assert.Collection(log.Order(),
+            line => Assert.StartsWith(queue + "Handle threw; its batch's unanswered datagrams were dropped and the queue goes on; only the first ArgumentException is told", line),
+            line => Assert.StartsWith(queue + "Handle threw; its batch's unanswered datagrams were dropped and the queue goes on; only the first InvalidOperationException is told", line),
+            line => Assert.StartsWith(queue + "Idle threw; the queue goes on; only the first NotSupportedException is told", line));
+    }
+
     [Fact]
     public void The_sender_reaches_any_endpoint_on_the_link_and_an_unresolved_one_is_a_typed_error()
     {
@@ -235,6 +356,17 @@ public sealed class UdpServiceTests
             for (int i = 0; i < 3; i++)
                 Exchange(client, new IPEndPoint(lab.AddressB, Port), "m");
         });
+        Dictionary<string, long> seen = ReadMeter(lab.InterfaceB);
+        Assert.Equal(3, seen["afxdp.udp.datagrams.received"]);
+        Assert.Equal(3, seen["afxdp.udp.datagrams.sent"]);
+        Assert.Equal(0, seen["afxdp.udp.checksum_errors"]);
+        Assert.Equal(0, seen["afxdp.udp.handler_errors"]);
+        Assert.True(seen.ContainsKey("afxdp.udp.passed_to_kernel"));
+    }
+
+    /// <summary>The AfXdp meter's afxdp.udp.* instruments for one interface, summed over its queues.</summary>
+    static Dictionary<string, long> ReadMeter(string interfaceName)
+    {
         var seen = new Dictionary<string, long>();
         using var listener = new MeterListener
         {
@@ -247,15 +379,12 @@ public sealed class UdpServiceTests
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             foreach (KeyValuePair<string, object?> tag in tags)
-                if (tag.Key == "network.interface.name" && (string?)tag.Value == lab.InterfaceB)
+                if (tag.Key == "network.interface.name" && (string?)tag.Value == interfaceName)
                     seen[instrument.Name] = seen.GetValueOrDefault(instrument.Name) + value;
         });
         listener.Start();
         listener.RecordObservableInstruments();
-        Assert.Equal(3, seen["afxdp.udp.datagrams.received"]);
-        Assert.Equal(3, seen["afxdp.udp.datagrams.sent"]);
-        Assert.Equal(0, seen["afxdp.udp.checksum_errors"]);
-        Assert.True(seen.ContainsKey("afxdp.udp.passed_to_kernel"));
+        return seen;
     }
 
     [Fact]
