@@ -81,7 +81,7 @@ public sealed class CaptureFile : IDisposable
             }
             var handle = new SafeFileHandle(fd, ownsHandle: true);
             // The umask may have taken bits from 0600 at creation; fchmod on the descriptor sets exactly 0600.
-            if (Sys.Fchmod(fd, OwnerReadWrite) != 0)
+            if (Sys.FChmod(fd, OwnerReadWrite) != 0)
             {
                 int errno = Sys.LastErrno;
                 handle.Dispose();
