@@ -1,17 +1,22 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 
 namespace DnsResponder;
 
-/// <summary>What <see cref="DnsAnswerer.Answer"/> made of a message.</summary>
+/// <summary>What <see cref="DnsAnswerer.Answer(Span{byte}, int, DnsZone, out DnsOutcome)"/> made of a message.</summary>
 public enum DnsOutcome : byte
 {
-    /// <summary>No reply: shorter than a header, or itself a response (answering those could start a loop).</summary>
+    /// <summary>
+    /// No reply: not plausibly a query (shorter than a header; a response; TC set; not one question with
+    /// empty answer and authority sections and at most two additional records). Answering those could make us
+    /// a loop partner of a service that answers anything.
+    /// </summary>
     Dropped,
     /// <summary>A served name: its A records (or no records for another type: NODATA).</summary>
     NoError,
     /// <summary>A name not served (RCODE 3).</summary>
     NameError,
-    /// <summary>A header, but a question that does not parse (RCODE 1).</summary>
+    /// <summary>A plausible header, but a question or additional record that does not parse (RCODE 1).</summary>
     FormatError,
     /// <summary>An opcode other than QUERY, or a zone transfer (RCODE 4).</summary>
     NotImplemented,
@@ -19,13 +24,17 @@ public enum DnsOutcome : byte
     Refused,
     /// <summary>EDNS of a version above 0 (extended RCODE 16, BADVERS).</summary>
     BadVersion,
+    /// <summary>An answer without records (an error, NXDOMAIN or NODATA) to a source over its rate (<see cref="ErrorRateLimiter"/>): not sent.</summary>
+    Limited,
 }
 
 /// <summary>
 /// An authoritative answerer for A records (RFC 1035, EDNS0 per RFC 6891), in place: the query is
 /// rewritten into its reply in the same buffer (header, the question as it came, then the answers
 /// and an OPT record if the query had one), so a responder sends back the buffer it received.
-/// Allocates nothing; any input, however malformed, gets a reply or <see cref="DnsOutcome.Dropped"/>.
+/// Allocates nothing; any input, however malformed, gets a reply or <see cref="DnsOutcome.Dropped"/>, and
+/// costs bounded work: the header, the question's name (at most 255 bytes, 12 pointer hops), and at most two
+/// additional records, whose owner names are passed over without following a pointer.
 /// </summary>
 public static class DnsAnswerer
 {
@@ -40,6 +49,12 @@ public static class DnsAnswerer
 
     /// <summary>Without EDNS a UDP reply holds at most 512 bytes (RFC 1035 4.2.1).</summary>
     public const int ClassicPayloadSize = 512;
+
+    /// <summary>
+    /// The additional records a query may carry: an OPT (RFC 6891 6.1.1) and a TSIG or SIG(0), which comes last
+    /// (RFC 8945 5.1, RFC 2931 3). A query with more is not answered, so no query costs more than two records' walk.
+    /// </summary>
+    public const int MaxAdditionalRecords = 2;
 
     const ushort TypeA = 1, TypeOpt = 41, TypeIxfr = 251, TypeAny = 255, ClassIn = 1, ClassAny = 255;
     const ushort FlagResponse = 0x8000, FlagAuthoritative = 0x0400, FlagTruncated = 0x0200, FlagRecursionDesired = 0x0100;
@@ -62,14 +77,12 @@ public static class DnsAnswerer
         outcome = DnsOutcome.Dropped;
         if (length < HeaderLength)
             return 0;
-        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(message[2..]);
-        if ((flags & FlagResponse) != 0)
+        ReadOnlySpan<byte> query = message[..length];
+        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(query[2..]);
+        if (!IsPlausibleQuery(query, flags))
             return 0;
         if (((flags >> OpcodeShift) & OpcodeMask) != 0)
             return HeaderOnly(message, flags, RcodeNotImp, DnsOutcome.NotImplemented, out outcome);
-        ReadOnlySpan<byte> query = message[..length];
-        if (Count(query, 4) != 1 || Count(query, 6) != 0 || Count(query, 8) != 0)
-            return HeaderOnly(message, flags, RcodeFormErr, DnsOutcome.FormatError, out outcome);
 
         Span<byte> name = stackalloc byte[DnsZone.MaxNameLength];
         int offset = HeaderLength;
@@ -126,11 +139,40 @@ public static class DnsAnswerer
     }
 
     /// <summary>
+    /// <see cref="Answer(Span{byte}, int, DnsZone, out DnsOutcome)"/> for a query from <paramref name="source"/>, whose
+    /// answers without records (errors, NXDOMAIN, NODATA) <paramref name="limiter"/> rations: over its rate the reply is
+    /// not sent (0, <see cref="DnsOutcome.Limited"/>), so a service that answers anything with something query-like
+    /// gets a few answers, and the exchange ends.
+    /// </summary>
+    public static int Answer(Span<byte> message, int length, DnsZone zone, ErrorRateLimiter limiter, uint source, out DnsOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(limiter);
+        int reply = Answer(message, length, zone, out outcome);
+        if (reply > 0 && Count(message, 6) == 0 && !limiter.TryTake(source, Stopwatch.GetTimestamp()))
+        {
+            outcome = DnsOutcome.Limited;
+            return 0;
+        }
+        return reply;
+    }
+
+    /// <summary>
+    /// What a client's query looks like (RFC 1035 4.1.1): QR and TC clear, one question, no answer or authority
+    /// records, at most <see cref="MaxAdditionalRecords"/> additional ones. Anything else gets no reply, not even
+    /// FORMERR: a reply to it would be a reply to a reply, or to bytes that were never a query.
+    /// </summary>
+    static bool IsPlausibleQuery(ReadOnlySpan<byte> query, ushort flags) =>
+        (flags & (FlagResponse | FlagTruncated)) == 0
+        && Count(query, 4) == 1 && Count(query, 6) == 0 && Count(query, 8) == 0 && Count(query, 10) <= MaxAdditionalRecords;
+
+    /// <summary>
     /// Reads the name at <paramref name="offset"/> into <paramref name="name"/> in lower-case wire form and
     /// moves <paramref name="offset"/> past it (past the first pointer if it is compressed). A pointer must
-    /// point before the labels that lead to it, so following pointers always ends (no loops).
+    /// point before the labels that lead to it (never forwards or into itself), so each hop lands earlier than
+    /// the last: read for the question, the message's first name, pointers can only lead back into the 12-byte
+    /// header, at most 12 hops. The name holds at most 255 bytes (RFC 1035 3.1), so at most 127 labels.
     /// </summary>
-    internal static bool TryReadName(ReadOnlySpan<byte> message, ref int offset, Span<byte> name, out int nameLength)
+    static bool TryReadName(ReadOnlySpan<byte> message, ref int offset, Span<byte> name, out int nameLength)
     {
         nameLength = 0;
         int position = offset, segmentStart = offset, resumeAt = -1;
@@ -174,14 +216,16 @@ public static class DnsAnswerer
         }
     }
 
-    /// <summary>Walks the additional section; an OPT record (at most one, owner the root) gives EDNS. False when a record does not parse.</summary>
+    /// <summary>
+    /// Walks the additional section (at most <see cref="MaxAdditionalRecords"/>); an OPT record (at most one, owner
+    /// the root) gives EDNS, another record (TSIG, SIG(0)) is passed over. False when a record does not parse.
+    /// </summary>
     static bool TryReadEdns(ReadOnlySpan<byte> query, int offset, int records, out bool edns, out ushort payloadSize, out byte version)
     {
         (edns, payloadSize, version) = (false, 0, 0);
-        Span<byte> owner = stackalloc byte[DnsZone.MaxNameLength];
         for (int i = 0; i < records; i++)
         {
-            if (!TryReadName(query, ref offset, owner, out int ownerLength) || offset + 10 > query.Length)
+            if (!TrySkipName(query, ref offset, out bool root) || offset + 10 > query.Length)
                 return false;
             ushort type = BinaryPrimitives.ReadUInt16BigEndian(query[offset..]);
             int dataLength = BinaryPrimitives.ReadUInt16BigEndian(query[(offset + 8)..]);
@@ -189,13 +233,46 @@ public static class DnsAnswerer
                 return false;
             if (type == TypeOpt)
             {
-                if (edns || ownerLength != 1)
-                    return false; // RFC 6891 6.1.1: one OPT, owned by the root
+                if (edns || !root)
+                    return false; // RFC 6891 6.1.1: one OPT, owned by the root (a zero byte, not a pointer to one)
                 (edns, payloadSize, version) = (true, BinaryPrimitives.ReadUInt16BigEndian(query[(offset + 2)..]), query[offset + 5]);
             }
             offset += 10 + dataLength;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Moves <paramref name="offset"/> past the name there without reading it: its labels in place, then a zero or
+    /// a pointer, which is not followed (where the name ends is all a record's owner is needed for here).
+    /// <paramref name="root"/> says whether it is the root, a lone zero. False when it runs past the message, its
+    /// labels in place exceed 255 bytes, or it uses an extended label type.
+    /// </summary>
+    static bool TrySkipName(ReadOnlySpan<byte> message, ref int offset, out bool root)
+    {
+        root = false;
+        for (int position = offset; position < message.Length && position - offset < DnsZone.MaxNameLength;)
+        {
+            byte label = message[position];
+            switch (label & 0xC0)
+            {
+                case 0xC0:
+                    if (position + 1 >= message.Length)
+                        return false;
+                    offset = position + 2;
+                    return true;
+                case 0x00 when label == 0:
+                    root = position == offset;
+                    offset = position + 1;
+                    return true;
+                case 0x00:
+                    position += 1 + label;
+                    continue;
+                default:
+                    return false;
+            }
+        }
+        return false;
     }
 
     static void WriteAnswer(Span<byte> at, ReadOnlySpan<byte> address)
@@ -236,5 +313,5 @@ public static class DnsAnswerer
         BinaryPrimitives.WriteUInt16BigEndian(message[10..], additional);
     }
 
-    static ushort Count(ReadOnlySpan<byte> query, int offset) => BinaryPrimitives.ReadUInt16BigEndian(query[offset..]);
+    static ushort Count(ReadOnlySpan<byte> message, int offset) => BinaryPrimitives.ReadUInt16BigEndian(message[offset..]);
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -75,6 +76,7 @@ public static class SocketServer
     {
         byte[] buffer = GC.AllocateArray<byte>(BufferSize, pinned: true);
         var client = new SocketAddress(AddressFamily.InterNetwork);
+        var limiter = new ErrorRateLimiter();
         while (!stop.IsCancellationRequested)
         {
             int received;
@@ -86,7 +88,9 @@ public static class SocketServer
             {
                 return;
             }
-            int length = DnsAnswerer.Answer(buffer, received, zone, out DnsOutcome outcome);
+            // The buffer is a sockaddr_in: family, port, then the address (netinet/in.h).
+            uint source = BinaryPrimitives.ReadUInt32BigEndian(client.Buffer.Span[4..]);
+            int length = DnsAnswerer.Answer(buffer, received, zone, limiter, source, out DnsOutcome outcome);
             counters.Add(outcome);
             if (length > 0)
             {

@@ -36,13 +36,15 @@ public static class XdpServer
     /// <summary>One queue's answerer: each query becomes its reply in place.</summary>
     sealed class DnsHandler(DnsZone zone) : IUdpHandler
     {
+        readonly ErrorRateLimiter _limiter = new();
+
         public DnsCounters Counters { get; } = new();
 
         public void Handle(UdpBatch batch)
         {
             foreach (Datagram query in batch)
             {
-                int length = DnsAnswerer.Answer(query.ReplyPayload, query.Payload.Length, zone, out DnsOutcome outcome);
+                int length = DnsAnswerer.Answer(query.ReplyPayload, query.Payload.Length, zone, _limiter, query.Remote.Address, out DnsOutcome outcome);
                 Counters.Add(outcome);
                 if (length > 0)
                     query.Reply(length);

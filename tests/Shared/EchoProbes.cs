@@ -4,7 +4,7 @@ using AfXdp.Net;
 namespace AfXdp.TestShared;
 
 /// <summary>The peer that asks and the echo host that answers, as a probe set sees them.</summary>
-/// <param name="Prefix">The host's prefix length: its subnet's broadcast address is never answered.</param>
+/// <param name="Prefix">The host's prefix length: its subnet's broadcast and network addresses are never answered.</param>
 /// <param name="Port">The host's UDP echo port.</param>
 internal sealed record EchoHosts(MacAddress PeerMac, uint PeerIp, MacAddress HostMac, uint HostIp, int Prefix, ushort Port)
 {
@@ -12,6 +12,8 @@ internal sealed record EchoHosts(MacAddress PeerMac, uint PeerIp, MacAddress Hos
     public HostPolicy Policy => new(HostMac, HostIp, Prefix);
 
     public uint SubnetBroadcast => Policy.SubnetBroadcast;
+
+    public uint SubnetNetwork => Policy.SubnetNetwork;
 }
 
 /// <summary>One frame sent at an echo host, and whether a correct host answers it (<see cref="ReplyVerdict.Answer"/>) or why not.</summary>
@@ -50,12 +52,13 @@ internal static class EchoProbes
     /// <summary>Requests a correct host does not answer, each with the reason.</summary>
     public static IEnumerable<EchoProbe> Refused(EchoHosts h)
     {
-        // RFC 1122 3.2.1.3 sources: "this network", broadcast, multicast, loopback, class E, our own, the subnet's broadcast.
+        // RFC 1122 3.2.1.3 and 3.3.6 sources: "this network", broadcast, multicast, loopback, class E, our own, the subnet's
+        // broadcast and its network address (the 4.2BSD broadcast form).
         (string Name, uint Address)[] badSources =
         [
             ("0.0.0.0", 0), ("0.1.2.3 (0/8)", 0x00010203), ("255.255.255.255", 0xFFFF_FFFF), ("224.0.0.1 (multicast)", 0xE000_0001),
             ("239.255.255.250 (multicast)", 0xEFFF_FFFA), ("127.0.0.1 (loopback)", 0x7F00_0001), ("240.0.0.1 (class E)", 0xF000_0001),
-            ("our own address", h.HostIp), ("the subnet broadcast", h.SubnetBroadcast),
+            ("our own address", h.HostIp), ("the subnet broadcast", h.SubnetBroadcast), ("the subnet's network address", h.SubnetNetwork),
         ];
         foreach ((string name, uint address) in badSources)
         {

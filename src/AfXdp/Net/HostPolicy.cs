@@ -27,8 +27,8 @@ public enum ReplyVerdict : byte
 /// <remarks>
 /// A responder answering what it should not becomes a reflector: two of them answering each other's
 /// replies loop forever, and a spoofed source turns them into an amplifier against a victim. So a
-/// reply goes only to one unicast host (never to a broadcast, multicast, loopback, reserved, own or
-/// subnet-broadcast source), only for undamaged bytes, and never to a port whose service answers anything.
+/// reply goes only to one unicast host (never to a broadcast, multicast, loopback, reserved, own,
+/// subnet-broadcast or subnet-network source), only for undamaged bytes, and never to a port whose service answers anything.
 /// </remarks>
 public readonly record struct HostPolicy
 {
@@ -36,6 +36,7 @@ public readonly record struct HostPolicy
     public HostPolicy(MacAddress mac, uint address, int prefixLength)
     {
         SubnetBroadcast = ReplyRules.SubnetBroadcast(address, prefixLength);
+        SubnetNetwork = ReplyRules.SubnetNetwork(address, prefixLength);
         Mac = mac;
         Address = address;
         PrefixLength = prefixLength;
@@ -53,6 +54,9 @@ public readonly record struct HostPolicy
     /// <summary>The subnet's directed broadcast (host bits all ones); 0 for /31 and /32, which have none (RFC 3021).</summary>
     public uint SubnetBroadcast { get; }
 
+    /// <summary>The subnet's network address (host bits all zero, <see cref="ReplyRules.SubnetNetwork"/>); 0 for /31 and /32, which have none (RFC 3021).</summary>
+    public uint SubnetNetwork { get; }
+
     /// <summary>
     /// Also accept a UDP checksum field that holds only the pseudo-header sum. That is what a sender
     /// on the same machine leaves when it offloads the checksum (CHECKSUM_PARTIAL) and its frame
@@ -62,7 +66,7 @@ public readonly record struct HostPolicy
     public bool AcceptsPartialUdpChecksum { get; init; }
 
     /// <summary>True when <paramref name="source"/> names one unicast host we may answer (<see cref="ReplyRules.IsAnswerableSource"/>).</summary>
-    public bool IsAnswerableSource(uint source) => ReplyRules.IsAnswerableSource(source, Address, SubnetBroadcast);
+    public bool IsAnswerableSource(uint source) => ReplyRules.IsAnswerableSource(source, Address, SubnetBroadcast, SubnetNetwork);
 
     /// <summary>
     /// True for a UDP source port an echo-style responder never answers: a reflector (<see cref="ReplyRules.IsReflectorPort"/>)

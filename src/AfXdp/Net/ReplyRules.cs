@@ -4,7 +4,7 @@ namespace AfXdp.Net;
 /// Whom a correct host answers (RFC 1122), in one place for every responder of the library (the UDP
 /// service, and <see cref="HostPolicy"/> for echo): not a source address that names no single host (0/8,
 /// loopback, multicast, class E and the limited broadcast, the host's own address, the subnet's
-/// broadcast; 3.2.1.3, 3.3.6), not a frame from a group MAC address, and no datagram from a reflector
+/// broadcast and network address; 3.2.1.3, 3.3.6), not a frame from a group MAC address, and no datagram from a reflector
 /// service port, so that two responders can never answer each other forever. Pure functions on
 /// addresses most significant byte first.
 /// </summary>
@@ -12,13 +12,15 @@ public static class ReplyRules
 {
     /// <summary>
     /// True when a reply to <paramref name="source"/> may be sent by the host <paramref name="local"/>;
-    /// <paramref name="subnetBroadcast"/> is the broadcast address of the local subnet, or 0 when there is none.
+    /// <paramref name="subnetBroadcast"/> and <paramref name="subnetNetwork"/> are the local subnet's broadcast
+    /// and network addresses (<see cref="SubnetBroadcast"/>, <see cref="SubnetNetwork"/>), or 0 when there are none.
     /// </summary>
-    public static bool IsAnswerableSource(uint source, uint local, uint subnetBroadcast = 0) =>
+    public static bool IsAnswerableSource(uint source, uint local, uint subnetBroadcast = 0, uint subnetNetwork = 0) =>
         (source >> 24) is not (0 or 127) // "this network" and loopback
         && source < 0xE000_0000          // multicast (224/4), class E (240/4) and 255.255.255.255
         && source != local
-        && (subnetBroadcast == 0 || source != subnetBroadcast);
+        && (subnetBroadcast == 0 || source != subnetBroadcast)
+        && (subnetNetwork == 0 || source != subnetNetwork);
 
     /// <summary>True for a frame's source MAC a reply can go to: not broadcast, not multicast.</summary>
     public static bool IsAnswerableSourceMac(MacAddress source) => !source.IsMulticast;
@@ -64,5 +66,17 @@ public static class ReplyRules
         ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
         return prefixLength >= 31 ? 0 : address | (uint.MaxValue >> prefixLength);
+    }
+
+    /// <summary>
+    /// The network address of <paramref name="address"/>'s subnet of <paramref name="prefixLength"/> bits (host
+    /// bits all zero): no host's address, but the old 4.2BSD form of the subnet's broadcast, which RFC 1122 3.3.6
+    /// asks hosts to accept as one. 0 for /31 and /32, whose every address is a host (RFC 3021), and for /0.
+    /// </summary>
+    public static uint SubnetNetwork(uint address, int prefixLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
+        return prefixLength is 0 or >= 31 ? 0 : address & ~(uint.MaxValue >> prefixLength);
     }
 }

@@ -48,7 +48,8 @@ public class HostPolicyTests
     [InlineData(0x0A0B_0001u, true)]
     [InlineData(0x0A0B_00FEu, true)]
     [InlineData(0x0A0B_00FFu, false)] // subnet broadcast of 10.11.0.0/24
-    [InlineData(0x0A0B_0000u, true)]  // its network address: a host since RFC 1812 and Linux alike
+    [InlineData(0x0A0B_0000u, false)] // its network address: the 4.2BSD form of its broadcast (RFC 1122 3.3.6)
+    [InlineData(0x0A0C_0000u, true)]  // another subnet's .0 is a host here
     [InlineData(0x0A0B_0002u, false)] // ours
     [InlineData(0x0A0C_00FFu, true)]  // another subnet's .255 is a host here
     [InlineData(0x7F00_0001u, false)]
@@ -70,20 +71,31 @@ public class HostPolicyTests
     {
         var policy = new HostPolicy(Captures.MacB, 0x0A0B0002, prefix);
         Assert.Equal(0u, policy.SubnetBroadcast);
+        Assert.Equal(0u, policy.SubnetNetwork);
         Assert.True(policy.IsAnswerableSource(0x0A0B0003)); // the /31 peer, RFC 3021
         Assert.False(policy.IsAnswerableSource(0x0A0B0002));
     }
 
+    /// <summary>A /31 whose host bits are 1: its peer, with host bits 0, is a host (RFC 3021), not a network address.</summary>
+    [Fact]
+    public void The_peer_of_a_point_to_point_link_whose_host_bit_is_zero_is_answered()
+    {
+        var policy = new HostPolicy(Captures.MacB, 0x0A0B0003, 31);
+        Assert.True(policy.IsAnswerableSource(0x0A0B0002));
+    }
+
     [Theory]
-    [InlineData(8, 0x0AFF_FFFFu)]
-    [InlineData(16, 0x0A0B_FFFFu)]
-    [InlineData(30, 0x0A0B_0003u)]
-    [InlineData(0, 0xFFFF_FFFFu)]
-    public void The_subnet_broadcast_follows_the_prefix(int prefix, uint broadcast)
+    [InlineData(8, 0x0AFF_FFFFu, 0x0A00_0000u)]
+    [InlineData(16, 0x0A0B_FFFFu, 0x0A0B_0000u)]
+    [InlineData(30, 0x0A0B_0003u, 0x0A0B_0000u)]
+    [InlineData(0, 0xFFFF_FFFFu, 0u)] // 0.0.0.0 is refused as "this network" anyway
+    public void The_subnet_broadcast_and_network_address_follow_the_prefix(int prefix, uint broadcast, uint network)
     {
         var policy = new HostPolicy(Captures.MacB, 0x0A0B0002, prefix);
         Assert.Equal(broadcast, policy.SubnetBroadcast);
+        Assert.Equal(network, policy.SubnetNetwork);
         Assert.False(policy.IsAnswerableSource(broadcast));
+        Assert.False(policy.IsAnswerableSource(network));
     }
 
     [Theory]

@@ -8,10 +8,10 @@ namespace AfXdp.Tests.Samples;
 /// <summary>The DNS sample's codec: answers, errors, and what malformed input gets (never an exception).</summary>
 public class DnsAnswererTests
 {
-    static readonly DnsZone Zone = DnsZone.Parse(["www.example.com=192.0.2.10", "www.example.com=192.0.2.11", "a.=198.51.100.1", "www.a=198.51.100.2"]);
+    internal static readonly DnsZone Zone = DnsZone.Parse(["www.example.com=192.0.2.10", "www.example.com=192.0.2.11", "a.=198.51.100.1", "www.a=198.51.100.2"]);
 
     /// <summary>A query: id 0x1234, RD, one question, and an OPT record (EDNS version <paramref name="ednsVersion"/>) unless null.</summary>
-    static byte[] Query(string name, ushort type = 1, ushort @class = 1, int? ednsVersion = 0, ushort flags = 0x0100, ushort payloadSize = 4096)
+    internal static byte[] Query(string name, ushort type = 1, ushort @class = 1, int? ednsVersion = 0, ushort flags = 0x0100, ushort payloadSize = 4096)
     {
         var q = new List<byte> { 0x12, 0x34, (byte)(flags >> 8), (byte)flags, 0, 1, 0, 0, 0, 0, 0, (byte)(ednsVersion is null ? 0 : 1) };
         foreach (string label in name.TrimEnd('.').Split('.', StringSplitOptions.RemoveEmptyEntries))
@@ -118,14 +118,14 @@ public class DnsAnswererTests
 
     public static TheoryData<string, byte[]> Malformed => new()
     {
-        { "two questions", [0x12, 0x34, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 1, (byte)'a', 0, 0, 1, 0, 1, 1, (byte)'a', 0, 0, 1, 0, 1] },
-        { "no question", [0x12, 0x34, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
-        { "an answer in a query", [0x12, 0x34, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, (byte)'a', 0, 0, 1, 0, 1] },
         { "the question cut short", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, (byte)'w', (byte)'w'] },
         { "no type and class", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, (byte)'a', 0, 0] },
         { "a pointer to itself", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1] },
         { "a loop of two", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, (byte)'a', 0xC0, 12, 0, 1, 0, 1] },
         { "a pointer forwards", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 14, 1, (byte)'a', 0, 0, 1, 0, 1] },
+        { "an OPT owned by a pointer", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, (byte)'a', 0, 0, 1, 0, 1, 0xC0, 14, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0] },
+        { "an additional record's owner over 255 bytes", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, (byte)'a', 0, 0, 1, 0, 1, .. Enumerable.Repeat<byte[]>([63, .. new byte[63]], 5).SelectMany(l => l), 0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0] },
+        { "an additional record's owner running off the end", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, (byte)'a', 0, 0, 1, 0, 1, 3, (byte)'k', (byte)'e'] },
         { "a pointer cut in half", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0] },
         { "an extended label type", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x41, 0, 0, 1, 0, 1] },
         { "a name over 255 bytes", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, .. Enumerable.Repeat<byte[]>([63, .. new byte[63]], 5).SelectMany(l => l), 0, 0, 1, 0, 1] },
@@ -146,14 +146,107 @@ public class DnsAnswererTests
         Assert.Equal([0, 0, 0, 0], [U16(reply, 4), U16(reply, 6), U16(reply, 8), U16(reply, 10)]);
     }
 
-    [Fact]
-    public void Responses_and_runts_are_dropped_and_other_opcodes_are_not_implemented()
+    /// <summary>Headers no client's query has: no reply at all, so that a service answering anything gets nothing back.</summary>
+    public static TheoryData<string, byte[]> NotQueries => new()
     {
-        Assert.Equal((0, DnsOutcome.Dropped), Pick(Answer(Query("www.example.com", flags: 0x8100))));
-        Assert.Equal((0, DnsOutcome.Dropped), Pick(Answer([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0])));
+        { "a response", Query("www.example.com", flags: 0x8100) },
+        { "a runt of 11 bytes", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0] },
+        { "TC set", Query("www.example.com", flags: 0x0300) },
+        { "two questions", [0x12, 0x34, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 1, (byte)'a', 0, 0, 1, 0, 1, 1, (byte)'a', 0, 0, 1, 0, 1] },
+        { "no question", [0x12, 0x34, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+        { "an answer in a query", [0x12, 0x34, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, (byte)'a', 0, 0, 1, 0, 1] },
+        { "an authority record in a query", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, (byte)'a', 0, 0, 1, 0, 1] },
+        { "three additional records", [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 3, 1, (byte)'a', 0, 0, 1, 0, 1] },
+        { "text of 12 bytes or more", "hello, world\n"u8.ToArray() },
+        { "an unknown opcode with a count of 0x6f2c questions", [0x12, 0x34, 0x6c, 0x6c, 0x6f, 0x2c, 0, 0, 0, 0, 0, 0] },
+        { "the issue's 1,470-byte query with a 361-hop pointer chain", DnsAnswererCostTests.PointerChainQuery(additionalRecords: 59) },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotQueries))]
+    public void What_is_not_plausibly_a_query_gets_no_reply(string why, byte[] message)
+    {
+        byte[] before = [.. message];
+        (int length, DnsOutcome outcome, _) = Answer(message);
+        Assert.True((0, DnsOutcome.Dropped) == (length, outcome), why);
+        Assert.Equal(before, message);
+    }
+
+    [Fact]
+    public void Other_opcodes_in_a_plausible_query_are_not_implemented()
+    {
         (int length, DnsOutcome outcome, byte[] reply) = Answer(Query("www.example.com", flags: 0x1000)); // opcode 2, STATUS
         Assert.Equal((12, DnsOutcome.NotImplemented), (length, outcome));
         Assert.Equal(0x9004, U16(reply, 2));
+        Assert.Equal((12, DnsOutcome.NotImplemented), Pick(Answer(Query("www.example.com", flags: 0x2000)))); // opcode 4, NOTIFY
+    }
+
+    /// <summary>A TSIG (or SIG(0)) after the OPT is passed over: this responder signs nothing.</summary>
+    [Fact]
+    public void A_record_after_the_opt_is_passed_over()
+    {
+        byte[] query = [.. Query("www.example.com"), 3, (byte)'k', (byte)'e', (byte)'y', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 2, 0xAB, 0xCD];
+        query[11] = 2;
+        (int length, DnsOutcome outcome, byte[] reply) = Answer(query);
+        Assert.Equal(DnsOutcome.NoError, outcome);
+        Assert.Equal(2, U16(reply, 6));
+        Assert.Equal(1, U16(reply, 10)); // our OPT only
+        Assert.Equal(query.Length - 17 + 2 * 16, length); // the question, two answers and our OPT, without their TSIG
+    }
+
+    /// <summary>An additional record's owner is passed over where it stands: its pointer, 361 hops from a label, is not followed.</summary>
+    [Fact]
+    public void The_pointer_chain_with_its_records_cut_to_two_is_answered_without_following_the_chain()
+    {
+        (int length, DnsOutcome outcome, byte[] reply) = Answer(DnsAnswererCostTests.PointerChainQuery(additionalRecords: 2));
+        Assert.Equal((12 + 21 + 2 * 16, DnsOutcome.NoError), (length, outcome));
+        Assert.Equal([1, 2, 0, 0], [U16(reply, 4), U16(reply, 6), U16(reply, 8), U16(reply, 10)]);
+    }
+
+    /// <summary>The longest name there is: 127 one-letter labels, 255 bytes; one label more is refused.</summary>
+    [Fact]
+    public void A_question_of_255_bytes_is_read_and_of_257_refused()
+    {
+        var zone = DnsZone.Parse([$"{string.Join('.', Enumerable.Repeat("a", 127))}=192.0.2.1"]);
+        foreach ((int labels, DnsOutcome expected) in new[] { (127, DnsOutcome.NoError), (128, DnsOutcome.FormatError) })
+        {
+            byte[] query = Query(string.Join('.', Enumerable.Repeat("a", labels)));
+            byte[] buffer = new byte[1500];
+            query.CopyTo(buffer, 0);
+            DnsAnswerer.Answer(buffer, query.Length, zone, out DnsOutcome outcome);
+            Assert.Equal(expected, outcome);
+        }
+    }
+
+    [Fact]
+    public void Answers_without_records_are_limited_per_source_and_answers_with_records_are_not()
+    {
+        var limiter = new ErrorRateLimiter();
+        byte[] nx = Query("nothere.example"), served = Query("www.example.com"), buffer = new byte[1500];
+        for (int i = 0; i < ErrorRateLimiter.PerSecond; i++)
+            Assert.Equal(DnsOutcome.NameError, Run(nx, 0x0A00_0001));
+        Assert.Equal(DnsOutcome.Limited, Run(nx, 0x0A00_0001));
+        Assert.Equal(DnsOutcome.Limited, Run(Query("www.example.com", type: 28), 0x0A00_0001)); // NODATA
+        Assert.Equal(DnsOutcome.NoError, Run(served, 0x0A00_0001));
+
+        DnsOutcome Run(byte[] query, uint source)
+        {
+            query.CopyTo(buffer, 0);
+            int length = DnsAnswerer.Answer(buffer, query.Length, Zone, limiter, source, out DnsOutcome outcome);
+            Assert.Equal(outcome is DnsOutcome.Limited or DnsOutcome.Dropped, length == 0);
+            return outcome;
+        }
+    }
+
+    [Fact]
+    public void A_source_gets_its_tokens_back_each_second()
+    {
+        var limiter = new ErrorRateLimiter();
+        long second = System.Diagnostics.Stopwatch.Frequency;
+        for (int i = 0; i < ErrorRateLimiter.PerSecond; i++)
+            Assert.True(limiter.TryTake(0x0A00_0001, 5 * second));
+        Assert.False(limiter.TryTake(0x0A00_0001, 5 * second + second - 1));
+        Assert.True(limiter.TryTake(0x0A00_0001, 6 * second));
     }
 
     static (int, DnsOutcome) Pick((int Length, DnsOutcome Outcome, byte[] _) r) => (r.Length, r.Outcome);

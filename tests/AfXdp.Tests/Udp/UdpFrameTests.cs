@@ -55,6 +55,7 @@ public class UdpFrameTests
     [InlineData("255.255.255.255")]
     [InlineData("10.99.0.2")]   // our own address
     [InlineData("10.99.0.255")] // the subnet's broadcast
+    [InlineData("10.99.0.0")]   // the subnet's network address
     public void Sources_a_host_must_not_answer_are_refused(string source) => Assert.Equal(UdpFrameCheck.Unanswerable, Check(Frame(source)));
 
     [Theory]
