@@ -15,14 +15,27 @@ public sealed partial class HugePageTests : IDisposable
     const uint Frames = 1024;
     const long Pages = 2;
     readonly string _saved;
+    readonly long _inUse;
 
     public HugePageTests()
     {
         KernelTest.RequireRoot();
         _saved = File.ReadAllText(NrHugePages).Trim();
+        _inUse = InUse();
     }
 
-    public void Dispose() => File.WriteAllText(NrHugePages, _saved);
+    /// <summary>
+    /// Waits for the UMEM's pages to come back (the kernel unpins them in deferred work after the socket's
+    /// close, xdp_umem_release_deferred), so that the next test counts from the same pool, then restores it.
+    /// </summary>
+    public void Dispose()
+    {
+        bool released = KernelTest.Eventually(() => InUse() <= _inUse, TimeSpan.FromSeconds(5));
+        File.WriteAllText(NrHugePages, _saved);
+        Assert.True(released, $"{InUse() - _inUse} huge pages still in use 5 s after the UMEM was disposed");
+    }
+
+    static long InUse() => Meminfo("HugePages_Total") - Meminfo("HugePages_Free");
 
     [GeneratedRegex(@"^(\w+):\s+(\d+)", RegexOptions.Multiline)]
     private static partial Regex MeminfoLine();
@@ -31,12 +44,11 @@ public sealed partial class HugePageTests : IDisposable
     static long Meminfo(string field) => long.Parse(MeminfoLine().Matches(File.ReadAllText("/proc/meminfo")).Single(m => m.Groups[1].Value == field).Groups[2].Value);
 
     /// <summary>Sets the pool so that exactly <paramref name="free"/> huge pages are free (the ones in use stay).</summary>
-    static void KeepFree(long free)
+    void KeepFree(long free)
     {
-        long inUse = Meminfo("HugePages_Total") - Meminfo("HugePages_Free");
-        File.WriteAllText(NrHugePages, (inUse + free).ToString());
+        File.WriteAllText(NrHugePages, (_inUse + free).ToString());
         long got = Meminfo("HugePages_Free");
-        Assert.True(got == free, $"asked the kernel for {free} free 2 MiB huge pages ({NrHugePages} = {inUse + free}), it gave {got}: memory too fragmented?");
+        Assert.True(got == free, $"asked the kernel for {free} free 2 MiB huge pages ({NrHugePages} = {_inUse + free}), it gave {got}: memory too fragmented?");
     }
 
     static UmemConfig Config(HugePages hugePages, bool shareable = false) =>
