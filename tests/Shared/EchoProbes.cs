@@ -17,7 +17,12 @@ internal sealed record EchoHosts(MacAddress PeerMac, uint PeerIp, MacAddress Hos
 }
 
 /// <summary>One frame sent at an echo host, and whether a correct host answers it (<see cref="ReplyVerdict.Answer"/>) or why not.</summary>
-internal sealed record EchoProbe(string Name, byte[] Frame, ReplyVerdict Verdict)
+/// <param name="Steered">
+/// Whether `afxdp echo`'s steering program (EchoSteeringProgram) takes it to the socket, where the responder
+/// counts it under its verdict; false for what the program leaves to the kernel (another UDP port, a fragment,
+/// a frame under 42 bytes), which the responder never sees.
+/// </param>
+internal sealed record EchoProbe(string Name, byte[] Frame, ReplyVerdict Verdict, bool Steered = true)
 {
     public override string ToString() => Name;
 }
@@ -79,8 +84,8 @@ internal static class EchoProbes
         yield return new("ping to the broadcast MAC", Ping(h, destinationMac: MacAddress.Broadcast), ReplyVerdict.NotForUs);
         yield return new("UDP to another host's MAC", Udp(h, destinationMac: OtherHostMac), ReplyVerdict.NotForUs);
         yield return new("ARP request to another host's MAC", Arp(h, destination: OtherHostMac), ReplyVerdict.NotForUs);
-        yield return new("UDP to another port", Udp(h, destinationPort: (ushort)(h.Port + 1)), ReplyVerdict.NotForUs);
-        yield return new("UDP fragment", Fragment(Udp(h)), ReplyVerdict.NotForUs);
+        yield return new("UDP to another port", Udp(h, destinationPort: (ushort)(h.Port + 1)), ReplyVerdict.NotForUs, Steered: false);
+        yield return new("UDP fragment", Fragment(Udp(h)), ReplyVerdict.NotForUs, Steered: false);
 
         yield return new("ping with a bad ICMP checksum", Spoil(Ping(h), L4Start + 2), ReplyVerdict.BadChecksum);
         yield return new("ping with damaged data", Spoil(Ping(h), L4Start + 8 + 3), ReplyVerdict.BadChecksum);
@@ -96,7 +101,7 @@ internal static class EchoProbes
 
         yield return new("UDP whose length runs past the IP payload", WithUdpLength(Udp(h), 8 + Payload.Length + 10), ReplyVerdict.Malformed);
         yield return new("UDP whose length is under its header", WithUdpLength(Udp(h), 6), ReplyVerdict.Malformed);
-        yield return new("ping of 4 bytes", PingOfLength(h, 4), ReplyVerdict.Malformed);
+        yield return new("ping of 4 bytes", PingOfLength(h, 4), ReplyVerdict.Malformed, Steered: false);
     }
 
     /// <summary>The UDP echo payload of <see cref="Udp"/>.</summary>

@@ -229,22 +229,44 @@ internal static unsafe partial class Sys
     /// The one choke point for bpf(2): EINTR and EAGAIN (the verifier may ask to retry) are retried
     /// here and nowhere else. Returns the result, or -1 with errno in <paramref name="errno"/>.
     /// </summary>
-    internal static int Bpf<T>(int command, ref T attr, out int errno) where T : unmanaged
+    internal static int Bpf<T>(int command, ref T attr, out int errno) where T : unmanaged =>
+        Bpf<KernelBpfCall, T>(command, ref attr, out errno);
+
+    /// <summary>
+    /// <see cref="Bpf{T}"/> over <typeparamref name="TCall"/>: the kernel's bpf(2), or in unit tests a fake
+    /// that answers EINTR or EAGAIN, so that the retry is tested (a generic struct: no allocation, no indirection).
+    /// </summary>
+    internal static int Bpf<TCall, T>(int command, ref T attr, out int errno) where TCall : struct, IBpfCall where T : unmanaged
     {
+        // The verifier gives up with EAGAIN when a signal is pending (do_check, kernel/bpf/verifier.c);
+        // Up to 5 retries: a burst of signals passes; a process signalled without end still gets an answer.
         for (int attempt = 0; ; attempt++)
         {
             fixed (T* p = &attr)
             {
-                nint r = Syscall(SYS_bpf, command, (nint)p, sizeof(T));
+                nint r = TCall.Invoke(command, p, sizeof(T), out errno);
                 if (r >= 0)
-                {
-                    errno = 0;
                     return (int)r;
-                }
             }
-            errno = LastErrno;
             if ((errno != Errno.EINTR && errno != Errno.EAGAIN) || attempt >= 5)
                 return -1;
+        }
+    }
+
+    /// <summary>One bpf(2) call: the result, or -1 with its errno in the out parameter (0 on success).</summary>
+    internal interface IBpfCall
+    {
+        static abstract nint Invoke(int command, void* attr, int size, out int errno);
+    }
+
+    /// <summary>The kernel's bpf(2).</summary>
+    readonly struct KernelBpfCall : IBpfCall
+    {
+        public static nint Invoke(int command, void* attr, int size, out int errno)
+        {
+            nint r = Syscall(SYS_bpf, command, (nint)attr, size);
+            errno = r >= 0 ? 0 : LastErrno;
+            return r;
         }
     }
 }

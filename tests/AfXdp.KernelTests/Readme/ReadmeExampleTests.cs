@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -83,17 +84,30 @@ public sealed partial class ReadmeExampleTests
     [Fact]
     public async Task The_turn_around_example_sends_every_frame_back()
     {
+        const int Wanted = 20;
         using VethLab lab = VethLab.Create();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         Task<long> forwarder = lab.RunAsync(VethSide.B, () => TurnAroundExample(lab.InterfaceB, stop.Token));
-        // A's AF_PACKET socket sees the frames come back: B's MAC as source, A's as destination (swapped).
-        Task<int> returned = lab.RunAsync(VethSide.A, () => CountReturned(lab, 20, TimeSpan.FromSeconds(15)));
-        await SendUntil(lab, () => returned.IsCompleted);
-        int back = await returned;
+        using var listening = new ManualResetEventSlim();
+        Task<Echoes> echoes = lab.RunAsync(VethSide.A, () => CaptureEchoes(lab, Wanted, listening, TimeSpan.FromSeconds(15)));
+        Assert.True(listening.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken), "A's capture socket did not open");
+        await SendUntil(lab, () => echoes.IsCompleted);
+        (Dictionary<uint, byte[]> sent, List<(uint Number, byte[] Frame)> returned) = await echoes;
         stop.Cancel();
         long completed = await forwarder;
-        Assert.True(back >= 20, $"{back} frames came back to A");
-        Assert.True(completed >= 20, $"{completed} frames completed");
+
+        // Frames sent before the forwarder was up went to B's stack; from the first that came back on, every
+        // frame comes back, once, in order, as sent but for the swapped MACs.
+        Assert.True(returned.Count == Wanted, $"{returned.Count} of {Wanted} frames came back to A");
+        uint first = returned[0].Number;
+        Assert.Equal(Enumerable.Range(0, Wanted).Select(i => first + (uint)i), returned.Select(r => r.Number));
+        foreach ((uint number, byte[] frame) in returned)
+        {
+            byte[] original = sent[number];
+            byte[] expected = [.. original.AsSpan(6, 6), .. original.AsSpan(0, 6), .. original.AsSpan(12)];
+            Assert.True(expected.AsSpan().SequenceEqual(frame), $"frame {number} came back as {Convert.ToHexString(frame)}, sent {Convert.ToHexString(original)}");
+        }
+        Assert.True(completed >= Wanted, $"{completed} frames completed");
     }
 
     [Theory]
@@ -124,30 +138,43 @@ public sealed partial class ReadmeExampleTests
 
     static string SourcePath() => Repository.PathOf("tests", "AfXdp.KernelTests", "Readme", "ReadmeExampleTests.cs");
 
-    /// <summary>A's kernel sends 32-byte UDP datagrams to B (74-byte frames) every 10 ms until <paramref name="done"/>, for at most 15 s.</summary>
+    /// <summary>
+    /// A's kernel sends 32-byte UDP datagrams to B (74-byte frames) every 10 ms until <paramref name="done"/>, for
+    /// at most 15 s; each payload starts with its number (big-endian, from 0), so that each frame can be told apart.
+    /// </summary>
     static Task SendUntil(VethLab lab, Func<bool> done) => lab.RunAsync(VethSide.A, () =>
     {
         using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         var destination = new IPEndPoint(lab.AddressB, 7020);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!done() && clock.Elapsed < TimeSpan.FromSeconds(15))
+        byte[] payload = new byte[32];
+        for (uint number = 0; !done() && clock.Elapsed < TimeSpan.FromSeconds(15); number++)
         {
-            udp.SendTo(new byte[32], destination);
+            BinaryPrimitives.WriteUInt32BigEndian(payload, number);
+            udp.SendTo(payload, destination);
             Thread.Sleep(10);
         }
     });
 
-    /// <summary>Counts frames arriving on A with B's MAC as source and UDP port 7020 as destination.</summary>
-    static int CountReturned(VethLab lab, int wanted, TimeSpan timeout)
+    /// <summary>The datagrams A sent to B's port 7020 by number, and those that came back (B's MAC as source) in arrival order.</summary>
+    readonly record struct Echoes(Dictionary<uint, byte[]> Sent, List<(uint Number, byte[] Frame)> Returned);
+
+    /// <summary>
+    /// Watches A's interface (AF_PACKET sees A's own frames going out too) until <paramref name="wanted"/> frames
+    /// came back or <paramref name="timeout"/> passed; sets <paramref name="listening"/> once the socket is open.
+    /// </summary>
+    static Echoes CaptureEchoes(VethLab lab, int wanted, ManualResetEventSlim listening, TimeSpan timeout)
     {
         using var raw = new Socket(AddressFamily.Packet, SocketType.Raw, (ProtocolType)IPAddress.HostToNetworkOrder((short)0x0003));
         raw.ReceiveTimeout = 200;
+        listening.Set();
         byte[] buffer = new byte[2048];
-        byte[] macB = new byte[MacAddress.Length];
+        byte[] macA = new byte[MacAddress.Length], macB = new byte[MacAddress.Length];
+        MacAddress.Parse(lab.MacA).WriteTo(macA);
         MacAddress.Parse(lab.MacB).WriteTo(macB);
-        int count = 0;
+        var echoes = new Echoes([], []);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (count < wanted && clock.Elapsed < timeout)
+        while (echoes.Returned.Count < wanted && clock.Elapsed < timeout)
         {
             int n;
             try
@@ -158,9 +185,16 @@ public sealed partial class ReadmeExampleTests
             {
                 continue;
             }
-            if (n >= 42 && buffer.AsSpan(6, 6).SequenceEqual(macB) && buffer[12] == 0x08 && buffer[13] == 0x00 && buffer[23] == 17 && (buffer[36] << 8 | buffer[37]) == 7020)
-                count++;
+            // IPv4 without options, UDP to port 7020, the payload's number after the 42 bytes of headers.
+            if (n < 46 || buffer[12] != 0x08 || buffer[13] != 0x00 || buffer[23] != 17 || (buffer[36] << 8 | buffer[37]) != 7020)
+                continue;
+            uint number = BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(42));
+            byte[] frame = buffer[..n];
+            if (frame.AsSpan(6, 6).SequenceEqual(macA))
+                echoes.Sent[number] = frame;
+            else if (frame.AsSpan(6, 6).SequenceEqual(macB))
+                echoes.Returned.Add((number, frame));
         }
-        return count;
+        return echoes;
     }
 }

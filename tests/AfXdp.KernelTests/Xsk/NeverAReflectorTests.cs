@@ -17,6 +17,13 @@ public sealed partial class NeverAReflectorTests
 {
     static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1.5);
 
+    /// <summary>Each reason a refused frame may have, and the counter `afxdp echo` prints for it.</summary>
+    static readonly (ReplyVerdict Reason, string Counter)[] ReasonCounters =
+    [
+        (ReplyVerdict.NotForUs, "ignored"), (ReplyVerdict.Malformed, "malformed"), (ReplyVerdict.BadChecksum, "bad_checksum"),
+        (ReplyVerdict.BadSource, "bad_source"), (ReplyVerdict.ReflectorPort, "reflector_port"),
+    ];
+
     [Fact]
     public void Spoiled_requests_get_no_reply_and_valid_ones_get_exactly_theirs()
     {
@@ -43,13 +50,15 @@ public sealed partial class NeverAReflectorTests
         Assert.InRange(counters["arp"], 3, 10); // and the peer's kernel's own requests (it answers UDP replies with port unreachable)
         Assert.Equal(1, counters["icmp"]);
         Assert.Equal(3, counters["udp"]);
-        // The steering program takes every one of these to the socket, so each is counted by its reason.
-        Assert.Equal(refused.Count(p => p.Verdict == ReplyVerdict.BadChecksum), counters["bad_checksum"]);
-        Assert.Equal(refused.Count(p => p.Verdict == ReplyVerdict.BadSource), counters["bad_source"]);
-        Assert.Equal(refused.Count(p => p.Verdict == ReplyVerdict.ReflectorPort), counters["reflector_port"]);
-        // Fragments, other ports and runts the program leaves to the kernel (which drops them: not its address).
-        Assert.InRange(counters["ignored"], 1, refused.Count(p => p.Verdict == ReplyVerdict.NotForUs));
-        Assert.InRange(counters["malformed"], 1, refused.Count(p => p.Verdict == ReplyVerdict.Malformed));
+        // Each probe the steering program takes to the socket is counted under its reason, exactly; the rest
+        // (another port, a fragment, a runt) it leaves to the kernel, which drops them: not its address.
+        Assert.Equal(Enum.GetValues<ReplyVerdict>().Where(v => v != ReplyVerdict.Answer), ReasonCounters.Select(r => r.Reason)); // every reason has its counter
+        foreach ((ReplyVerdict reason, string counter) in ReasonCounters)
+        {
+            string[] expected = [.. refused.Where(p => p.Verdict == reason && p.Steered).Select(p => p.Name)];
+            Assert.True(expected.Length == counters[counter],
+                $"{counter}={counters[counter]}, expected {expected.Length}: {string.Join(", ", expected)}");
+        }
     }
 
     /// <summary>
