@@ -38,6 +38,37 @@ public sealed class DoctorTests
     }
 
     [Fact]
+    public void A_veth_whose_peer_is_in_another_namespace_is_said_to_take_partial_checksums_as_information()
+    {
+        using VethLab lab = VethLab.Create();
+        CommandResult run = Doctor(lab, "-i", lab.InterfaceB);
+        Assert.True(run.Succeeded, run.Output + run.Error);
+        int peer = lab.Run(VethSide.A, () => NetDevice.IndexOf(lab.InterfaceA));
+        Assert.Matches(@"OK    checksums +veth: UDP checksums from the peer's stack may arrive partial \(CHECKSUM_PARTIAL", run.Output);
+        Assert.Contains($"its peer (ifindex {peer}) is in another network namespace (nsid ", run.Output);
+        Assert.Contains("AfXdp's UDP service and echo accept a partial checksum on veth", run.Output);
+    }
+
+    [Fact]
+    public void A_veth_whose_peer_is_here_is_told_the_peers_tx_checksum_offload_on_and_then_off()
+    {
+        using VethLab lab = VethLab.Create();
+        const string served = "ckb0", peer = "cka0";
+        Assert.True(lab.Exec(VethSide.B, "ip", "link", "add", served, "type", "veth", "peer", "name", peer).Succeeded);
+        Assert.True(lab.Exec(VethSide.B, "ip", "link", "set", served, "up").Succeeded);
+        Assert.True(lab.Exec(VethSide.B, "ip", "link", "set", peer, "up").Succeeded);
+        int peerIndex = lab.Run(VethSide.B, () => NetDevice.IndexOf(peer));
+        CommandResult on = Doctor(lab, "-i", served);
+        Assert.True(on.Succeeded, on.Output + on.Error);
+        Assert.Matches($@"OK    checksums +veth: .*; its peer {peer} \(ifindex {peerIndex}\) has tx checksum offload on, so they do\.", on.Output);
+        Assert.DoesNotContain("FAIL  checksums", on.Output);
+
+        Assert.True(lab.Exec(VethSide.B, "ethtool", "-K", peer, "tx", "off").Succeeded);
+        CommandResult off = Doctor(lab, "-i", served);
+        Assert.Matches($@"OK    checksums +veth: .*; its peer {peer} \(ifindex {peerIndex}\) has tx checksum offload off, so they arrive whole\.", off.Output);
+    }
+
+    [Fact]
     public void A_queue_beyond_the_device_fails_with_the_range_to_use()
     {
         using VethLab lab = VethLab.Create();

@@ -8,10 +8,10 @@ internal static class DoctorCommand
 {
     public static Command Create()
     {
-        var iface = new Option<string?>("--interface", "-i") { Description = "also check this interface: driver, queues, XDP modes, zero-copy, attached programs" };
+        var iface = new Option<string?>("--interface", "-i") { Description = "also check this interface: driver, queues, XDP modes, zero-copy, partial checksums (veth), attached programs" };
         var queue = CliOptions.Queue("the queue you mean to bind");
         var command = new Command("doctor",
-            "Check the kernel, privileges, memlock limit, BPF and, with -i, the interface (driver, queues, XDP modes, zero-copy, attached programs); " +
+            "Check the kernel, privileges, memlock limit, BPF and, with -i, the interface (driver, queues, XDP modes, zero-copy, partial checksums on veth, attached programs); " +
             "print OK/WARN/FAIL with what to do. Exit code 1 when something would fail. With -i it attaches an XDP_PASS program and binds a socket " +
             "for a moment, which briefly reconfigures the queue on some NICs.")
         { iface, queue };

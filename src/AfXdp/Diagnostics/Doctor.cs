@@ -22,7 +22,7 @@ public sealed record DoctorCheck(string Name, CheckStatus Status, string Detail,
 
 /// <summary>
 /// Preflight for AF_XDP: kernel, privileges, memlock, BPF, and for an interface its driver, queues,
-/// XDP modes, zero-copy support and attached programs. Runs in the calling thread's namespaces.
+/// XDP modes, zero-copy support, partial checksums (veth) and attached programs. Runs in the calling thread's namespaces.
 /// To learn the XDP modes and zero-copy support it attaches an XDP_PASS program for a moment and
 /// binds a throwaway socket: on some NICs that briefly reconfigures the queue.
 /// </summary>
@@ -163,6 +163,8 @@ public static class Doctor
         };
         checks.Add(Modes(device));
         checks.Add(ZeroCopy(device, queue));
+        if (VethPeer.Of(device) is { } peer)
+            checks.Add(PartialChecksums(peer));
         checks.AddRange(Attached(device));
         return checks;
     }
@@ -257,6 +259,26 @@ public static class Doctor
             failure = e;
             return false;
         }
+    }
+
+    /// <summary>
+    /// A veth's frames come from a stack on the same machine, which leaves UDP and TCP checksums for a NIC to finish
+    /// (CHECKSUM_PARTIAL) when its end offloads them; the flag stays in the skb and AF_XDP hands over only the bytes,
+    /// whose checksum field then holds the pseudo-header sum. Information, not a fault: the kernel's stack and
+    /// AfXdp's UDP service accept such a field on veth, but an AF_XDP program that checks checksums must too.
+    /// </summary>
+    static DoctorCheck PartialChecksums(VethPeer peer)
+    {
+        string offload = peer switch
+        {
+            { TxChecksumOffload: true } => $"its peer {peer.Name} (ifindex {peer.Index}) has tx checksum offload on, so they do",
+            { TxChecksumOffload: false } => $"its peer {peer.Name} (ifindex {peer.Index}) has tx checksum offload off, so they arrive whole",
+            { Name: null } => $"its peer (ifindex {peer.Index}) is in another network namespace (nsid {peer.NamespaceId}), whose tx checksum offload (on by default) this one cannot read",
+            _ => $"whether its peer {peer.Name} (ifindex {peer.Index}) offloads tx checksums, its driver does not say",
+        };
+        return new("checksums", CheckStatus.Ok,
+            $"veth: UDP checksums from the peer's stack may arrive partial (CHECKSUM_PARTIAL: only the pseudo-header sum, AF_XDP does not pass the flag on); {offload}. " +
+            "AfXdp's UDP service and echo accept a partial checksum on veth; an AF_XDP program of your own must too, or the peer's end needs `ethtool -K PEER tx off`");
     }
 
     static IEnumerable<DoctorCheck> Attached(NetDevice device)

@@ -36,6 +36,14 @@ internal struct ethtool_channels
     public uint combined_count;
 }
 
+/// <summary>struct ethtool_value: one setting, e.g. ETHTOOL_GTXCSUM's.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct ethtool_value
+{
+    public uint cmd;
+    public uint data;
+}
+
 /// <summary>struct ifreq with the ifr_data member (what SIOCETHTOOL takes).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ifreq_data
@@ -49,6 +57,7 @@ internal static unsafe partial class Sys
 {
     internal const uint SIOCETHTOOL = 0x8946;
     internal const uint ETHTOOL_GDRVINFO = 0x03;
+    internal const uint ETHTOOL_GTXCSUM = 0x16;
     internal const uint ETHTOOL_GCHANNELS = 0x3c;
     internal const int AF_INET = 2;
 

@@ -158,9 +158,11 @@ internal sealed partial class NetlinkRoute : NetlinkSocket
     public const ushort IFLA_ADDRESS = 1;
     public const ushort IFLA_IFNAME = 3;
     public const ushort IFLA_MTU = 4;
+    public const ushort IFLA_LINK = 5;
     public const ushort IFLA_OPERSTATE = 16;
     public const ushort IFLA_NUM_TX_QUEUES = 31;
     public const ushort IFLA_NUM_RX_QUEUES = 32;
+    public const ushort IFLA_LINK_NETNSID = 37;
     public const ushort IFLA_XDP = 43;
     public const ushort IFLA_XDP_FD = 1;
     public const ushort IFLA_XDP_ATTACHED = 2;

@@ -27,7 +27,7 @@ namespace AfXdp.Udp;
 /// }, token);
 /// </code>
 /// </example>
-public sealed class UdpService : IDisposable
+public sealed partial class UdpService : IDisposable
 {
     // 2 KiB frames hold a 1500-byte MTU; a FILL ring of 1024 plus room to send.
     const uint FrameSize = 2048, RingSize = 1024, FramesPerQueue = 2048;
@@ -40,7 +40,7 @@ public sealed class UdpService : IDisposable
     readonly HostPolicy[] _hosts;
     readonly IDisposable _metrics;
     readonly HandlerErrorLog _handlerErrors;
-    int _started;
+    int _state;
     int _disposed;
 
     /// <summary>
@@ -75,7 +75,7 @@ public sealed class UdpService : IDisposable
         }
         int maxFrameLength = (int)Math.Min(FrameSize, device.Mtu + (uint)EthernetFrame.HeaderLength);
         // The engine opens every active queue: where RSS (or veth's flow hash) may put a client's datagrams.
-        _engine = new XdpEngine(new XdpEngineOptions
+        _engine = OpenEngine(device, new XdpEngineOptions
         {
             Interface = device.Name,
             Cores = options.Cores,
@@ -113,6 +113,7 @@ public sealed class UdpService : IDisposable
                 _neighbours[i] = new NeighbourTable(device.Index, device.Name);
                 _senders[i] = new UdpSender(_engine.Queues[i], _neighbours[i], _hosts, Endpoints[0], maxFrameLength, options.NeighbourLifetime, _counters[i]);
             }
+            WarnOfShadowedSockets();
             _metrics = UdpMetrics.Track(this);
         }
         catch
@@ -172,7 +173,7 @@ public sealed class UdpService : IDisposable
         while (!cancellationToken.WaitHandle.WaitOne(100) && !Faulted)
         {
         }
-        _engine.Stop();
+        Stop();
     }
 
     /// <summary>The asynchronous form of <see cref="Run(IUdpHandler, CancellationToken)"/>: the workers serve on their threads while the caller awaits.</summary>
@@ -196,7 +197,7 @@ public sealed class UdpService : IDisposable
             {
             }
         }
-        _engine.Stop();
+        Stop();
     }
 
     /// <summary>Stops serving, detaches the program and closes the sockets. Idempotent.</summary>
@@ -207,6 +208,7 @@ public sealed class UdpService : IDisposable
         _metrics?.Dispose();
         _engine?.Dispose();
         _program?.Dispose();
+        Release();
         foreach (NeighbourTable? table in _neighbours ?? [])
             table?.Dispose();
     }
@@ -220,8 +222,8 @@ public sealed class UdpService : IDisposable
     {
         ArgumentNullException.ThrowIfNull(handlerFactory);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (Interlocked.Exchange(ref _started, 1) != 0)
-            throw new InvalidOperationException($"{this} is already serving; a service runs once.");
+        if (Interlocked.CompareExchange(ref _state, Serving, NotStarted) != NotStarted)
+            ThrowStarted();
         _engine.Start(queue => new QueueHandler(this, queue.Index, handlerFactory(_senders[queue.Index])));
     }
 
