@@ -18,11 +18,10 @@ public enum ReplyVerdict : byte
 }
 
 /// <summary>
-/// "Would a correct host answer this frame?" (RFC 1122), frame by frame, for a responder that answers
-/// in the frame it received (echo): the host's MAC, its IPv4 address and prefix length, and the checks
+/// "Would a correct host answer this frame?" (RFC 1122), frame by frame, for every responder of the library
+/// (echo, and the UDP service's frame check): the host's MAC, its IPv4 address and prefix length, and the checks
 /// each step of a reply makes: Ethernet addresses, IPv4 header and checksum, source address, ICMP and
-/// UDP checksums, UDP lengths and source ports. Whom to answer is <see cref="ReplyRules"/>, the rules the
-/// UDP service applies too. Pure: reads the frame, changes nothing, allocates nothing.
+/// UDP checksums, UDP lengths and source ports. Whom to answer is <see cref="ReplyRules"/>. Pure: reads the frame, changes nothing, allocates nothing.
 /// </summary>
 /// <remarks>
 /// A responder answering what it should not becomes a reflector: two of them answering each other's
