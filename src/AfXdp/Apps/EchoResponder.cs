@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -112,13 +111,13 @@ public sealed class EchoResponder : IDisposable
         Config = config;
         _batch = config.Batch;
         NetDevice device = NetDevice.Get(config.Interface);
-        uint address = BinaryPrimitives.ReadUInt32BigEndian(config.Address.GetAddressBytes());
+        uint address = Ipv4Address.ToUInt32(config.Address);
         if (config.PrefixLength is < 0 or > 32)
             Throw.Config($"EchoResponderConfig.PrefixLength = {config.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
         var host = new HostPolicy(config.Mac ?? new MacAddress(device.HardwareAddress), address, config.PrefixLength ?? PrefixOnInterface(device.Name, config.Address))
         {
             // A peer's stack on the same machine leaves UDP checksums partial across a veth (CHECKSUM_PARTIAL), which AF_XDP does not flag.
-            AcceptsPartialUdpChecksum = device.QueryDriver()?.Name == "veth",
+            AcceptsPartialUdpChecksum = device.QueryDriver()?.HandsOverPartialChecksums == true,
         };
         _identity = new EchoIdentity(host, config.UdpPort);
 
@@ -226,7 +225,7 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The prefix length of the interface's IPv4 address whose subnet holds <paramref name="address"/>; 32 when none does.</summary>
     static int PrefixOnInterface(string interfaceName, IPAddress address)
     {
-        uint wanted = BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
+        uint wanted = Ipv4Address.ToUInt32(address);
         IEnumerable<UnicastIPAddressInformation> addresses = NetworkInterface.GetAllNetworkInterfaces()
             .FirstOrDefault(n => n.Name == interfaceName)?.GetIPProperties().UnicastAddresses ?? Enumerable.Empty<UnicastIPAddressInformation>();
         foreach (UnicastIPAddressInformation candidate in addresses)
@@ -234,7 +233,7 @@ public sealed class EchoResponder : IDisposable
             if (candidate.Address.AddressFamily != AddressFamily.InterNetwork || candidate.PrefixLength is <= 0 or > 32)
                 continue;
             uint mask = uint.MaxValue << (32 - candidate.PrefixLength);
-            if ((BinaryPrimitives.ReadUInt32BigEndian(candidate.Address.GetAddressBytes()) & mask) == (wanted & mask))
+            if ((Ipv4Address.ToUInt32(candidate.Address) & mask) == (wanted & mask))
                 return candidate.PrefixLength;
         }
         return 32;

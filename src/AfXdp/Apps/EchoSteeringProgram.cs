@@ -24,9 +24,6 @@ public static class EchoSteeringProgram
     public const string ProgramName = "afxdp_echo";
 
     const int XDP_PASS = 2;
-    // struct xdp_md: data, data_end, ...
-    const short DataOffset = 0;
-    const short DataEndOffset = 4;
 
     // Frame offsets: Ethernet header (14), then ARP or IPv4 (RFC 826, RFC 791).
     const short EtherTypeOffset = 12;
@@ -51,8 +48,8 @@ public static class EchoSteeringProgram
     /// </summary>
     public static ProgramSpec Spec(IBpfMapReference xskMap, uint address, ushort udpPort) => ProgramSpec.FromAsm(ProgramName, new Asm()
         .Mov64(Reg.R6, Reg.R1)
-        .Load(Size.W, Reg.R2, Reg.R1, DataOffset)
-        .Load(Size.W, Reg.R3, Reg.R1, DataEndOffset)
+        .Load(Size.W, Reg.R2, Reg.R1, XdpMd.Data)
+        .Load(Size.W, Reg.R3, Reg.R1, XdpMd.DataEnd)
         .Mov64(Reg.R4, Reg.R2)
         .Alu64(AluOp.Add, Reg.R4, MinimumFrameLength)
         .JumpIf(JumpOp.Gt, Reg.R4, Reg.R3, "pass")

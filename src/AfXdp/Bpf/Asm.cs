@@ -96,7 +96,7 @@ public sealed class Asm
     /// queue's slot is empty. Clobbers r1-r5.
     /// </summary>
     public Asm RedirectToQueueSocket(Reg context, IBpfMapReference xskMap) => this
-        .Load(Size.W, Reg.R2, context, 16) // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index
+        .Load(Size.W, Reg.R2, context, XdpMd.RxQueueIndex)
         .LoadMap(Reg.R1, xskMap)
         .Mov64(Reg.R3, 2) // XDP_PASS
         .Call(Helper.RedirectMap);

@@ -42,8 +42,6 @@ public static class SteeringProgram
     public const uint CounterCount = 3;
 
     const int XDP_PASS = (int)XdpAction.Pass, XDP_REDIRECT = (int)XdpAction.Redirect;
-    // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index
-    const short Data = 0, DataEnd = 4;
     const int EthernetHeader = 14, VlanTag = 4, Ipv4Header = 20, Ipv6Header = 40;
     const string Pass = "pass", Match = "match", Count = "count", Done = "done", Ipv4 = "ipv4", Ports = "ports";
 
@@ -70,8 +68,8 @@ public static class SteeringProgram
             Throw.Config("SteeringProgram.Spec(no filters)", "a steering program needs at least one filter.", "give one filter per kind of frame to redirect.");
         var asm = new Asm()
             .Mov64(Reg.R6, Reg.R1)
-            .Load(Size.W, Reg.R2, Reg.R6, Data)
-            .Load(Size.W, Reg.R3, Reg.R6, DataEnd);
+            .Load(Size.W, Reg.R2, Reg.R6, XdpMd.Data)
+            .Load(Size.W, Reg.R3, Reg.R6, XdpMd.DataEnd);
         for (int i = 0; i < anyOf.Count; i++)
         {
             ArgumentNullException.ThrowIfNull(anyOf[i]);

@@ -163,7 +163,20 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
 }
 
 /// <summary>A network device's driver, as `ethtool -i` prints it.</summary>
-public sealed record DeviceDriver(string Name, string Version, string BusInfo);
+public sealed record DeviceDriver(string Name, string Version, string BusInfo)
+{
+    /// <summary>
+    /// True for the drivers whose XDP hook can see a UDP or TCP checksum still left for offload: the field
+    /// holds only the pseudo-header sum (CHECKSUM_PARTIAL), which the kernel's stack trusts by the skb's flag
+    /// but an AF_XDP socket receives without it. They hand a frame sent by a stack on the same machine over
+    /// unfinished: veth (veth_xmit passes the sender's skb, and veth_xdp_rcv_skb runs XDP on it as it is),
+    /// macvlan in bridge mode and ipvlan (dev_forward_skb to a sibling, then generic XDP), and tun/tap
+    /// (tun_build_skb runs XDP on what the writer, e.g. a VM's vhost-net, marked VIRTIO_NET_HDR_F_NEEDS_CSUM).
+    /// Not virtio_net: loading XDP clears the guest's checksum offload (virtnet_xdp_set), so the host finishes them.
+    /// A physical NIC receives what the wire carried, finished.
+    /// </summary>
+    public bool HandsOverPartialChecksums => Name is "veth" or "macvlan" or "ipvlan" or "tun";
+}
 
 /// <summary>A network device's channels (queue pairs and single-direction queues), as `ethtool -l` prints them.</summary>
 public readonly record struct DeviceChannels(uint Rx, uint Tx, uint Combined, uint MaxRx, uint MaxTx, uint MaxCombined)

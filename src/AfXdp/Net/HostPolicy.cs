@@ -18,11 +18,10 @@ public enum ReplyVerdict : byte
 }
 
 /// <summary>
-/// "Would a correct host answer this frame?" (RFC 1122), frame by frame, for a responder that answers
-/// in the frame it received (echo): the host's MAC, its IPv4 address and prefix length, and the checks
+/// "Would a correct host answer this frame?" (RFC 1122), frame by frame, for every responder of the library
+/// (echo, and the UDP service's frame check): the host's MAC, its IPv4 address and prefix length, and the checks
 /// each step of a reply makes: Ethernet addresses, IPv4 header and checksum, source address, ICMP and
-/// UDP checksums, UDP lengths and source ports. Whom to answer is <see cref="ReplyRules"/>, the rules the
-/// UDP service applies too. Pure: reads the frame, changes nothing, allocates nothing.
+/// UDP checksums, UDP lengths and source ports. Whom to answer is <see cref="ReplyRules"/>. Pure: reads the frame, changes nothing, allocates nothing.
 /// </summary>
 /// <remarks>
 /// A responder answering what it should not becomes a reflector: two of them answering each other's
@@ -61,7 +60,8 @@ public readonly record struct HostPolicy
     /// Also accept a UDP checksum field that holds only the pseudo-header sum. That is what a sender
     /// on the same machine leaves when it offloads the checksum (CHECKSUM_PARTIAL) and its frame
     /// crosses a veth or tap device: the kernel trusts it, but AF_XDP does not pass on the flag. On a
-    /// physical wire a field like that is a bad checksum, so this is off unless the device is virtual.
+    /// physical wire a field like that is a bad checksum, so this is on only for the devices that hand
+    /// such frames over (the device layer's DeviceDriver.HandsOverPartialChecksums).
     /// </summary>
     public bool AcceptsPartialUdpChecksum { get; init; }
 
@@ -99,7 +99,7 @@ public readonly record struct HostPolicy
     /// An IPv4 datagram we may answer: to our MAC (a link-layer broadcast carrying a unicast address is
     /// discarded, RFC 1122 3.3.6) and address, from a unicast MAC and an answerable source, header
     /// checksum right, not a fragment. <paramref name="ip"/> is the datagram when the verdict is
-    /// <see cref="ReplyVerdict.Answer"/>; check its payload next (<see cref="CheckIcmpEchoRequest"/>, <see cref="CheckUdp"/>).
+    /// <see cref="ReplyVerdict.Answer"/>; check its payload next (<see cref="CheckIcmpEchoRequest"/>, <see cref="CheckUdp(Ipv4Packet, out UdpDatagram)"/>).
     /// </summary>
     public ReplyVerdict CheckIpv4(EthernetFrame frame, out Ipv4Packet ip)
     {
@@ -133,13 +133,13 @@ public readonly record struct HostPolicy
     }
 
     /// <summary>
-    /// A UDP datagram to <paramref name="port"/> we may answer, in a datagram <see cref="CheckIpv4"/>
-    /// accepted: its length field within the IP payload (<paramref name="udp"/> then ends there, as
-    /// Linux trims it; a length past the payload is malformed), its checksum right or absent (zero,
-    /// RFC 768), and its source port neither refused (<see cref="IsRefusedSourcePort"/>) nor
-    /// <paramref name="port"/> itself, so two instances of one service never answer each other.
+    /// A UDP datagram in a datagram <see cref="CheckIpv4"/> accepted, whose lengths and checksum hold: its
+    /// length field within the IP payload (<paramref name="udp"/> then ends there, as Linux trims it; a length
+    /// past the payload is malformed), its checksum right or absent (zero, RFC 768), or, with
+    /// <see cref="AcceptsPartialUdpChecksum"/>, left for offload (<see cref="IsPartialChecksum"/>). Ports are the
+    /// caller's: <paramref name="udp"/> is set whenever the lengths hold, so a caller can tell a partial checksum from a wrong one.
     /// </summary>
-    public ReplyVerdict CheckUdp(Ipv4Packet ip, ushort port, out UdpDatagram udp)
+    public ReplyVerdict CheckUdp(Ipv4Packet ip, out UdpDatagram udp)
     {
         if (ip.Protocol != IpProtocol.Udp)
         {
@@ -148,17 +148,33 @@ public readonly record struct HostPolicy
         }
         if (!UdpDatagram.TryCreate(ip.Payload, out udp))
             return ReplyVerdict.Malformed;
+        if (udp.HasChecksum && !udp.IsChecksumValid(PseudoHeaderSum(ip, udp)) && !(AcceptsPartialUdpChecksum && IsPartialChecksum(ip, udp)))
+            return ReplyVerdict.BadChecksum;
+        return ReplyVerdict.Answer;
+    }
+
+    /// <summary>
+    /// True when <paramref name="udp"/>'s checksum field holds only the pseudo-header sum, as a sender's stack leaves
+    /// it for the NIC to finish (udp4_hwcsum: ~csum_tcpudp_magic(...)): not damage, but a checksum never computed.
+    /// </summary>
+    public static bool IsPartialChecksum(Ipv4Packet ip, UdpDatagram udp) => udp.Checksum == InternetChecksum.Sum([], PseudoHeaderSum(ip, udp));
+
+    /// <summary>
+    /// A UDP echo request to <paramref name="port"/> we may answer (<see cref="CheckUdp(Ipv4Packet, out UdpDatagram)"/>),
+    /// whose source port is neither refused (<see cref="IsRefusedSourcePort"/>) nor <paramref name="port"/> itself,
+    /// so two instances of one service never answer each other.
+    /// </summary>
+    public ReplyVerdict CheckUdp(Ipv4Packet ip, ushort port, out UdpDatagram udp)
+    {
+        ReplyVerdict verdict = CheckUdp(ip, out udp);
+        if (verdict != ReplyVerdict.Answer)
+            return verdict;
         if (udp.DestinationPort != port)
             return ReplyVerdict.NotForUs;
-        if (udp.HasChecksum)
-        {
-            // Over the UDP length, not the IP payload: bytes past it are not part of the datagram (RFC 768).
-            uint pseudoHeader = InternetChecksum.PseudoHeaderSum(ip.Source, ip.Destination, IpProtocol.Udp, udp.Length);
-            bool partial = AcceptsPartialUdpChecksum && udp.Checksum == InternetChecksum.Sum([], pseudoHeader);
-            if (!partial && !udp.IsChecksumValid(pseudoHeader))
-                return ReplyVerdict.BadChecksum;
-        }
         ushort source = udp.SourcePort;
         return IsRefusedSourcePort(source) || source == port ? ReplyVerdict.ReflectorPort : ReplyVerdict.Answer;
     }
+
+    // Over the UDP length, not the IP payload: bytes past it are not part of the datagram (RFC 768).
+    static uint PseudoHeaderSum(Ipv4Packet ip, UdpDatagram udp) => InternetChecksum.PseudoHeaderSum(ip.Source, ip.Destination, IpProtocol.Udp, udp.Length);
 }

@@ -153,10 +153,10 @@ public readonly ref struct Ipv4Packet
     public uint PseudoHeaderSum() => InternetChecksum.PseudoHeaderSum(Source, Destination, Protocol, Payload.Length);
 
     /// <summary>The source as an <see cref="IPAddress"/> (allocates: for logs and tools, not the packet path).</summary>
-    public IPAddress GetSourceIPAddress() => ToIPAddress(Source);
+    public IPAddress GetSourceIPAddress() => Ipv4Address.ToIPAddress(Source);
 
     /// <inheritdoc cref="GetSourceIPAddress"/>
-    public IPAddress GetDestinationIPAddress() => ToIPAddress(Destination);
+    public IPAddress GetDestinationIPAddress() => Ipv4Address.ToIPAddress(Destination);
 
     /// <summary>Writes a 20-byte header (no options, not fragmented, TTL 64) with its checksum.</summary>
     internal static void WriteHeader(Span<byte> packet, IpProtocol protocol, uint source, uint destination, int payloadLength)
@@ -170,12 +170,5 @@ public readonly ref struct Ipv4Packet
         BinaryPrimitives.WriteUInt32BigEndian(header[SourceOffset..], source);
         BinaryPrimitives.WriteUInt32BigEndian(header[DestinationOffset..], destination);
         BinaryPrimitives.WriteUInt16BigEndian(header[ChecksumOffset..], InternetChecksum.Compute(header));
-    }
-
-    static IPAddress ToIPAddress(uint address)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(bytes, address);
-        return new IPAddress(bytes);
     }
 }

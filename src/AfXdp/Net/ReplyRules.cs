@@ -1,8 +1,8 @@
 namespace AfXdp.Net;
 
 /// <summary>
-/// Whom a correct host answers (RFC 1122), in one place for every responder of the library (the UDP
-/// service, and <see cref="HostPolicy"/> for echo): not a source address that names no single host (0/8,
+/// Whom a correct host answers (RFC 1122), in one place for every responder of the library (applied frame
+/// by frame by <see cref="HostPolicy"/>, for echo and the UDP service): not a source address that names no single host (0/8,
 /// loopback, multicast, class E and the limited broadcast, the host's own address, the subnet's
 /// broadcast and network address; 3.2.1.3, 3.3.6), not a frame from a group MAC address, and no datagram from a reflector
 /// service port, so that two responders can never answer each other forever. Pure functions on

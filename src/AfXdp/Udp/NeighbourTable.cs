@@ -107,11 +107,17 @@ public sealed class NeighbourTable : IDisposable
             return mac;
         if ((state & (NeighbourState.Incomplete | NeighbourState.Permanent)) == 0)
             Solicit(address);
-        throw new NeighbourUnresolvedException(InterfaceName, ToIPAddress(address), state);
+        throw new NeighbourUnresolvedException(InterfaceName, Ipv4Address.ToIPAddress(address), state);
     }
 
     /// <inheritdoc cref="Lookup(uint)"/>
-    public MacAddress Lookup(IPAddress address) => Lookup(ToUInt32(address));
+    public MacAddress Lookup(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+            Throw.Config($"address {address}", "only IPv4 neighbours are looked up.", "give an IPv4 address.");
+        return Lookup(Ipv4Address.ToUInt32(address));
+    }
 
     /// <summary>Has the kernel resolve <paramref name="address"/> (an ARP request), as it does before sending to it itself (RTM_NEWNEIGH with NTF_USE).</summary>
     public void Solicit(uint address)
@@ -128,21 +134,4 @@ public sealed class NeighbourTable : IDisposable
 
     /// <summary>Closes the netlink socket.</summary>
     public void Dispose() => _netlink.Dispose();
-
-    internal static uint ToUInt32(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-            Throw.Config($"address {address}", "only IPv4 neighbours are looked up.", "give an IPv4 address.");
-        Span<byte> bytes = stackalloc byte[4];
-        address.TryWriteBytes(bytes, out _);
-        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
-    }
-
-    internal static IPAddress ToIPAddress(uint address)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(bytes, address);
-        return new IPAddress(bytes);
-    }
 }

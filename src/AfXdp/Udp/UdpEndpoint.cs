@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using AfXdp.Net;
 
 namespace AfXdp.Udp;
 
@@ -14,18 +14,11 @@ public readonly record struct UdpEndpoint(uint Address, ushort Port)
         ArgumentNullException.ThrowIfNull(endpoint);
         if (endpoint.AddressFamily != AddressFamily.InterNetwork)
             Throw.Config($"endpoint {endpoint}", "the UDP service serves IPv4 (IPv6 datagrams keep going to the kernel).", "give an IPv4 address, e.g. 192.0.2.1:53.");
-        Span<byte> bytes = stackalloc byte[4];
-        endpoint.Address.TryWriteBytes(bytes, out _);
-        return new UdpEndpoint(BinaryPrimitives.ReadUInt32BigEndian(bytes), (ushort)endpoint.Port);
+        return new UdpEndpoint(Ipv4Address.ToUInt32(endpoint.Address), (ushort)endpoint.Port);
     }
 
     /// <summary>As an <see cref="IPEndPoint"/> (allocates: for logs and setup, not the datagram path).</summary>
-    public IPEndPoint ToIPEndPoint()
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(bytes, Address);
-        return new IPEndPoint(new IPAddress(bytes), Port);
-    }
+    public IPEndPoint ToIPEndPoint() => new(Ipv4Address.ToIPAddress(Address), Port);
 
     /// <summary>"a.b.c.d:port".</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Address >> 24}.{(Address >> 16) & 0xFF}.{(Address >> 8) & 0xFF}.{Address & 0xFF}:{Port}");

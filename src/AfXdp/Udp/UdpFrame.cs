@@ -11,6 +11,11 @@ internal enum UdpFrameCheck : byte
     Malformed,
     /// <summary>The IPv4 header or UDP checksum is wrong.</summary>
     BadChecksum,
+    /// <summary>
+    /// The UDP checksum field holds only the pseudo-header sum (<see cref="HostPolicy.IsPartialChecksum"/>), left for
+    /// offload by a sender on this machine, on a device not known to hand such frames over (<see cref="HostPolicy.AcceptsPartialUdpChecksum"/> off).
+    /// </summary>
+    PartialChecksum,
     /// <summary>A correct host would not answer it (<see cref="HostPolicy"/>), or it was addressed to another MAC or address.</summary>
     Unanswerable,
 }
@@ -27,51 +32,48 @@ internal static class UdpFrame
     const ushort DontFragment = 0x4000, FragmentBits = 0x3FFF;
 
     /// <summary>
-    /// Checks a received frame: lengths, checksums (a zero UDP checksum means none, RFC 768), that it was
-    /// sent to the MAC and address of one of <paramref name="hosts"/> (the served addresses), and that
-    /// that host would answer it (<see cref="HostPolicy.IsAnswerableSource"/>, a unicast source MAC, no
-    /// <see cref="ReplyRules.IsReflectorPort"/> source port). On success <paramref name="payloadLength"/>
-    /// is the UDP payload's length (bytes past the UDP length are padding).
+    /// Checks a received frame as the host it was sent to (of <paramref name="hosts"/>, the served addresses) would:
+    /// <see cref="HostPolicy.CheckIpv4"/> and <see cref="HostPolicy.CheckUdp(Ipv4Packet, out UdpDatagram)"/> (MAC, source,
+    /// lengths, checksums), and no <see cref="ReplyRules.IsReflectorPort"/> source port. On success
+    /// <paramref name="payloadLength"/> is the UDP payload's length (bytes past the UDP length are padding).
     /// </summary>
     /// <remarks>
-    /// Lengths and checksums are checked here at fixed offsets rather than by <see cref="HostPolicy.CheckIpv4"/>
-    /// and <see cref="HostPolicy.CheckUdp"/>: the payload must start at byte 42 (no VLAN tag, no IPv4 options),
-    /// a fragment is malformed here, and the service serves several ports, so it does not refuse its own port as a source.
+    /// First the layout the service reads at fixed offsets: the payload must start at byte 42 (no VLAN tag, no IPv4
+    /// options), so a fragment or options are malformed here. Then the host's own checks, with the service's port rule:
+    /// it serves several ports and answers its own requests, so it refuses reflectors, not amplifiers or its own port as a source.
     /// </remarks>
-    public static UdpFrameCheck Check(ReadOnlySpan<byte> frame, ReadOnlySpan<HostPolicy> hosts, out int payloadLength)
+    public static UdpFrameCheck Check(Span<byte> frame, ReadOnlySpan<HostPolicy> hosts, out int payloadLength)
     {
         payloadLength = 0;
         if (frame.Length < HeadersLength
             || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != (ushort)EtherType.Ipv4
             || frame[Ip] != 0x45
-            || (BinaryPrimitives.ReadUInt16BigEndian(frame[(Ip + 6)..]) & FragmentBits) != 0
-            || frame[Ip + 9] != (byte)IpProtocol.Udp)
+            || (BinaryPrimitives.ReadUInt16BigEndian(frame[(Ip + 6)..]) & FragmentBits) != 0)
             return UdpFrameCheck.Malformed;
-        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(frame[(Ip + 2)..]);
-        int udpLength = BinaryPrimitives.ReadUInt16BigEndian(frame[(Udp + 4)..]);
-        // RFC 1122 3.2.1.2 and RFC 768: a UDP length beyond the IP payload is an error; a shorter one ends the datagram.
-        if (totalLength > frame.Length - Ip || udpLength < UdpDatagram.HeaderLength || udpLength > totalLength - Ipv4Packet.MinimumHeaderLength)
-            return UdpFrameCheck.Malformed;
-        if (InternetChecksum.Sum(frame.Slice(Ip, Ipv4Packet.MinimumHeaderLength)) != 0xFFFF)
-            return UdpFrameCheck.BadChecksum;
-        uint source = BinaryPrimitives.ReadUInt32BigEndian(frame[(Ip + 12)..]), destination = BinaryPrimitives.ReadUInt32BigEndian(frame[(Ip + 16)..]);
-        ReadOnlySpan<byte> datagram = frame.Slice(Udp, udpLength);
-        if (BinaryPrimitives.ReadUInt16BigEndian(datagram[6..]) != 0
-            && InternetChecksum.Sum(datagram, InternetChecksum.PseudoHeaderSum(source, destination, IpProtocol.Udp, udpLength)) != 0xFFFF)
-            return UdpFrameCheck.BadChecksum;
+        uint destination = BinaryPrimitives.ReadUInt32BigEndian(frame[(Ip + 16)..]);
         int local = 0;
         while (local < hosts.Length && hosts[local].Address != destination)
             local++;
         if (local == hosts.Length)
             return UdpFrameCheck.Unanswerable;
         ref readonly HostPolicy host = ref hosts[local];
-        if (new MacAddress(frame) != host.Mac
-            || new MacAddress(frame[MacAddress.Length..]).IsMulticast
-            || !host.IsAnswerableSource(source)
-            || ReplyRules.IsReflectorPort(BinaryPrimitives.ReadUInt16BigEndian(datagram)))
-            return UdpFrameCheck.Unanswerable;
-        payloadLength = udpLength - UdpDatagram.HeaderLength;
-        return UdpFrameCheck.Ok;
+        EthernetFrame.TryCreate(frame, out EthernetFrame ethernet);
+        ReplyVerdict verdict = host.CheckIpv4(ethernet, out Ipv4Packet ip);
+        UdpDatagram udp = default;
+        if (verdict == ReplyVerdict.Answer)
+            verdict = host.CheckUdp(ip, out udp);
+        switch (verdict)
+        {
+            case ReplyVerdict.Answer when !ReplyRules.IsReflectorPort(udp.SourcePort):
+                payloadLength = udp.Length - UdpDatagram.HeaderLength;
+                return UdpFrameCheck.Ok;
+            case ReplyVerdict.Malformed:
+                return UdpFrameCheck.Malformed;
+            case ReplyVerdict.BadChecksum:
+                return udp.Length != 0 && HostPolicy.IsPartialChecksum(ip, udp) ? UdpFrameCheck.PartialChecksum : UdpFrameCheck.BadChecksum;
+            default:
+                return UdpFrameCheck.Unanswerable;
+        }
     }
 
     /// <summary>The sender's endpoint of a checked frame.</summary>

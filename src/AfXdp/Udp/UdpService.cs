@@ -40,6 +40,7 @@ public sealed partial class UdpService : IDisposable
     readonly HostPolicy[] _hosts;
     readonly IDisposable _metrics;
     readonly HandlerErrorLog _handlerErrors;
+    readonly DropLog _drops;
     int _state;
     int _disposed;
 
@@ -58,6 +59,8 @@ public sealed partial class UdpService : IDisposable
         if (device.HardwareAddress.Length != MacAddress.Length)
             Throw.Config($"UdpService({device.Name})", $"{device.Name} has no Ethernet address ({device.HardwareAddress.Length} bytes of link-layer address).", "serve on an Ethernet interface.");
         var mac = new MacAddress(device.HardwareAddress);
+        DeviceDriver? driver = device.QueryDriver();
+        _drops = new DropLog(options.Log, device.Name, driver?.Name);
         IReadOnlyList<Ipv4InterfaceAddress> own = Ipv4InterfaceAddress.Query(device.Index);
         uint[] addresses = [.. Endpoints.Select(e => e.Address).Distinct()];
         // One policy per served address: its subnet decides which broadcast and network sources are refused.
@@ -67,11 +70,12 @@ public sealed partial class UdpService : IDisposable
             Ipv4InterfaceAddress mine = own.FirstOrDefault(a => a.Address == addresses[i]);
             if (mine.PrefixLength == 0)
             {
-                string address = NeighbourTable.ToIPAddress(addresses[i]).ToString();
+                string address = Ipv4Address.ToIPAddress(addresses[i]).ToString();
                 Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an address of {device.Name}: the kernel would answer no ARP request for it, so no client could reach it.",
-                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => NeighbourTable.ToIPAddress(a.Address))))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
+                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => Ipv4Address.ToIPAddress(a.Address))))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
             }
-            _hosts[i] = new HostPolicy(mac, mine.Address, mine.PrefixLength);
+            // Datagrams from a container or VM on this machine may arrive with checksums left for offload: accepted where the kernel's stack accepts them.
+            _hosts[i] = new HostPolicy(mac, mine.Address, mine.PrefixLength) { AcceptsPartialUdpChecksum = driver?.HandsOverPartialChecksums == true };
         }
         int maxFrameLength = (int)Math.Min(FrameSize, device.Mtu + (uint)EthernetFrame.HeaderLength);
         // The engine opens every active queue: where RSS (or veth's flow hash) may put a client's datagrams.
@@ -252,8 +256,9 @@ public sealed partial class UdpService : IDisposable
                     case UdpFrameCheck.Ok:
                         good++;
                         break;
-                    case UdpFrameCheck.BadChecksum:
+                    case UdpFrameCheck.BadChecksum or UdpFrameCheck.PartialChecksum:
                         _counters.BadChecksums++;
+                        service._drops.Report(check, packets[i].Data, _name);
                         break;
                     case UdpFrameCheck.Malformed:
                         _counters.Malformed++;

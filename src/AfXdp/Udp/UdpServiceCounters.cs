@@ -12,7 +12,7 @@ public sealed class UdpServiceCounters
     /// <summary>Datagrams sent: replies and new ones.</summary>
     public long Sent;
 
-    /// <summary>Frames dropped for a wrong IPv4 header or UDP checksum.</summary>
+    /// <summary>Frames dropped for a wrong IPv4 header or UDP checksum, or a UDP checksum left for offload on a device not known to hand such frames over.</summary>
     public long BadChecksums;
 
     /// <summary>Frames dropped as malformed (lengths, fragments, options, not UDP).</summary>

@@ -55,7 +55,8 @@ public sealed record UdpServiceOptions
     /// <summary>
     /// Told, from a worker thread, the first exception of each type the handler throws (the service, the queue
     /// and the exception with its stack); later ones of that type are only counted
-    /// (<see cref="UdpServiceCounters.HandlerErrors"/>). Null: counted only.
+    /// (<see cref="UdpServiceCounters.HandlerErrors"/>). Also told, once per reason, why datagrams are dropped when
+    /// the operator can fix it (checksums: <see cref="UdpServiceCounters.BadChecksums"/>), with the fix. Null: counted only.
     /// </summary>
     public Action<string>? Log { get; init; }
 

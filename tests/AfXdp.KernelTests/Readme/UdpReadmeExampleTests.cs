@@ -29,7 +29,7 @@ public sealed partial class ReadmeExampleTests
     [Fact]
     public async Task The_udp_example_answers_a_kernel_socket()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         Task service = lab.RunAsync(VethSide.B, () => UdpExample(lab.InterfaceB, lab.AddressB, stop.Token));
         string reply = await lab.RunAsync(VethSide.A, () =>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using AfXdp.Net;
 using AfXdp.Testing;
 
 namespace AfXdp.KernelTests.Samples;
@@ -18,18 +19,6 @@ public sealed class DnsResponderTests
     /// <summary>AF_XDP, AF_XDP coalescing 200 µs (as benchmarks/dns measures it), System.Net.Sockets.</summary>
     public static TheoryData<string> Modes => ["xdp", "xdp-coalesce", "kernel"];
 
-    /// <summary>
-    /// A lab whose side A sends finished UDP checksums: veth otherwise leaves them for a NIC to complete
-    /// (CHECKSUM_PARTIAL), and an AF_XDP socket receives them unfinished, so the service drops them as bad.
-    /// </summary>
-    internal static VethLab ChecksummingLab(VethLabOptions? options = null)
-    {
-        var lab = VethLab.Create(options);
-        CommandResult off = lab.Exec(VethSide.A, "ethtool", "-K", lab.InterfaceA, "tx", "off");
-        Assert.True(off.Succeeded, $"{off.CommandLine}: {off.Error}");
-        return lab;
-    }
-
     internal static string[] Arguments(VethLab lab, string mode, params string[] more) =>
         ["-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=192.0.2.10", "--record", "www.example.com=192.0.2.11",
          "-d", "120", .. mode switch { "kernel" => ["--kernel"], "xdp-coalesce" => ["--coalesce-us", "200"], _ => Array.Empty<string>() }, .. more];
@@ -44,7 +33,7 @@ public sealed class DnsResponderTests
     [MemberData(nameof(Modes))]
     public void Dig_gets_the_records_on_the_hosts_own_address_while_ping_and_tcp_still_work(string mode)
     {
-        using VethLab lab = ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
         Assert.True(responder.Serving, responder.Output);
 
@@ -70,13 +59,55 @@ public sealed class DnsResponderTests
     }
 
     /// <summary>
+    /// A default veth pair, as a container has: the client's kernel leaves UDP checksums for offload (CHECKSUM_PARTIAL), so
+    /// dig's queries arrive with only the pseudo-header sum in the field, and are answered, as the kernel's stack would. A
+    /// query with a wrong checksum, from a raw socket, gets no answer; it is counted, and the log says once why it was dropped.
+    /// </summary>
+    [Fact]
+    public void Dig_from_a_default_veth_peer_is_answered_and_a_wrong_checksum_is_counted_told_and_unanswered()
+    {
+        using VethLab lab = VethLab.Create();
+        CommandResult features = lab.Exec(VethSide.A, "ethtool", "-k", lab.InterfaceA);
+        Assert.Matches(@"tx-checksum-ip-generic: on", features.Output);
+        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp"));
+        Assert.True(responder.Serving, responder.Output);
+
+        CommandResult answer = Dig(lab, "www.example.com", "A");
+        Assert.True(answer.Succeeded, answer.Output + answer.Error);
+        Assert.Matches(@"www\.example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.10", answer.Output);
+
+        // The same query by hand, its UDP checksum one off; the reply would go to the socket bound to its source port.
+        using Socket listener = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 1000 });
+        listener.Bind(new IPEndPoint(lab.AddressA, 40053));
+        using Socket raw = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Udp));
+        byte[] query = Query("www.example.com");
+        byte[] datagram = new byte[8 + query.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(datagram, 40053);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(2), 53);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(4), (ushort)datagram.Length);
+        query.CopyTo(datagram, 8);
+        uint pseudo = InternetChecksum.PseudoHeaderSum(Ipv4Address.ToUInt32(lab.AddressA), Ipv4Address.ToUInt32(lab.AddressB), IpProtocol.Udp, datagram.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(6), (ushort)(InternetChecksum.Compute(datagram, pseudo) ^ 0x0100));
+        raw.SendTo(datagram, new IPEndPoint(lab.AddressB, 0));
+        raw.SendTo(datagram, new IPEndPoint(lab.AddressB, 0));
+        Assert.Throws<SocketException>(() => listener.Receive(new byte[512]));
+
+        (int exitCode, string output) = responder.Stop();
+        Assert.Equal(0, exitCode);
+        Assert.Contains("noerror=1", output);
+        Assert.Contains("bad_checksums=2", output);
+        Assert.Single(Regex.Matches(output, @"dropped a datagram from [\d.]+:40053 with a wrong IPv4 header or UDP checksum"));
+        Assert.DoesNotContain("pseudo-header sum", output);
+    }
+
+    /// <summary>
     /// Under the device plugin: `afxdp plugin` owns the program and serves the XSKMAP over its socket; the
     /// sample loads nothing (--xskmap) and dig still gets the record (the lab's neighbours are static, so no ARP is needed).
     /// </summary>
     [Fact]
     public void With_the_device_plugins_xskmap_dig_gets_the_record_and_nothing_is_loaded()
     {
-        using VethLab lab = ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         string directory = Directory.CreateTempSubdirectory("afxdp-dns-plugin-").FullName;
         try
         {
@@ -108,7 +139,7 @@ public sealed class DnsResponderTests
     [MemberData(nameof(Modes))]
     public void Malformed_queries_get_formerr_or_no_reply_and_the_responder_keeps_answering(string mode)
     {
-        using VethLab lab = ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
         Assert.True(responder.Serving, responder.Output);
         using Socket client = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
@@ -159,6 +190,19 @@ public sealed class DnsResponderTests
         (code, output) = longWait.Stop();
         Assert.Equal(2, code);
         Assert.Equal("--coalesce-us must be from 0 to 10000 (10 ms): it is added to every answer's latency", output.Trim());
+    }
+
+    /// <summary>A standard query (RFC 1035 4.1) for <paramref name="name"/>'s A records, recursion desired.</summary>
+    static byte[] Query(string name)
+    {
+        var query = new List<byte> { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+        foreach (string label in name.Split('.'))
+        {
+            query.Add((byte)label.Length);
+            query.AddRange(Encoding.ASCII.GetBytes(label));
+        }
+        query.AddRange([0, 0, 1, 0, 1]);
+        return [.. query];
     }
 
     /// <summary>Sends <paramref name="text"/> over a TCP connection from A to a listener on B's address and returns what B read.</summary>

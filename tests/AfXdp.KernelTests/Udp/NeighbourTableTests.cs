@@ -39,7 +39,7 @@ public sealed class NeighbourTableTests
             Assert.Contains("ip neigh", e.Fix);
             // The lookup asked the kernel to resolve it: B answers the ARP request.
             MacAddress mac = default;
-            Assert.True(KernelTest.Eventually(() => table.TryLookup(NeighbourTable.ToUInt32(lab.AddressB), out mac, out _), TimeSpan.FromSeconds(10)),
+            Assert.True(KernelTest.Eventually(() => table.TryLookup(Ipv4Address.ToUInt32(lab.AddressB), out mac, out _), TimeSpan.FromSeconds(10)),
                 "the kernel did not resolve the address it was asked to");
             Assert.Equal(MacAddress.Parse(lab.MacB), mac);
         });
@@ -54,7 +54,7 @@ public sealed class NeighbourTableTests
         {
             using var table = new NeighbourTable(NetDevice.IndexOf(lab.InterfaceA), lab.InterfaceA);
             Assert.Throws<NeighbourUnresolvedException>(() => table.Lookup(nobody));
-            Assert.False(table.TryLookup(NeighbourTable.ToUInt32(nobody), out _, out NeighbourState state));
+            Assert.False(table.TryLookup(Ipv4Address.ToUInt32(nobody), out _, out NeighbourState state));
             Assert.True(state is NeighbourState.Incomplete or NeighbourState.Failed, $"state {state}");
             var again = Assert.Throws<NeighbourUnresolvedException>(() => table.Lookup(nobody));
             Assert.Contains("without a usable MAC address", again.Message);

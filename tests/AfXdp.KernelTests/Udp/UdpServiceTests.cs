@@ -139,7 +139,7 @@ public sealed class UdpServiceTests
     [InlineData(true)]
     public void A_datagram_is_answered_in_place_with_a_longer_reply_from_the_served_endpoint(bool async)
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var service = Serve(lab, Port, Port + 1);
         var handler = new Prefixer();
         using Socket client = Client(lab, 40001);
@@ -160,7 +160,7 @@ public sealed class UdpServiceTests
     [Fact]
     public void Bad_checksums_and_reflector_ports_are_counted_and_dropped_and_other_traffic_reaches_the_kernel()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var service = Serve(lab, Port);
         var handler = new Prefixer();
         using Socket client = Client(lab);
@@ -195,7 +195,7 @@ public sealed class UdpServiceTests
     [Fact]
     public void Zero_bytes_are_allocated_per_datagram_in_steady_state()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var service = Serve(lab, Port);
         var handler = new Prefixer();
         RunWhile(service, handler, () =>
@@ -223,7 +223,7 @@ public sealed class UdpServiceTests
     [InlineData(1522, 1508, 1504)]
     public void A_datagram_in_a_frame_longer_than_the_mtu_allows_is_echoed_whole_and_the_service_goes_on(int frameLength, int clientMtu, int serviceMtu)
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         SetMtu(lab, VethSide.A, clientMtu);
         SetMtu(lab, VethSide.B, serviceMtu);
         var log = new List<string>();
@@ -251,7 +251,7 @@ public sealed class UdpServiceTests
     [Fact]
     public void A_handler_that_throws_costs_its_batch_is_counted_and_told_once_per_type_and_the_service_goes_on()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         var log = new List<string>();
         using var service = Serve(lab, line => { lock (log) log.Add(line); }, Port);
         using Socket client = Client(lab);
@@ -289,7 +289,7 @@ public sealed class UdpServiceTests
     [Fact]
     public void The_sender_reaches_any_endpoint_on_the_link_and_an_unresolved_one_is_a_typed_error()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var service = Serve(lab, Port);
         using Socket client = Client(lab, 40003);
         var nobody = new UdpEndpoint(Ipv4(lab.AddressA) + 70, 40003);
@@ -322,13 +322,13 @@ public sealed class UdpServiceTests
         Assert.Equal(UdpSendResult.Sent, toClient);
         Assert.Equal(UdpSendResult.Unresolved, toNobody);
         Assert.NotNull(unresolved);
-        Assert.Equal(NeighbourTable.ToIPAddress(nobody.Address), unresolved.Address);
+        Assert.Equal(Ipv4Address.ToIPAddress(nobody.Address), unresolved.Address);
     }
 
     [Fact]
     public void Every_active_queue_of_a_multi_queue_veth_serves()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab(new VethLabOptions { RxQueues = 2, TxQueues = 2 });
+        using VethLab lab = VethLab.Create(new VethLabOptions { RxQueues = 2, TxQueues = 2 });
         using var service = Serve(lab, Port);
         Assert.Equal(2, service.Engine.Queues.Count);
         var handler = new Prefixer();
@@ -347,7 +347,7 @@ public sealed class UdpServiceTests
     [Fact]
     public void The_counters_are_in_the_AfXdp_meter()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var service = Serve(lab, Port);
         var handler = new Prefixer();
         using Socket client = Client(lab);

@@ -47,6 +47,34 @@ public class UdpFrameTests
         Assert.Equal(UdpFrameCheck.Ok, Check(none));
     }
 
+    /// <summary>A frame as a sender on this machine leaves it for offload (CHECKSUM_PARTIAL): only the pseudo-header sum in the UDP checksum field.</summary>
+    static byte[] PartialFrame()
+    {
+        byte[] frame = Frame();
+        int udpLength = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(38));
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(40), InternetChecksum.Sum([], InternetChecksum.PseudoHeaderSum(Client, Server, IpProtocol.Udp, udpLength)));
+        return frame;
+    }
+
+    [Fact]
+    public void A_checksum_left_for_offload_is_accepted_only_by_a_host_that_accepts_partial_checksums()
+    {
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(PartialFrame(), [Host with { AcceptsPartialUdpChecksum = true }], out int payload));
+        Assert.Equal(20, payload);
+        Assert.Equal(UdpFrameCheck.PartialChecksum, Check(PartialFrame()));
+    }
+
+    [Fact]
+    public void A_wrong_checksum_is_dropped_also_where_partial_checksums_are_accepted()
+    {
+        byte[] wrong = PartialFrame();
+        wrong[41] ^= 0x10;
+        Assert.Equal(UdpFrameCheck.BadChecksum, UdpFrame.Check(wrong, [Host with { AcceptsPartialUdpChecksum = true }], out _));
+        byte[] damaged = Frame();
+        damaged[^1] ^= 0x40;
+        Assert.Equal(UdpFrameCheck.BadChecksum, UdpFrame.Check(damaged, [Host with { AcceptsPartialUdpChecksum = true }], out _));
+    }
+
     [Theory]
     [InlineData("0.0.0.1")]
     [InlineData("127.0.0.1")]
