@@ -3,6 +3,8 @@ using System.CommandLine.Parsing;
 using System.Net;
 using System.Net.Sockets;
 using DnsResponder;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 
 var iface = new Option<string>("--interface", "-i") { Description = "interface to serve on", Required = true };
 var ip = new Option<IPAddress>("--ip")
@@ -42,9 +44,15 @@ var xskmap = new Option<AfXdp.DevicePlugin.XskMapSource?>("--xskmap")
     },
 };
 
+var prometheus = new Option<int?>("--prometheus-port")
+{
+    Description = "serve the \"AfXdp\" meter's metrics for Prometheus on http://localhost:PORT/metrics (OpenTelemetry's exporter)",
+};
+prometheus.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1 or > 65535) r.AddError("--prometheus-port must be from 1 to 65535"); });
+
 var root = new RootCommand("An authoritative DNS responder for A records, over AF_XDP or (--kernel) System.Net.Sockets.")
 {
-    iface, ip, port, records, duration, kernel, threads, spin, coalesce, xskmap,
+    iface, ip, port, records, duration, kernel, threads, spin, coalesce, xskmap, prometheus,
 };
 root.SetAction(r =>
 {
@@ -62,6 +70,10 @@ root.SetAction(r =>
     using var stop = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
     using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
     using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+    using MeterProvider? metrics = r.GetValue(prometheus) is { } metricsPort
+        ? Sdk.CreateMeterProviderBuilder().AddMeter(AfXdp.Metrics.AfXdpMetrics.MeterName)
+            .AddPrometheusHttpListener(o => o.Port = metricsPort).Build()
+        : null;
     var endpoint = new IPEndPoint(r.GetRequiredValue(ip), r.GetValue(port));
     string name = r.GetRequiredValue(iface);
     return r.GetValue(kernel)

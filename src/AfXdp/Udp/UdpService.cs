@@ -187,6 +187,13 @@ public sealed partial class UdpService : IDisposable
         return RunAsync(_ => handler, cancellationToken);
     }
 
+    /// <summary>The asynchronous form of <see cref="Run(UdpBatchHandler, CancellationToken)"/>.</summary>
+    public Task RunAsync(UdpBatchHandler handler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return RunAsync(new DelegateHandler(handler), cancellationToken);
+    }
+
     /// <summary>The asynchronous form of <see cref="Run(Func{UdpSender, IUdpHandler}, CancellationToken)"/>.</summary>
     public async Task RunAsync(Func<UdpSender, IUdpHandler> handlerFactory, CancellationToken cancellationToken)
     {

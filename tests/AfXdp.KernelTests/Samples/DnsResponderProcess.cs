@@ -49,6 +49,9 @@ internal sealed class DnsResponderProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The responder's process id (`ip netns exec` execs it in place), for tools that attach to it.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Everything it printed so far.</summary>
     public string Output
     {

@@ -193,6 +193,26 @@ public sealed class UdpServiceTests
     }
 
     [Fact]
+    public async Task RunAsync_serves_a_lambda_handler_as_the_readme_shows()
+    {
+        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using var service = Serve(lab, Port);
+        using var stop = new CancellationTokenSource();
+        Task running = service.RunAsync(batch =>
+        {
+            foreach (Datagram d in batch)
+            {
+                d.Payload.CopyTo(d.ReplyPayload);
+                d.Reply(d.Payload.Length);
+            }
+        }, stop.Token);
+        using Socket client = Client(lab);
+        Assert.Equal("lambda", Exchange(client, new IPEndPoint(lab.AddressB, Port), "lambda"));
+        stop.Cancel();
+        await running.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public void Zero_bytes_are_allocated_per_datagram_in_steady_state()
     {
         using VethLab lab = VethLab.Create();
