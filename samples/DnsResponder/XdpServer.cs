@@ -14,7 +14,7 @@ public static class XdpServer
     {
         // With the device plugin's XSKMAP nothing is loaded: its program decides what reaches the sockets.
         using XskMap? map = xskMap?.Open(interfaceName);
-        using var service = new UdpService(new UdpServiceOptions { Interface = interfaceName, Endpoints = [endpoint], SpinTime = spinTime, Coalesce = coalesce, XskMap = map, Log = Console.Error.WriteLine });
+        using var service = new UdpService(new UdpServiceOptions { Interface = interfaceName, Endpoints = [endpoint], SpinTime = spinTime, Coalesce = coalesce, XskMap = map, Log = report => Console.Error.WriteLine(report.Message) });
         Console.WriteLine($"serving {zone.Count} name(s) on {endpoint} ({interfaceName}) over AF_XDP: {service.Engine.Queues.Count} queue(s), " +
             (service.Program is { } program
                 ? $"{program.Program.Name} in {program.Link.Mode.ToString().ToLowerInvariant()} mode; everything else goes to the kernel."

@@ -23,10 +23,13 @@ public static class UdpServiceEvents
     /// <summary>Warning: the workers did not stop within <see cref="UdpServiceSettings.StopTimeout"/>.</summary>
     public const int StopTimedOut = 2304;
 
+    /// <summary>Warning, at start: a kernel UDP socket on a served port no longer gets its datagrams, and which process holds it (<see cref="Udp.UdpServiceReportKind.ShadowedSocket"/>).</summary>
+    public const int ShadowedSocket = 2305;
+
     /// <summary>Error: the handler's first exception of a type (<see cref="Udp.UdpServiceOptions.Log"/>); later ones are counted only.</summary>
     public const int HandlerException = 2310;
 
-    /// <summary>Warning: datagrams dropped for a wrong checksum (afxdp.udp.checksum_errors).</summary>
+    /// <summary>Warning: datagrams dropped for their checksum, once per reason with the fix (afxdp.udp.checksum_errors; <see cref="Udp.UdpServiceReportKind.ChecksumDrops"/>).</summary>
     public const int ChecksumDrops = 2320;
 
     /// <summary>Warning: the kernel dropped frames for the socket (XDP_STATISTICS rx_dropped: no FILL entry, or a frame too long).</summary>
@@ -62,12 +65,31 @@ internal static partial class UdpServiceLog
     [LoggerMessage(UdpServiceEvents.StopTimedOut, LogLevel.Warning, "{Service}: the workers did not stop within {Timeout}; the host goes on shutting down")]
     public static partial void StopTimedOut(ILogger logger, string service, TimeSpan timeout);
 
-    [LoggerMessage(UdpServiceEvents.HandlerException, LogLevel.Error, "{Report}")]
-    public static partial void HandlerException(ILogger logger, string report);
+    /// <summary>What the service itself tells (<see cref="Udp.UdpServiceOptions.Log"/>), under the event id of its kind.</summary>
+    public static void Report(ILogger logger, Udp.UdpServiceReport report)
+    {
+        switch (report.Kind)
+        {
+            case Udp.UdpServiceReportKind.HandlerException:
+                HandlerException(logger, report.Message);
+                break;
+            case Udp.UdpServiceReportKind.ChecksumDrops:
+                ChecksumDrops(logger, report.Message);
+                break;
+            default:
+                ShadowedSocket(logger, report.Message);
+                break;
+        }
+    }
 
-    [LoggerMessage(UdpServiceEvents.ChecksumDrops, LogLevel.Warning,
-        "{Service}: datagrams with a wrong IPv4 header or UDP checksum are dropped (afxdp.udp.checksum_errors). A sender that leaves its checksum to offload (a veth peer, a VM's virtio) sends them unfinished: turn TX checksumming off on the sending interface, `ethtool -K IFACE tx off`. Told once")]
-    public static partial void ChecksumDrops(ILogger logger, string service);
+    [LoggerMessage(UdpServiceEvents.HandlerException, LogLevel.Error, "{Report}")]
+    static partial void HandlerException(ILogger logger, string report);
+
+    [LoggerMessage(UdpServiceEvents.ChecksumDrops, LogLevel.Warning, "{Report}")]
+    static partial void ChecksumDrops(ILogger logger, string report);
+
+    [LoggerMessage(UdpServiceEvents.ShadowedSocket, LogLevel.Warning, "{Report}")]
+    static partial void ShadowedSocket(ILogger logger, string report);
 
     [LoggerMessage(UdpServiceEvents.KernelRxDrops, LogLevel.Warning,
         "{Service}: the kernel dropped frames for the sockets (XDP_STATISTICS rx_dropped, afxdp.xsk.rx_dropped): no free frame on the FILL ring, or a frame longer than 2048 bytes. Keep the MTU at 1500 or less (`ip link set dev {Interface} mtu 1500`) and give each worker a CPU of its own (Cores). Told once")]

@@ -104,7 +104,7 @@ public sealed class UdpServiceRunner : IHostedService, IDisposable
             _stopTimeout = settings.StopTimeout;
             (UdpServiceOptions options, source) = settings.ToOptions(Section);
             map = source?.Open(options.Interface);
-            service = new UdpService(options with { XskMap = map, Log = report => UdpServiceLog.HandlerException(_logger, report) });
+            service = new UdpService(options with { XskMap = map, Log = report => UdpServiceLog.Report(_logger, report) });
         }
         catch (Exception e)
         {
@@ -198,7 +198,7 @@ public sealed class UdpServiceRunner : IHostedService, IDisposable
     /// <summary>Tells each drop reason an operator can act on the first time its counter moves, with the fix.</summary>
     sealed class DropWatch(UdpService service, ILogger logger)
     {
-        bool _checksums, _rxDropped, _ringFull, _fillEmpty, _txFull;
+        bool _rxDropped, _ringFull, _fillEmpty, _txFull;
 
         public void Check()
         {
@@ -213,8 +213,6 @@ public sealed class UdpServiceRunner : IHostedService, IDisposable
                 // The socket is going (interface deleted): the worker's fault is what gets told.
                 return;
             }
-            if (Once(ref _checksums, service.ReadCounters().BadChecksums > 0))
-                UdpServiceLog.ChecksumDrops(logger, name);
             if (Once(ref _rxDropped, kernel.RxDropped > 0))
                 UdpServiceLog.KernelRxDrops(logger, name, iface);
             if (Once(ref _ringFull, kernel.RxRingFull > 0))

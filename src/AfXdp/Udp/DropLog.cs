@@ -5,7 +5,7 @@ namespace AfXdp.Udp;
 /// datagrams when the operator can do something about it; the counters keep every one. After the first of a
 /// reason a drop costs one read of a flag: nothing is formatted or allocated.
 /// </summary>
-internal sealed class DropLog(Action<string>? log, string interfaceName, string? driver)
+internal sealed class DropLog(Action<UdpServiceReport>? log, string interfaceName, string? driver)
 {
     int _told;
 
@@ -18,7 +18,7 @@ internal sealed class DropLog(Action<string>? log, string interfaceName, string?
         string? why = Explain(reason, UdpFrame.Remote(frame));
         if (why is null)
             return false;
-        log($"{source}: {why} Each is counted (afxdp.udp.checksum_errors); this is told once.");
+        log(new(UdpServiceReportKind.ChecksumDrops, $"{source}: {why} Each is counted (afxdp.udp.checksum_errors); this is told once."));
         return true;
     }
 

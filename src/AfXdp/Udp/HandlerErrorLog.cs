@@ -5,7 +5,7 @@ namespace AfXdp.Udp;
 /// any worker thread: a handler that fails on every datagram of a flood costs one line per kind of failure,
 /// not one per datagram (the counter has them all).
 /// </summary>
-internal sealed class HandlerErrorLog(Action<string>? log)
+internal sealed class HandlerErrorLog(Action<UdpServiceReport>? log)
 {
     readonly HashSet<Type> _told = [];
 
@@ -22,7 +22,7 @@ internal sealed class HandlerErrorLog(Action<string>? log)
             if (!_told.Add(error.GetType()))
                 return false;
         }
-        log($"{source}: the handler's {what}; only the first {error.GetType().Name} is told, each is counted (afxdp.udp.handler_errors): {error}");
+        log(new(UdpServiceReportKind.HandlerException, $"{source}: the handler's {what}; only the first {error.GetType().Name} is told, each is counted (afxdp.udp.handler_errors): {error}"));
         return true;
     }
 }

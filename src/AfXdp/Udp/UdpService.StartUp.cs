@@ -79,8 +79,8 @@ public sealed partial class UdpService
                 continue;
             IReadOnlyList<string> holders = socket.FindHolders();
             string holder = holders.Count == 0 ? $"no process this one may look into (socket inode {socket.Inode})" : string.Join(", ", holders);
-            log($"{this}: the kernel UDP socket on {socket.Local} of {holder} no longer receives the datagrams to {served}: this service's steering program takes them before the kernel's stack. " +
-                "Fix: stop that program, or serve another port; nothing to do if the service is meant to take its place.");
+            log(new(UdpServiceReportKind.ShadowedSocket, $"{this}: the kernel UDP socket on {socket.Local} of {holder} no longer receives the datagrams to {served}: this service's steering program takes them before the kernel's stack. " +
+                "Fix: stop that program, or serve another port; nothing to do if the service is meant to take its place."));
         }
     }
 

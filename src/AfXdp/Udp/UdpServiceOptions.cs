@@ -56,9 +56,10 @@ public sealed record UdpServiceOptions
     /// Told, from a worker thread, the first exception of each type the handler throws (the service, the queue
     /// and the exception with its stack); later ones of that type are only counted
     /// (<see cref="UdpServiceCounters.HandlerErrors"/>). Also told, once per reason, why datagrams are dropped when
-    /// the operator can fix it (checksums: <see cref="UdpServiceCounters.BadChecksums"/>), with the fix. Null: counted only.
+    /// the operator can fix it (checksums: <see cref="UdpServiceCounters.BadChecksums"/>), with the fix, and at start each
+    /// kernel socket the service shadows. Each report carries its <see cref="UdpServiceReportKind"/>. Null: counted only.
     /// </summary>
-    public Action<string>? Log { get; init; }
+    public Action<UdpServiceReport>? Log { get; init; }
 
     /// <summary>Throws an <see cref="AfXdpException"/> naming the first value that cannot work, its cause and the fix.</summary>
     public void Validate()

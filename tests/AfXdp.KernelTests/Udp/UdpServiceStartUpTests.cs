@@ -11,7 +11,7 @@ public sealed class UdpServiceStartUpTests
 {
     public UdpServiceStartUpTests() => KernelTest.RequireRoot();
 
-    static UdpService Serve(VethLab lab, Action<string>? log, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
+    static UdpService Serve(VethLab lab, Action<UdpServiceReport>? log, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
     {
         Interface = lab.InterfaceB,
         Endpoints = [.. ports.Select(p => new IPEndPoint(lab.AddressB, p))],
@@ -95,7 +95,7 @@ public sealed class UdpServiceStartUpTests
             Assert.True(KernelTest.Eventually(() => lab.Run(VethSide.B, () => KernelUdpSocket.InThisNamespace().Any(s => s.Local.Port == 5000))
                 && lab.Run(VethSide.A, () => KernelUdpSocket.InThisNamespace().Any(s => s.Local.Port == 5001)), TimeSpan.FromSeconds(10)), "socat did not bind");
             var log = new List<string>();
-            using UdpService service = Serve(lab, line => log.Add(line), 5000, 5001);
+            using UdpService service = Serve(lab, report => { Assert.Equal(UdpServiceReportKind.ShadowedSocket, report.Kind); log.Add(report.Message); }, 5000, 5001);
             string warning = Assert.Single(log);
             Assert.Equal($"{service}: the kernel UDP socket on 0.0.0.0:5000 of socat (pid {shadowed.Id}) no longer receives the datagrams to {lab.AddressB}:5000: " +
                 "this service's steering program takes them before the kernel's stack. Fix: stop that program, or serve another port; nothing to do if the service is meant to take its place.", warning);

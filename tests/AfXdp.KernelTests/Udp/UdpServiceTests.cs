@@ -80,7 +80,7 @@ public sealed class UdpServiceTests
 
     static UdpService Serve(VethLab lab, params int[] ports) => Serve(lab, null, ports);
 
-    static UdpService Serve(VethLab lab, Action<string>? log, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
+    static UdpService Serve(VethLab lab, Action<UdpServiceReport>? log, params int[] ports) => lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
     {
         Interface = lab.InterfaceB,
         Endpoints = [.. ports.Select(p => new IPEndPoint(lab.AddressB, p))],
@@ -195,7 +195,7 @@ public sealed class UdpServiceTests
     [Fact]
     public async Task RunAsync_serves_a_lambda_handler_as_the_readme_shows()
     {
-        using VethLab lab = DnsResponderTests.ChecksummingLab();
+        using VethLab lab = VethLab.Create();
         using var service = Serve(lab, Port);
         using var stop = new CancellationTokenSource();
         Task running = service.RunAsync(batch =>
@@ -247,7 +247,7 @@ public sealed class UdpServiceTests
         SetMtu(lab, VethSide.A, clientMtu);
         SetMtu(lab, VethSide.B, serviceMtu);
         var log = new List<string>();
-        using var service = Serve(lab, line => { lock (log) log.Add(line); }, Port);
+        using var service = Serve(lab, report => { lock (log) log.Add(report.Message); }, Port);
         using Socket client = Client(lab);
         var to = new IPEndPoint(lab.AddressB, Port);
         RunWhile(service, new Thrower(), running =>
@@ -273,7 +273,7 @@ public sealed class UdpServiceTests
     {
         using VethLab lab = VethLab.Create();
         var log = new List<string>();
-        using var service = Serve(lab, line => { lock (log) log.Add(line); }, Port);
+        using var service = Serve(lab, report => { lock (log) log.Add(report.Message); }, Port);
         using Socket client = Client(lab);
         var to = new IPEndPoint(lab.AddressB, Port);
         var handler = new Thrower { ThrowInIdle = true };

@@ -18,7 +18,7 @@ public sealed class DropLogTests
     public void Each_checksum_reason_is_told_once_with_the_sender_and_the_fix()
     {
         var lines = new List<string>();
-        var log = new DropLog(lines.Add, "eth0", "e1000e");
+        var log = new DropLog(r => { Assert.Equal(UdpServiceReportKind.ChecksumDrops, r.Kind); lines.Add(r.Message); }, "eth0", "e1000e");
 
         Assert.True(log.Report(UdpFrameCheck.PartialChecksum, Frame(), "UdpService(eth0) queue 0"));
         Assert.False(log.Report(UdpFrameCheck.PartialChecksum, Frame(), "UdpService(eth0) queue 1"));
@@ -37,7 +37,7 @@ public sealed class DropLogTests
     public void Reasons_the_operator_cannot_fix_are_only_counted()
     {
         var lines = new List<string>();
-        var log = new DropLog(lines.Add, "eth0", "veth");
+        var log = new DropLog(r => lines.Add(r.Message), "eth0", "veth");
         Assert.False(log.Report(UdpFrameCheck.Unanswerable, Frame(), "s"));
         Assert.False(log.Report(UdpFrameCheck.Malformed, Frame(), "s"));
         Assert.Empty(lines);

@@ -21,7 +21,7 @@ public sealed class HandlerErrorLogTests
     public void The_first_exception_of_each_type_is_told_with_where_it_came_from_and_its_stack()
     {
         var lines = new List<string>();
-        var log = new HandlerErrorLog(lines.Add);
+        var log = new HandlerErrorLog(r => { Assert.Equal(UdpServiceReportKind.HandlerException, r.Kind); lines.Add(r.Message); });
         Assert.True(log.Report(Thrown(new InvalidOperationException("first")), "UdpService(b, 10.99.0.2:53) queue 0", "Handle threw"));
         Assert.False(log.Report(Thrown(new InvalidOperationException("second")), "UdpService(b, 10.99.0.2:53) queue 1", "Handle threw"));
         Assert.True(log.Report(Thrown(new ArgumentException("other")), "UdpService(b, 10.99.0.2:53) queue 0", "Idle threw"));
