@@ -18,7 +18,7 @@ internal sealed record EchoHosts(MacAddress PeerMac, uint PeerIp, MacAddress Hos
 
 /// <summary>One frame sent at an echo host, and whether a correct host answers it (<see cref="ReplyVerdict.Answer"/>) or why not.</summary>
 /// <param name="Steered">
-/// Whether `afxdp echo`'s steering program (EchoSteeringProgram) takes it to the socket, where the responder
+/// Whether `afxdp echo`'s steering program (EchoResponder.Filters) takes it to the socket, where the responder
 /// counts it under its verdict; false for what the program leaves to the kernel (another UDP port, a fragment,
 /// a frame under 42 bytes), which the responder never sees.
 /// </param>

@@ -50,7 +50,7 @@ internal static class EchoCommand
 
         var command = new Command("echo",
             "Answer ARP requests, ping (ICMP echo) and UDP echo for one IPv4 address entirely over AF_XDP: each request is turned around " +
-            $"in the UMEM frame it arrived in and sent back on the same socket. The XDP program {EchoSteeringProgram.ProgramName} takes only " +
+            $"in the UMEM frame it arrived in and sent back on the same socket. The XDP program {EchoResponder.ProgramName} takes only " +
             "those requests from the queue; everything else (TCP, other addresses, other ports) still reaches the kernel. It answers only what a correct " +
             "host answers (RFC 1122): no reply to broadcast, multicast, loopback, reserved, own or subnet-broadcast sources, to group source MACs, to bad " +
             "IPv4/ICMP/UDP checksums, or to UDP from port 0, reflector ports (echo, chargen, DNS, NTP, ...) or the echo port itself; the last line counts " +
@@ -88,7 +88,7 @@ internal static class EchoCommand
         using var responder = new EchoResponder(config);
         string socketMode = $"{(responder.Socket.IsZeroCopy ? "zero-copy" : "copy")}-mode socket";
         string how = responder.Program is { Link: var link }
-            ? $"{EchoSteeringProgram.ProgramName} (prog id {link.ProgramId}) in {link.Mode.ToString().ToLowerInvariant()} mode, {socketMode}; everything else goes to the kernel."
+            ? $"{EchoResponder.ProgramName} (prog id {link.ProgramId}) in {link.Mode.ToString().ToLowerInvariant()} mode, {socketMode}; everything else goes to the kernel."
             : $"registered in XSKMAP id {config.XskMap!.Id} from {source!.PathFor(config.Interface)}, {socketMode}; the program on {config.Interface} decides what arrives, and what is not a request is dropped.";
         Console.WriteLine($"answering ARP, ping and UDP port {config.UdpPort} for {config.Address}/{responder.Identity.Host.PrefixLength} ({responder.Identity.Mac}) on {config.Interface} queue {config.Queue}: " +
             how + (seconds > 0 ? $" Running {seconds:0.###} s." : " Ctrl-C stops."));

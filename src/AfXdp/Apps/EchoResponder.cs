@@ -72,7 +72,7 @@ public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies
 /// A host that answers ARP, ping and UDP echo for one IPv4 address entirely over AF_XDP: each request
 /// is turned around in the UMEM frame it arrived in (<see cref="EchoReply.TurnAround"/>) and that same
 /// frame goes out on the socket's TX ring. It answers only what <see cref="HostPolicy"/> says a correct
-/// host answers, so it is never a reflector, and counts the rest by reason. <see cref="EchoSteeringProgram"/> takes only those requests
+/// host answers, so it is never a reflector, and counts the rest by reason. Its steering program (<see cref="Filters"/>) takes only those requests
 /// from the queue; everything else still reaches the kernel.
 /// </summary>
 /// <remarks>
@@ -85,6 +85,9 @@ public sealed class EchoResponder : IDisposable
     const uint FrameCount = 4096;
     const uint RingSize = 2048;
 
+    /// <summary>The name of echo's steering program, as `bpftool prog show` and `ip link` print it.</summary>
+    public const string ProgramName = "afxdp_echo";
+
     readonly Umem _umem;
     readonly RxTxSocket _socket;
     readonly XskRedirectProgram? _program;
@@ -93,6 +96,18 @@ public sealed class EchoResponder : IDisposable
     readonly uint _batch;
     readonly long[] _refused = new long[Enum.GetValues<ReplyVerdict>().Length];
     long _arpReplies, _icmpEchoReplies, _udpEchoReplies;
+
+    /// <summary>
+    /// What the steering program (<see cref="SteeringProgram"/>, named <see cref="ProgramName"/>) takes to the socket for
+    /// <paramref name="address"/>: ARP requests for it, ICMP echo requests and UDP datagrams to <paramref name="udpPort"/> sent to it,
+    /// untagged, in IPv4 without options that is not a fragment. The rest goes to the kernel, which reassembles and interprets it.
+    /// </summary>
+    public static IReadOnlyList<PacketFilter> Filters(IPAddress address, ushort udpPort) =>
+    [
+        PacketFilter.Parse($"arp op request and arp dst {address}"),
+        PacketFilter.Parse($"ip dst {address} and ip plain and icmp type echo-request"),
+        PacketFilter.Parse($"ip dst {address} and ip plain and udp dst port {udpPort}"),
+    ];
 
     /// <summary>
     /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderConfig.Queue"/>, fills the FILL ring and
@@ -132,7 +147,7 @@ public sealed class EchoResponder : IDisposable
             }
             else
             {
-                _program = EchoSteeringProgram.Attach(device, address, config.UdpPort, config.AttachMode);
+                _program = XskRedirectProgram.Attach(device, Filters(config.Address, config.UdpPort), config.AttachMode, name: ProgramName);
                 _program.Register(_socket);
             }
             _liveness = new XskLiveness(_socket, _program?.Link);

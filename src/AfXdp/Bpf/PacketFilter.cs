@@ -19,15 +19,16 @@ public readonly record struct PortRange(ushort First, ushort Last)
 /// filter = clause { "and" clause }
 /// clause = "vlan" [ID]                          an 802.1Q or 802.1ad tag (the outer one), VLAN id 0-4095
 ///        | "ether" "proto" TYPE                 EtherType: 0x88b5, 2048, arp, ip or ip6
-///        | "arp"
+///        | "arp" ["dst" IPV4 | "op" OP]              ARP (RFC 826): the target protocol address; the operation, request, reply or a number
 ///        | "ip" ["dst" IPV4] | "ip6" ["dst" IPV6]
 ///        | "ip" "plain"                         IPv4 without options (IHL 5) that is not a fragment (MF 0, offset 0)
 ///        | ("ip" | "ip6") "proto" PROTO         IP protocol: a number, udp, tcp, icmp or icmp6
 ///        | ("udp" | "tcp") ["dst" "port" PORT["-"PORT]]
-///        | "icmp" | "icmp6"
+///        | ("icmp" | "icmp6") ["type" TYPE]      the ICMP type: a number, or echo-request (8; ICMPv6 128)
 /// </code>
 /// Examples: "udp dst port 4791", "tcp dst port 8000-8100", "ip dst 10.99.0.2 and udp",
-/// "ip6 dst fd00::2", "vlan 100 and udp dst port 9", "ether proto 0x88b5". Without "vlan",
+/// "ip6 dst fd00::2", "vlan 100 and udp dst port 9", "ether proto 0x88b5", "arp op request and arp dst 10.99.0.2",
+/// "icmp type echo-request". Without "vlan",
 /// tagged frames do not match. "udp" and "tcp" alone match over IPv4 and IPv6. IPv6 extension
 /// headers are not followed (such frames pass), nor are later IPv4 fragments matched by port.
 /// "ip plain" leaves fragments and IPv4 options to the kernel, which reassembles and interprets them:
@@ -49,6 +50,14 @@ public sealed record PacketFilter
     public const byte ProtocolUdp = 17;
     /// <summary>IP protocol number of ICMPv6.</summary>
     public const byte ProtocolIcmpv6 = 58;
+    /// <summary>The ARP operation of a request (RFC 826), which "arp op request" matches.</summary>
+    public const ushort ArpRequest = 1;
+    /// <summary>The ARP operation of a reply (RFC 826), which "arp op reply" matches.</summary>
+    public const ushort ArpReply = 2;
+    /// <summary>The ICMP type of an echo request (RFC 792), which "icmp type echo-request" matches.</summary>
+    public const byte IcmpEchoRequest = 8;
+    /// <summary>The ICMPv6 type of an echo request (RFC 4443), which "icmp6 type echo-request" matches.</summary>
+    public const byte Icmpv6EchoRequest = 128;
 
     /// <summary>The frame must carry a VLAN tag.</summary>
     public bool Vlan { get; init; }
@@ -59,7 +68,7 @@ public sealed record PacketFilter
     /// <summary>The EtherType (after the VLAN tag, if any); null for any.</summary>
     public ushort? EtherType { get; init; }
 
-    /// <summary>The destination IPv4 or IPv6 address; null for any.</summary>
+    /// <summary>The destination IPv4 or IPv6 address (with EtherType ARP: the target protocol address, IPv4); null for any.</summary>
     public IPAddress? Destination { get; init; }
 
     /// <summary>IPv4 only, and only headers without options (IHL 5) of datagrams that are not fragmented (MF 0, offset 0).</summary>
@@ -70,6 +79,12 @@ public sealed record PacketFilter
 
     /// <summary>The UDP or TCP destination port(s); null for any.</summary>
     public PortRange? DestinationPort { get; init; }
+
+    /// <summary>The ARP operation (with EtherType ARP), e.g. <see cref="ArpRequest"/>; null for any.</summary>
+    public ushort? ArpOperation { get; init; }
+
+    /// <summary>The ICMP or ICMPv6 type (with that protocol), e.g. <see cref="IcmpEchoRequest"/>; null for any.</summary>
+    public byte? IcmpType { get; init; }
 
     /// <summary>IPv4 headers are inspected: the filter asks for IPv4, or for an IP protocol without saying which IP.</summary>
     public bool InspectsIpv4 => EtherType == EtherTypeIpv4 || (EtherType is null && Protocol is not null);
@@ -93,7 +108,12 @@ public sealed record PacketFilter
                     clauses.Add("ip plain");
                 break;
             case EtherTypeArp:
-                clauses.Add("arp");
+                if (Destination is null && ArpOperation is null)
+                    clauses.Add("arp");
+                if (Destination is not null)
+                    clauses.Add($"arp dst {Destination}");
+                if (ArpOperation is { } operation)
+                    clauses.Add(operation switch { ArpRequest => "arp op request", ArpReply => "arp op reply", _ => $"arp op {operation}" });
                 break;
             case { } other:
                 clauses.Add($"ether proto 0x{other:x4}");
@@ -109,7 +129,10 @@ public sealed record PacketFilter
                 ProtocolIcmpv6 when EtherType == EtherTypeIpv6 => "icmp6",
                 _ => null,
             };
-            clauses.Add(name is null ? $"{ip} proto {protocol}" : DestinationPort is { } port ? $"{name} dst port {port}" : name);
+            clauses.Add(name is null ? $"{ip} proto {protocol}"
+                : DestinationPort is { } port ? $"{name} dst port {port}"
+                : IcmpType is { } type ? $"{name} type {(type == (protocol == ProtocolIcmp ? IcmpEchoRequest : Icmpv6EchoRequest) ? "echo-request" : type)}"
+                : name);
         }
         return string.Join(" and ", clauses);
     }
@@ -140,8 +163,8 @@ public sealed record PacketFilter
 
     sealed class Parser(string text)
     {
-        const string Grammar = "write clauses joined by \"and\": vlan [ID] | ether proto TYPE | arp | ip [dst ADDR] | ip plain | ip6 [dst ADDR] | ip proto N | " +
-            "udp|tcp [dst port N[-M]] | icmp | icmp6, e.g. \"udp dst port 4791\" or \"vlan 100 and ip dst 10.0.0.2 and tcp dst port 8000-8100\".";
+        const string Grammar = "write clauses joined by \"and\": vlan [ID] | ether proto TYPE | arp [dst ADDR | op request|reply|N] | ip [dst ADDR] | ip plain | ip6 [dst ADDR] | ip proto N | " +
+            "udp|tcp [dst port N[-M]] | icmp|icmp6 [type echo-request|N], e.g. \"udp dst port 4791\" or \"vlan 100 and ip dst 10.0.0.2 and tcp dst port 8000-8100\".";
 
         readonly string[] _words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         int _next;
@@ -159,7 +182,7 @@ public sealed record PacketFilter
                 if (!Word().Equals("and", StringComparison.OrdinalIgnoreCase))
                     Fail($"expected \"and\" or the end after a clause, found '{_words[_next - 1]}' (word {_next}).");
             }
-            if (_filter.EtherType is { } type && type != EtherTypeIpv4 && type != EtherTypeIpv6 && (_filter.Protocol is not null || _filter.Destination is not null))
+            if (_filter.EtherType is { } type && type != EtherTypeIpv4 && type != EtherTypeIpv6 && (_filter.Protocol is not null || (_filter.Destination is not null && type != EtherTypeArp)))
                 Fail($"IP clauses need EtherType IPv4 or IPv6, but the filter asks for EtherType 0x{type:x4}.");
             return _filter;
         }
@@ -180,6 +203,11 @@ public sealed record PacketFilter
                     break;
                 case "arp":
                     SetEtherType(EtherTypeArp);
+                    if (TryWord("dst"))
+                        SetDestination(Address(Word(), AddressFamily.InterNetwork, arp: true));
+                    else if (TryWord("op"))
+                        SetArpOperation(Word() is var op && op.Equals("request", StringComparison.OrdinalIgnoreCase) ? ArpRequest
+                            : op.Equals("reply", StringComparison.OrdinalIgnoreCase) ? ArpReply : Number(op, 0xffff, "an ARP operation: request, reply or a number"));
                     break;
                 case "ip" or "ip6":
                     SetEtherType(keyword == "ip" ? EtherTypeIpv4 : EtherTypeIpv6);
@@ -200,13 +228,13 @@ public sealed record PacketFilter
                     else if (TryWord("port") || TryWord("src"))
                         Fail($"only destination ports can be matched: write \"{keyword} dst port N\".");
                     break;
-                case "icmp":
-                    SetEtherType(EtherTypeIpv4);
-                    SetProtocol(ProtocolIcmp);
-                    break;
-                case "icmp6":
-                    SetEtherType(EtherTypeIpv6);
-                    SetProtocol(ProtocolIcmpv6);
+                case "icmp" or "icmp6":
+                    SetEtherType(keyword == "icmp" ? EtherTypeIpv4 : EtherTypeIpv6);
+                    SetProtocol(keyword == "icmp" ? ProtocolIcmp : ProtocolIcmpv6);
+                    if (TryWord("type"))
+                        SetIcmpType(Word() is var type && type.Equals("echo-request", StringComparison.OrdinalIgnoreCase)
+                            ? keyword == "icmp" ? IcmpEchoRequest : Icmpv6EchoRequest
+                            : (byte)Number(type, 255, "an ICMP type: echo-request or a number"));
                     break;
                 case "src":
                     Fail("only destinations can be matched (dst port, ip dst), not sources.");
@@ -274,11 +302,11 @@ public sealed record PacketFilter
             _ => (byte)Number(word, 255, "an IP protocol number"),
         };
 
-        IPAddress Address(string word, AddressFamily family)
+        IPAddress Address(string word, AddressFamily family, bool arp = false)
         {
             if (!IPAddress.TryParse(word, out IPAddress? address) || address.AddressFamily != family || word.Contains('/') || (family == AddressFamily.InterNetworkV6 && address.ScopeId != 0))
                 Fail(family == AddressFamily.InterNetwork
-                    ? $"'{word}' (word {_next}) is not an IPv4 address{(word.Contains(':') ? "; write \"ip6 dst\" for IPv6" : "")}."
+                    ? $"'{word}' (word {_next}) is not an IPv4 address{(!word.Contains(':') ? "" : arp ? "; IPv6 has no ARP (NDP is ICMPv6: write \"icmp6\")" : "; write \"ip6 dst\" for IPv6")}."
                     : $"'{word}' (word {_next}) is not an IPv6 address{(word.Contains('.') && !word.Contains(':') ? "; write \"ip dst\" for IPv4" : "")}.");
             return address!;
         }
@@ -299,6 +327,10 @@ public sealed record PacketFilter
         void SetEtherType(ushort type) => _filter = _filter with { EtherType = Same(_filter.EtherType, type, "EtherTypes", t => $"0x{t:x4}") };
 
         void SetProtocol(byte protocol) => _filter = _filter with { Protocol = Same(_filter.Protocol, protocol, "IP protocols", p => p.ToString(CultureInfo.InvariantCulture)) };
+
+        void SetArpOperation(ushort operation) => _filter = _filter with { ArpOperation = Same(_filter.ArpOperation, operation, "ARP operations", o => o.ToString(CultureInfo.InvariantCulture)) };
+
+        void SetIcmpType(byte type) => _filter = _filter with { IcmpType = Same(_filter.IcmpType, type, "ICMP types", t => t.ToString(CultureInfo.InvariantCulture)) };
 
         void SetDestination(IPAddress address)
         {

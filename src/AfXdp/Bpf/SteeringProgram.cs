@@ -26,7 +26,7 @@ public readonly record struct SteeringCounters(ulong NotMatched, ulong Redirecte
 
 /// <summary>
 /// Generates the steering program for a <see cref="PacketFilter"/>: it parses the frame (Ethernet,
-/// one VLAN tag, IPv4 or IPv6, the UDP/TCP ports) with a bounds check before every read, redirects
+/// one VLAN tag, ARP, IPv4 or IPv6, the UDP/TCP ports or the ICMP type) with a bounds check before every read, redirects
 /// a matching frame to XSKMAP[its queue], passes the rest to the kernel (XDP_PASS), and counts each
 /// verdict in a per-CPU array.
 /// </summary>
@@ -42,8 +42,9 @@ public static class SteeringProgram
     public const uint CounterCount = 3;
 
     const int XDP_PASS = (int)XdpAction.Pass, XDP_REDIRECT = (int)XdpAction.Redirect;
-    const int EthernetHeader = 14, VlanTag = 4, Ipv4Header = 20, Ipv6Header = 40;
-    const string Pass = "pass", Match = "match", Count = "count", Done = "done", Ipv4 = "ipv4", Ports = "ports";
+    // RFC 826 for ARP over Ethernet and IPv4 (28 bytes); RFC 792 and 4443: every ICMP message starts with an 8-byte header.
+    const int EthernetHeader = 14, VlanTag = 4, Ipv4Header = 20, Ipv6Header = 40, ArpHeader = 28, IcmpHeader = 8;
+    const string Pass = "pass", Match = "match", Count = "count", Done = "done", Ipv4 = "ipv4", Transport = "transport";
 
     /// <summary>
     /// The program's instructions. Registers: r6 the context, r2 data, r3 data_end, r4 the header
@@ -59,9 +60,10 @@ public static class SteeringProgram
     /// <summary>
     /// The program for several filters: a frame that matches any of them is redirected. Each filter is
     /// tried in turn from the Ethernet header on (r2 and r3 survive a mismatch), so the cost grows with
-    /// the number of filters a frame fails before it matches.
+    /// the number of filters a frame fails before it matches. <paramref name="name"/> is what `bpftool prog show`
+    /// prints, so that an application's program (e.g. echo's) is told apart from a plain steering program.
     /// </summary>
-    public static ProgramSpec Spec(IReadOnlyList<PacketFilter> anyOf, IBpfMapReference xskMap, IBpfMapReference counters)
+    public static ProgramSpec Spec(IReadOnlyList<PacketFilter> anyOf, IBpfMapReference xskMap, IBpfMapReference counters, string name = ProgramName)
     {
         ArgumentNullException.ThrowIfNull(anyOf);
         if (anyOf.Count == 0)
@@ -102,7 +104,7 @@ public static class SteeringProgram
             .Label(Done)
             .Mov64(Reg.R0, Reg.R8)
             .Exit();
-        return ProgramSpec.FromAsm(ProgramName, asm);
+        return ProgramSpec.FromAsm(name, asm);
     }
 
     /// <summary>The code of one filter: falls through to <see cref="Match"/> when the frame matches, jumps to <c>mismatch</c> when not.</summary>
@@ -112,6 +114,12 @@ public static class SteeringProgram
         {
             if (filter.PlainIpv4 && filter.EtherType != PacketFilter.EtherTypeIpv4)
                 Throw.Config($"filter {filter}", "PlainIpv4 describes IPv4 headers, but the filter does not ask for EtherType IPv4.", "set EtherType = PacketFilter.EtherTypeIpv4 too (the text form \"ip plain\" does).");
+            bool arp = filter.EtherType == PacketFilter.EtherTypeArp;
+            if (filter.ArpOperation is not null && !arp || arp && filter.Destination is { AddressFamily: not AddressFamily.InterNetwork })
+                Throw.Config($"filter {filter}", "ArpOperation and an ARP target need EtherType ARP, and an ARP target is an IPv4 address.", "set EtherType = PacketFilter.EtherTypeArp and an IPv4 Destination (the text forms \"arp op request\", \"arp dst ADDR\" do).");
+            if (filter.IcmpType is not null && !(filter.EtherType == PacketFilter.EtherTypeIpv4 && filter.Protocol == PacketFilter.ProtocolIcmp
+                || filter.EtherType == PacketFilter.EtherTypeIpv6 && filter.Protocol == PacketFilter.ProtocolIcmpv6))
+                Throw.Config($"filter {filter}", "IcmpType needs ICMP over IPv4 or ICMPv6 over IPv6.", "set EtherType and Protocol to match (the text forms \"icmp type N\", \"icmp6 type N\" do).");
             if (!first)
                 asm.Label(prefix + "start");
             asm.Mov64(Reg.R4, Reg.R2)
@@ -121,8 +129,7 @@ public static class SteeringProgram
             if (filter.Vlan)
                 EmitVlan();
 
-            bool ports = filter.DestinationPort is not null;
-            string next = ports ? prefix + Ports : Match;
+            string next = ReadsTransport ? prefix + Transport : Match;
             if (filter.InspectsIpv4 && filter.InspectsIpv6)
             {
                 asm.JumpIf(JumpOp.Eq, Reg.R0, Network(PacketFilter.EtherTypeIpv4), prefix + Ipv4)
@@ -142,10 +149,14 @@ public static class SteeringProgram
                 EmitIpv6(next);
             }
             else if (filter.EtherType is { } type)
+            {
                 asm.JumpIf(JumpOp.Ne, Reg.R0, Network(type), mismatch);
+                if (arp)
+                    EmitArp();
+            }
 
-            if (filter.DestinationPort is { } range)
-                EmitPorts(range);
+            if (ReadsTransport)
+                EmitTransport();
             if (!last)
                 asm.Jump(Match);
         }
@@ -165,6 +176,21 @@ public static class SteeringProgram
                 .Alu64(AluOp.Add, Reg.R4, VlanTag);
         }
 
+        /// <summary>The filter looks past the IP header: at the UDP/TCP ports or the ICMP type.</summary>
+        bool ReadsTransport => filter.DestinationPort is not null || filter.IcmpType is not null;
+
+        void EmitArp()
+        {
+            if (filter.ArpOperation is null && filter.Destination is null)
+                return;
+            NeedBytes(ArpHeader);
+            if (filter.ArpOperation is { } operation)
+                asm.Load(Size.H, Reg.R1, Reg.R4, 6).JumpIf(JumpOp.Ne, Reg.R1, Network(operation), mismatch);
+            if (filter.Destination is { } target)
+                asm.Load(Size.W, Reg.R1, Reg.R4, 24) // the target protocol address
+                    .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(target.GetAddressBytes()), mismatch);
+        }
+
         void EmitIpv4(string next)
         {
             NeedBytes(Ipv4Header);
@@ -178,11 +204,11 @@ public static class SteeringProgram
                     .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(destination.GetAddressBytes()), mismatch);
             if (filter.Protocol is { } protocol)
                 asm.Load(Size.B, Reg.R1, Reg.R4, 9).JumpIf(JumpOp.Ne, Reg.R1, protocol, mismatch);
-            if (filter.DestinationPort is not null && filter.PlainIpv4)
+            if (ReadsTransport && filter.PlainIpv4)
                 asm.Alu64(AluOp.Add, Reg.R4, Ipv4Header);
-            else if (filter.DestinationPort is not null)
+            else if (ReadsTransport)
                 asm.Load(Size.H, Reg.R1, Reg.R4, 6)
-                    .Alu64(AluOp.And, Reg.R1, Network(0x1fff)) // a later fragment carries no UDP/TCP header
+                    .Alu64(AluOp.And, Reg.R1, Network(0x1fff)) // a later fragment carries no UDP/TCP/ICMP header
                     .JumpIf(JumpOp.Ne, Reg.R1, 0, mismatch)
                     .Load(Size.B, Reg.R1, Reg.R4, 0)
                     .Alu64(AluOp.And, Reg.R1, 0x0f)           // IHL, in 4-byte words
@@ -204,20 +230,28 @@ public static class SteeringProgram
             }
             if (filter.Protocol is { } protocol)
                 asm.Load(Size.B, Reg.R1, Reg.R4, 6).JumpIf(JumpOp.Ne, Reg.R1, protocol, mismatch);
-            if (filter.DestinationPort is not null)
+            if (ReadsTransport)
                 asm.Alu64(AluOp.Add, Reg.R4, Ipv6Header);
             asm.Jump(next);
         }
 
-        void EmitPorts(PortRange range)
+        void EmitTransport()
         {
-            asm.Label(prefix + Ports);
-            NeedBytes(4); // source and destination port, the same place in UDP and TCP
-            asm.Load(Size.H, Reg.R1, Reg.R4, 2).ToBigEndian(Reg.R1, 16);
-            if (range.First == range.Last)
-                asm.JumpIf(JumpOp.Ne, Reg.R1, range.First, mismatch);
-            else
-                asm.JumpIf(JumpOp.Lt, Reg.R1, range.First, mismatch).JumpIf(JumpOp.Gt, Reg.R1, range.Last, mismatch);
+            asm.Label(prefix + Transport);
+            if (filter.DestinationPort is { } range)
+            {
+                NeedBytes(4); // source and destination port, the same place in UDP and TCP
+                asm.Load(Size.H, Reg.R1, Reg.R4, 2).ToBigEndian(Reg.R1, 16);
+                if (range.First == range.Last)
+                    asm.JumpIf(JumpOp.Ne, Reg.R1, range.First, mismatch);
+                else
+                    asm.JumpIf(JumpOp.Lt, Reg.R1, range.First, mismatch).JumpIf(JumpOp.Gt, Reg.R1, range.Last, mismatch);
+            }
+            if (filter.IcmpType is { } type)
+            {
+                NeedBytes(IcmpHeader);
+                asm.Load(Size.B, Reg.R1, Reg.R4, 0).JumpIf(JumpOp.Ne, Reg.R1, type, mismatch);
+            }
         }
 
         /// <summary>Gives up on the frame unless <paramref name="count"/> bytes from r4 are inside it (the verifier insists).</summary>

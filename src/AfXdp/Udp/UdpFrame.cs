@@ -32,17 +32,20 @@ internal static class UdpFrame
     const ushort DontFragment = 0x4000, FragmentBits = 0x3FFF;
 
     /// <summary>
-    /// Checks a received frame as the host it was sent to (of <paramref name="hosts"/>, the served addresses) would:
-    /// <see cref="HostPolicy.CheckIpv4"/> and <see cref="HostPolicy.CheckUdp(Ipv4Packet, out UdpDatagram)"/> (MAC, source,
-    /// lengths, checksums), and no <see cref="ReplyRules.IsReflectorPort"/> source port. On success
-    /// <paramref name="payloadLength"/> is the UDP payload's length (bytes past the UDP length are padding).
+    /// Checks a received frame as the host it was sent to would: it must be addressed to one of <paramref name="served"/>
+    /// (address and port), then <paramref name="hosts"/>' policy for that address applies: <see cref="HostPolicy.CheckIpv4"/> and
+    /// <see cref="HostPolicy.CheckUdp(Ipv4Packet, out UdpDatagram)"/> (MAC, source, lengths, checksums), and no
+    /// <see cref="ReplyRules.IsReflectorPort"/> source port. On success <paramref name="payloadLength"/> is the UDP payload's
+    /// length (bytes past the UDP length are padding).
     /// </summary>
     /// <remarks>
     /// First the layout the service reads at fixed offsets: the payload must start at byte 42 (no VLAN tag, no IPv4
-    /// options), so a fragment or options are malformed here. Then the host's own checks, with the service's port rule:
+    /// options), so a fragment or options are malformed here. Then the served endpoint: the steering program matches it,
+    /// but a foreign XSKMAP's program (<see cref="UdpServiceOptions.XskMap"/>) may redirect anything, and a datagram for a
+    /// port nobody serves here is no request of ours. Then the host's own checks, with the service's port rule:
     /// it serves several ports and answers its own requests, so it refuses reflectors, not amplifiers or its own port as a source.
     /// </remarks>
-    public static UdpFrameCheck Check(Span<byte> frame, ReadOnlySpan<HostPolicy> hosts, out int payloadLength)
+    public static UdpFrameCheck Check(Span<byte> frame, ReadOnlySpan<HostPolicy> hosts, ReadOnlySpan<UdpEndpoint> served, out int payloadLength)
     {
         payloadLength = 0;
         if (frame.Length < HeadersLength
@@ -50,6 +53,8 @@ internal static class UdpFrame
             || frame[Ip] != 0x45
             || (BinaryPrimitives.ReadUInt16BigEndian(frame[(Ip + 6)..]) & FragmentBits) != 0)
             return UdpFrameCheck.Malformed;
+        if (frame[Ip + 9] != (byte)IpProtocol.Udp || !served.Contains(Local(frame)))
+            return UdpFrameCheck.Unanswerable;
         uint destination = BinaryPrimitives.ReadUInt32BigEndian(frame[(Ip + 16)..]);
         int local = 0;
         while (local < hosts.Length && hosts[local].Address != destination)

@@ -38,6 +38,7 @@ public sealed partial class UdpService : IDisposable
     readonly UdpSender[] _senders;
     readonly UdpServiceCounters[] _counters;
     readonly HostPolicy[] _hosts;
+    readonly UdpEndpoint[] _endpoints;
     readonly IDisposable _metrics;
     readonly HandlerErrorLog _handlerErrors;
     readonly DropLog _drops;
@@ -54,7 +55,7 @@ public sealed partial class UdpService : IDisposable
         options.Validate();
         Options = options;
         _handlerErrors = new HandlerErrorLog(options.Log);
-        Endpoints = options.Endpoints.Select(UdpEndpoint.From).ToList();
+        _endpoints = [.. options.Endpoints.Select(UdpEndpoint.From)];
         NetDevice device = NetDevice.Get(options.Interface);
         if (device.HardwareAddress.Length != MacAddress.Length)
             Throw.Config($"UdpService({device.Name})", $"{device.Name} has no Ethernet address ({device.HardwareAddress.Length} bytes of link-layer address).", "serve on an Ethernet interface.");
@@ -131,7 +132,7 @@ public sealed partial class UdpService : IDisposable
     public UdpServiceOptions Options { get; }
 
     /// <summary>The served (address, port) pairs.</summary>
-    public IReadOnlyList<UdpEndpoint> Endpoints { get; }
+    public IReadOnlyList<UdpEndpoint> Endpoints => _endpoints;
 
     /// <summary>The engine: one queue, socket and worker per active queue of the interface.</summary>
     public XdpEngine Engine => _engine;
@@ -256,7 +257,7 @@ public sealed partial class UdpService : IDisposable
             int good = 0;
             for (int i = 0; i < packets.Length; i++)
             {
-                UdpFrameCheck check = UdpFrame.Check(packets[i].Data, service._hosts, out int payloadLength);
+                UdpFrameCheck check = UdpFrame.Check(packets[i].Data, service._hosts, service._endpoints, out int payloadLength);
                 _payloadLengths[i] = check == UdpFrameCheck.Ok ? payloadLength : -1;
                 switch (check)
                 {

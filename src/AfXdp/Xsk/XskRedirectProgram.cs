@@ -51,7 +51,7 @@ public sealed class XskRedirectProgram : IDisposable
     /// <summary>
     /// Creates the XSKMAP (one slot per queue of the interface), loads the program and attaches it:
     /// <see cref="Spec"/> by default, the steering program when <paramref name="filter"/> is given, or
-    /// what <paramref name="spec"/> builds over the same XSKMAP (e.g. the echo steering program).
+    /// what <paramref name="spec"/> builds over the same XSKMAP (a program of your own).
     /// <paramref name="multiBuffer"/> loads it frags-aware (BPF_F_XDP_HAS_FRAGS), as sockets bound
     /// with XDP_USE_SG on a jumbo-MTU device need.
     /// </summary>
@@ -68,16 +68,21 @@ public sealed class XskRedirectProgram : IDisposable
         return Attach(device, mode, replaceExisting, filter is null ? [] : [filter], multiBuffer, spec);
     }
 
-    /// <summary>Attaches the steering program for several filters: a frame that matches any of them goes to its queue's socket (e.g. the endpoints of a UDP service).</summary>
-    public static XskRedirectProgram Attach(NetDevice device, IReadOnlyList<PacketFilter> anyOf, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false)
+    /// <summary>
+    /// Attaches the steering program for several filters: a frame that matches any of them goes to its queue's socket
+    /// (e.g. the endpoints of a UDP service, or what echo answers), under the program name <paramref name="name"/>.
+    /// </summary>
+    public static XskRedirectProgram Attach(NetDevice device, IReadOnlyList<PacketFilter> anyOf, XdpAttachMode mode = XdpAttachMode.Auto, bool replaceExisting = false,
+        string name = SteeringProgram.ProgramName)
     {
         ArgumentNullException.ThrowIfNull(anyOf);
         if (anyOf.Count == 0)
             throw new ArgumentException("give at least one filter", nameof(anyOf));
-        return Attach(device, mode, replaceExisting, anyOf, multiBuffer: false, spec: null);
+        return Attach(device, mode, replaceExisting, anyOf, multiBuffer: false, spec: null, name);
     }
 
-    static XskRedirectProgram Attach(NetDevice device, XdpAttachMode mode, bool replaceExisting, IReadOnlyList<PacketFilter> filters, bool multiBuffer, Func<IBpfMapReference, ProgramSpec>? spec)
+    static XskRedirectProgram Attach(NetDevice device, XdpAttachMode mode, bool replaceExisting, IReadOnlyList<PacketFilter> filters, bool multiBuffer, Func<IBpfMapReference, ProgramSpec>? spec,
+        string name = SteeringProgram.ProgramName)
     {
         ArgumentNullException.ThrowIfNull(device);
         XskMap map = XskMap.Create("afxdp_xsks", Math.Max(device.QueueCount, 1));
@@ -87,7 +92,7 @@ public sealed class XskRedirectProgram : IDisposable
         {
             if (filters.Count != 0)
                 counters = PerCpuArray<ulong>.Create(SteeringProgram.CountersName, SteeringProgram.CounterCount);
-            ProgramSpec chosen = spec is not null ? spec(map) : filters.Count == 0 ? Spec(map) : SteeringProgram.Spec(filters, map, counters!);
+            ProgramSpec chosen = spec is not null ? spec(map) : filters.Count == 0 ? Spec(map) : SteeringProgram.Spec(filters, map, counters!, name);
             program = BpfProgram.LoadXdp(multiBuffer ? chosen with { XdpHasFrags = true } : chosen);
             XdpLink link = XdpLink.Attach(program, device.Index, mode, replaceExisting);
             return new XskRedirectProgram(map, counters, program, link, filters);

@@ -1,3 +1,5 @@
+using System.Net;
+using AfXdp.Apps;
 using AfXdp.Bpf;
 using AfXdp.Xsk;
 using AfXdp.KernelTests.Xsk;
@@ -107,6 +109,37 @@ public sealed class SteeringProgramTests
         [
             (Ethernet(0x86dd, Ipv6(Icmpv6, "fd00::2", new byte[8])), true),
         ],
+        ["arp op request and arp dst 10.99.0.2"] =
+        [
+            (Arp(1, "10.99.0.2"), true),
+            (Arp(2, "10.99.0.2"), false),                // a reply
+            (Arp(1, "10.99.0.3"), false),                // for another address
+            (Arp(1, "10.99.0.2")[..41], false),          // cut inside the target address
+            (Ethernet(0x0806, Arp(1, "10.99.0.2")[14..], tci: 5), false),
+            (Udp4("10.99.0.2", 9), false),
+        ],
+        ["ip dst 10.99.0.2 and ip plain and icmp type echo-request"] =
+        [
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(8))), true),
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(0))), false), // an echo reply
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.3", IcmpMessage(8))), false),
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(8, length: 4))), false), // under the 8-byte ICMP header
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(8), fragmentOffset: 0x2000)), false),
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", [8, .. Ports(UdpProtocol, 8)])), false),
+            (Ethernet(0x86dd, Ipv6(Icmpv6, "fd00::2", IcmpMessage(8))), false),
+        ],
+        ["icmp type 3"] =
+        [
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(3), headerWords: 6)), true), // past IPv4 options
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(3), fragmentOffset: 0x0010)), false), // a later fragment: no ICMP header
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(8))), false),
+        ],
+        ["icmp6 type echo-request"] =
+        [
+            (Ethernet(0x86dd, Ipv6(Icmpv6, "fd00::2", IcmpMessage(128))), true),
+            (Ethernet(0x86dd, Ipv6(Icmpv6, "fd00::2", IcmpMessage(135))), false), // neighbour solicitation: the kernel's
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(128))), false),
+        ],
         ["ip proto 47"] =
         [
             (Ethernet(0x0800, Ipv4(47, "10.99.0.2", new byte[8])), true),
@@ -161,6 +194,36 @@ public sealed class SteeringProgramTests
         for (int i = 0; i < cases.Length; i++)
             Assert.True((cases[i].Matches ? XdpAction.Redirect : XdpAction.Pass) == program.TestRun(cases[i].Frame), $"frame {i} should {(cases[i].Matches ? "" : "not ")}match");
         Assert.Equal(new SteeringCounters(NotMatched: 4, Redirected: 2, NoSocket: 0), ReadCounters(counters));
+    }
+
+    /// <summary>Echo's program (<see cref="EchoResponder.Filters"/>) under its own name: the kernel takes exactly what echo answers for its address and port.</summary>
+    [Fact]
+    public void Echos_filters_take_arp_requests_pings_and_its_udp_port_for_its_address_only()
+    {
+        using var bed = new XskTestBed(attach: null);
+        using XskMap xsks = XskMap.Create("afxdp_xsks", 1);
+        using PerCpuArray<ulong> counters = PerCpuArray<ulong>.Create(SteeringProgram.CountersName, SteeringProgram.CounterCount);
+        using BpfProgram program = BpfProgram.LoadXdp(SteeringProgram.Spec(EchoResponder.Filters(IPAddress.Parse("10.99.0.2"), 7), xsks, counters, EchoResponder.ProgramName));
+        Assert.Equal("afxdp_echo", program.Name);
+        xsks.Register(bed.Socket);
+        (byte[] Frame, bool Matches)[] cases =
+        [
+            (Arp(1, "10.99.0.2"), true),
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(8))), true),
+            (Udp4("10.99.0.2", 7), true),
+            (Arp(2, "10.99.0.2"), false),
+            (Arp(1, "10.99.0.3"), false),
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.2", IcmpMessage(0))), false),
+            (Ethernet(0x0800, Ipv4(Icmp, "10.99.0.3", IcmpMessage(8))), false),
+            (Udp4("10.99.0.2", 8), false),
+            (Udp4("10.99.0.3", 7), false),
+            (Tcp4("10.99.0.2", 7), false),
+            (Ethernet(0x0800, Ipv4(UdpProtocol, "10.99.0.2", Ports(UdpProtocol, 7), headerWords: 6)), false), // IPv4 options: the kernel's
+            (Udp4("10.99.0.2", 7, tci: 100), false),
+        ];
+        for (int i = 0; i < cases.Length; i++)
+            Assert.True((cases[i].Matches ? XdpAction.Redirect : XdpAction.Pass) == program.TestRun(cases[i].Frame), $"frame {i} should {(cases[i].Matches ? "" : "not ")}match");
+        Assert.Equal(new SteeringCounters(NotMatched: 9, Redirected: 3, NoSocket: 0), ReadCounters(counters));
     }
 
     static SteeringCounters ReadCounters(PerCpuArray<ulong> counters) =>

@@ -63,4 +63,21 @@ internal static class TestFrames
     public static byte[] Tcp6(string destination, ushort port) => Ethernet(0x86dd, Ipv6(Tcp, destination, Ports(Tcp, port)));
 
     public static byte[] Arp() => Ethernet(0x0806, new byte[28]);
+
+    /// <summary>An ARP packet (28 bytes, RFC 826) with only the operation and the target protocol address set.</summary>
+    public static byte[] Arp(ushort operation, string target)
+    {
+        var arp = new byte[28];
+        BinaryPrimitives.WriteUInt16BigEndian(arp.AsSpan(6), operation);
+        IPAddress.Parse(target).GetAddressBytes().CopyTo(arp, 24);
+        return Ethernet(0x0806, arp);
+    }
+
+    /// <summary>An ICMP (or ICMPv6) message of <paramref name="length"/> bytes whose first byte is <paramref name="type"/>.</summary>
+    public static byte[] IcmpMessage(byte type, int length = 8)
+    {
+        var message = new byte[length];
+        message[0] = type;
+        return message;
+    }
 }

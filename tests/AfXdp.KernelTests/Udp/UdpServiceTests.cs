@@ -3,10 +3,12 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AfXdp.Bpf;
 using AfXdp.KernelTests.Samples;
 using AfXdp.Net;
 using AfXdp.Testing;
 using AfXdp.Udp;
+using AfXdp.Xsk;
 
 namespace AfXdp.KernelTests.Udp;
 
@@ -190,6 +192,36 @@ public sealed class UdpServiceTests
             Assert.True(service.ReadPassedToKernel() >= passedBefore + 2);
         });
         Assert.Equal(1, service.ReadCounters().Received);
+    }
+
+    /// <summary>
+    /// Someone else's program fills the XSKMAP the service registers in, and redirects every UDP datagram: one to the
+    /// served address on another port reaches the service, which counts it unanswerable and neither answers nor hands it over.
+    /// </summary>
+    [Fact]
+    public void With_a_foreign_xskmap_a_datagram_to_another_port_is_unanswerable()
+    {
+        using VethLab lab = VethLab.Create();
+        using XskRedirectProgram foreign = lab.Run(VethSide.B, () => XskRedirectProgram.Attach(lab.InterfaceB, filter: PacketFilter.Parse("udp")));
+        using var service = lab.Run(VethSide.B, () => new UdpService(new UdpServiceOptions
+        {
+            Interface = lab.InterfaceB,
+            Endpoints = [new IPEndPoint(lab.AddressB, Port)],
+            SpinTime = TimeSpan.Zero,
+            XskMap = foreign.XskMap,
+        }));
+        var handler = new Prefixer();
+        using Socket client = Client(lab);
+        RunWhile(service, handler, () =>
+        {
+            client.SendTo("other"u8.ToArray(), new IPEndPoint(lab.AddressB, Port + 1));
+            Assert.True(KernelTest.Eventually(() => service.ReadCounters().Unanswerable == 1, TimeSpan.FromSeconds(5)), service.ReadCounters().ToString());
+            Assert.Equal("ok:served", Exchange(client, new IPEndPoint(lab.AddressB, Port), "served"));
+            // The served datagram's answer is the only one: nothing came back for the other port.
+            client.ReceiveTimeout = 500;
+            Assert.Throws<SocketException>(() => client.Receive(new byte[64]));
+        });
+        Assert.Equal(new UdpServiceCounters { Received = 1, Sent = 1, Unanswerable = 1 }.ToString(), service.ReadCounters().ToString());
     }
 
     [Fact]

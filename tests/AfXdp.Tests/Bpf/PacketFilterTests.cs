@@ -25,6 +25,22 @@ public class PacketFilterTests
     }
 
     [Fact]
+    public void ArpOperationsTargetsAndIcmpTypesParse()
+    {
+        Assert.Equal(new PacketFilter { EtherType = 0x0806, ArpOperation = 1, Destination = IPAddress.Parse("10.99.0.2") }, PacketFilter.Parse("arp op request and arp dst 10.99.0.2"));
+        Assert.Equal(new PacketFilter { EtherType = 0x0806, ArpOperation = 2 }, PacketFilter.Parse("arp op REPLY"));
+        Assert.Equal(new PacketFilter { EtherType = 0x0806, ArpOperation = 9 }, PacketFilter.Parse("arp op 9"));
+        Assert.Equal(new PacketFilter { EtherType = 0x0800, Protocol = 1, IcmpType = 8 }, PacketFilter.Parse("icmp type echo-request"));
+        Assert.Equal(new PacketFilter { EtherType = 0x86dd, Protocol = 58, IcmpType = 128 }, PacketFilter.Parse("icmp6 type echo-request"));
+        Assert.Equal(new PacketFilter { EtherType = 0x86dd, Protocol = 58, IcmpType = 135 }, PacketFilter.Parse("icmp6 type 135"));
+        Assert.Equal(new PacketFilter { EtherType = 0x0800, PlainIpv4 = true, Destination = IPAddress.Parse("10.99.0.2"), Protocol = 1, IcmpType = 8 },
+            PacketFilter.Parse("ip dst 10.99.0.2 and ip plain and icmp type echo-request"));
+        Assert.Equal("arp dst 10.99.0.2 and arp op request", PacketFilter.Parse("arp op request and arp dst 10.99.0.2").ToString());
+        Assert.Equal("ip6 and icmp6 type echo-request", PacketFilter.Parse("icmp6 type 128").ToString());
+        Assert.Equal("ip and icmp type 0", PacketFilter.Parse("icmp type 0").ToString());
+    }
+
+    [Fact]
     public void WhichIpVersionsAreInspected()
     {
         Assert.True(PacketFilter.Parse("udp").InspectsIpv4);
@@ -60,6 +76,14 @@ public class PacketFilterTests
     [InlineData("ip proto 300", "is not an IP protocol number (0 to 255)")]
     [InlineData("ip6 plain", "expected \"and\" or the end after a clause, found 'plain' (word 2)")]
     [InlineData("ip plain and ip6", "conflicting EtherTypes (0x0800 and 0x86dd)")]
+    [InlineData("arp op ask", "'ask' (word 3) is not an ARP operation: request, reply or a number (0 to 65535)")]
+    [InlineData("arp op request and arp op reply", "conflicting ARP operations (1 and 2)")]
+    [InlineData("arp dst fd00::2", "'fd00::2' (word 3) is not an IPv4 address; IPv6 has no ARP")]
+    [InlineData("arp dst 10.0.0.1 and arp dst 10.0.0.2", "two destination addresses")]
+    [InlineData("arp dst 10.0.0.1 and ip", "conflicting EtherTypes (0x0806 and 0x0800)")]
+    [InlineData("icmp type 256", "'256' (word 3) is not an ICMP type: echo-request or a number (0 to 255)")]
+    [InlineData("icmp type 8 and icmp type 0", "conflicting ICMP types (8 and 0)")]
+    [InlineData("icmp type 8 and udp", "conflicting IP protocols (1 and 17)")]
     public void MistakesNameTheWordAndWhatWasExpected(string text, string message)
     {
         AfXdpException e = Assert.Throws<AfXdpException>(() => PacketFilter.Parse(text));
@@ -80,23 +104,38 @@ public class PacketFilterTests
         from ports in Gen.Select(Gen.UShort, Gen.UShort).Nullable()
         from address in Gen.Bool
         from plain in Gen.Bool
-        select Build(vlan, vlanId, layer, protocol, ports, address, plain);
+        from arpOperation in Gen.UShort.Nullable()
+        from icmpType in Gen.Byte.Nullable()
+        select Build(vlan, vlanId, layer, protocol, ports, address, plain, arpOperation, icmpType);
 
-    static PacketFilter Build(bool vlan, ushort? vlanId, int layer, byte? protocol, (ushort, ushort)? ports, bool address, bool plain)
+    static PacketFilter Build(bool vlan, ushort? vlanId, int layer, byte? protocol, (ushort, ushort)? ports, bool address, bool plain, ushort? arpOperation, byte? icmpType)
     {
         ushort? etherType = layer switch { 1 => 0x0800, 2 => 0x86dd, 3 => 0x0806, 4 => 0x88b5, _ => null };
         bool ip = etherType is null or 0x0800 or 0x86dd;
         if (!ip || (etherType is null && protocol is not (17 or 6)))
             protocol = ip && protocol is not null ? (byte)17 : null;
+        // With an ICMP type, the ICMP of the IP version (a filter of either IP version is the only other layer left alone).
+        if (icmpType is not null && etherType is 0x0800 or 0x86dd)
+            return new PacketFilter
+            {
+                Vlan = vlan,
+                VlanId = vlan ? vlanId : null,
+                EtherType = etherType,
+                Protocol = etherType == 0x0800 ? (byte)1 : (byte)58,
+                IcmpType = icmpType,
+                Destination = address && etherType == 0x0800 ? IPAddress.Parse("192.0.2.7") : address ? IPAddress.Parse("2001:db8::7") : null,
+                PlainIpv4 = plain && etherType == 0x0800,
+            };
         return new PacketFilter
         {
             Vlan = vlan,
             VlanId = vlan ? vlanId : null,
             EtherType = etherType,
             Protocol = protocol,
-            Destination = address && etherType == 0x0800 ? IPAddress.Parse("192.0.2.7") : address && etherType == 0x86dd ? IPAddress.Parse("2001:db8::7") : null,
+            Destination = address && etherType is 0x0800 or 0x0806 ? IPAddress.Parse("192.0.2.7") : address && etherType == 0x86dd ? IPAddress.Parse("2001:db8::7") : null,
             DestinationPort = protocol is 17 or 6 && ports is var (a, b) ? new PortRange(Math.Min(a, b), Math.Max(a, b)) : null,
             PlainIpv4 = plain && etherType == 0x0800,
+            ArpOperation = etherType == 0x0806 ? arpOperation : null,
         };
     }
 

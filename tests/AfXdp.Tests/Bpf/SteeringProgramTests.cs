@@ -1,3 +1,6 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using AfXdp.Apps;
 using AfXdp.Bpf;
 
 namespace AfXdp.Tests.Bpf;
@@ -54,11 +57,43 @@ public class SteeringProgramTests
     [InlineData("ether proto 0x88b5", 0)]
     [InlineData("ip6 dst fd00::2", 1)]
     [InlineData("vlan and udp dst port 1", 4)] // the tag, IPv4, IPv6, the ports
+    [InlineData("arp op request", 1)]
+    [InlineData("arp", 0)]
+    [InlineData("icmp6 type echo-request", 2)] // IPv6, the ICMPv6 header
     public void EveryHeaderReadIsPrecededByABoundsCheck(string filter, int checks)
     {
         // "r5 = r4 + n; if r5 > r3 (data_end) goto pass" before each header past Ethernet (whose check compares r4).
         bool IsBoundsCheck(Insn i) => i.Code == (Insn.JMP | (byte)JumpOp.Gt | Insn.X) && i.Dst == Reg.R5 && i.Src == Reg.R3;
         Assert.Equal(checks, Spec(filter).Instructions.Count(IsBoundsCheck));
+    }
+
+    [Fact]
+    public void EchosProgramCarriesItsNameAndReadsTheArpTargetOperationAndIcmpTypeBehindBoundsChecks()
+    {
+        ProgramSpec spec = SteeringProgram.Spec(EchoResponder.Filters(IPAddress.Parse("10.99.0.2"), 7), new FakeMap("afxdp_xsks", 3), new FakeMap("afxdp_verdicts", 4), EchoResponder.ProgramName);
+        Assert.Equal("afxdp_echo", spec.Name);
+        string text = spec.ToString();
+        Assert.Contains("if r0 != 0x608 goto", text);              // ARP
+        Assert.Contains("r5 += 28", text);                         // the ARP packet (RFC 826) is in the frame
+        Assert.Contains("r1 = *(u16 *)(r4 +6)", text);             // its operation
+        Assert.Contains("if r1 != 0x100 goto", text);              // request (1), as loaded little-endian
+        Assert.Contains("r1 = *(u32 *)(r4 +24)", text);            // its target protocol address
+        Assert.Equal(3, Regex.Count(text, "if w1 != 0x200630a goto")); // 10.99.0.2: ARP target, ICMP and UDP destination
+        Assert.Contains("r5 += 8", text);                          // the ICMP header (RFC 792) is in the frame
+        Assert.Contains("r1 = *(u8 *)(r4 +0)", text);              // its type
+        Assert.Contains("if r1 != 0x8 goto", text);                // echo request
+        Assert.Contains("if r1 != 0x7 goto", text);                // UDP port 7
+    }
+
+    [Fact]
+    public void FieldsOfAnotherProtocolAreRefusedWhenTheProgramIsBuilt()
+    {
+        AfXdpException arp = Assert.Throws<AfXdpException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0800, ArpOperation = 1 }, new FakeMap("x", 3), new FakeMap("v", 4)));
+        Assert.Contains("ArpOperation and an ARP target need EtherType ARP", arp.Cause);
+        AfXdpException target = Assert.Throws<AfXdpException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0806, Destination = IPAddress.Parse("fd00::2") }, new FakeMap("x", 3), new FakeMap("v", 4)));
+        Assert.Contains("an ARP target is an IPv4 address", target.Cause);
+        AfXdpException icmp = Assert.Throws<AfXdpException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0800, Protocol = 17, IcmpType = 8 }, new FakeMap("x", 3), new FakeMap("v", 4)));
+        Assert.Contains("IcmpType needs ICMP over IPv4 or ICMPv6 over IPv6", icmp.Cause);
     }
 
     [Fact]

@@ -12,6 +12,7 @@ public class UdpFrameTests
     static readonly MacAddress Us = MacAddress.Parse("02:00:00:00:0b:01"), Them = MacAddress.Parse("02:00:00:00:0a:01");
     const uint Server = 0x0A63_0002, Client = 0x0A63_0001, Other = 0xC000_0201;
     static readonly HostPolicy Host = new(Us, Server, 24);
+    static readonly UdpEndpoint[] Served = [new(Server, 53)];
 
     static byte[] Frame(string source = "10.99.0.1", int sourcePort = 40000, int payload = 20, MacAddress? to = null, MacAddress? from = null, int port = 53)
     {
@@ -21,13 +22,13 @@ public class UdpFrameTests
         return frame[..length];
     }
 
-    static UdpFrameCheck Check(byte[] frame) => UdpFrame.Check(frame, [Host], out _);
+    static UdpFrameCheck Check(byte[] frame) => UdpFrame.Check(frame, [Host], Served, out _);
 
     [Fact]
     public void A_valid_datagram_is_handed_over_with_both_endpoints()
     {
         byte[] frame = Frame(payload: 33);
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, [Host], out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, [Host], Served, out int payload));
         Assert.Equal(33, payload);
         Assert.Equal("10.99.0.1:40000", UdpFrame.Remote(frame).ToString());
         Assert.Equal(new UdpEndpoint(Server, 53), UdpFrame.Local(frame));
@@ -59,7 +60,7 @@ public class UdpFrameTests
     [Fact]
     public void A_checksum_left_for_offload_is_accepted_only_by_a_host_that_accepts_partial_checksums()
     {
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(PartialFrame(), [Host with { AcceptsPartialUdpChecksum = true }], out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(PartialFrame(), [Host with { AcceptsPartialUdpChecksum = true }], Served, out int payload));
         Assert.Equal(20, payload);
         Assert.Equal(UdpFrameCheck.PartialChecksum, Check(PartialFrame()));
     }
@@ -69,10 +70,10 @@ public class UdpFrameTests
     {
         byte[] wrong = PartialFrame();
         wrong[41] ^= 0x10;
-        Assert.Equal(UdpFrameCheck.BadChecksum, UdpFrame.Check(wrong, [Host with { AcceptsPartialUdpChecksum = true }], out _));
+        Assert.Equal(UdpFrameCheck.BadChecksum, UdpFrame.Check(wrong, [Host with { AcceptsPartialUdpChecksum = true }], Served, out _));
         byte[] damaged = Frame();
         damaged[^1] ^= 0x40;
-        Assert.Equal(UdpFrameCheck.BadChecksum, UdpFrame.Check(damaged, [Host with { AcceptsPartialUdpChecksum = true }], out _));
+        Assert.Equal(UdpFrameCheck.BadChecksum, UdpFrame.Check(damaged, [Host with { AcceptsPartialUdpChecksum = true }], Served, out _));
     }
 
     [Theory]
@@ -110,10 +111,26 @@ public class UdpFrameTests
     public void Of_several_addresses_the_destination_picks_which_subnet_broadcast_is_refused()
     {
         HostPolicy[] both = [new(Us, Other, 24), Host];
-        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(), [new HostPolicy(Us, 0x0A63_0003, 24)], out _));
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame(), both, out _));
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame("192.0.2.255"), both, out _));
-        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame("10.99.0.255"), both, out _));
+        UdpEndpoint[] served = [new(Other, 53), new(Server, 53)];
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(), [new HostPolicy(Us, 0x0A63_0003, 24)], [new(0x0A63_0003, 53)], out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame(), both, served, out _));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame("192.0.2.255"), both, served, out _));
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame("10.99.0.255"), both, served, out _));
+    }
+
+    /// <summary>A foreign XSKMAP's program may redirect any datagram: only a served (address, port) pair is a request.</summary>
+    [Fact]
+    public void Only_a_served_address_and_port_pair_is_handed_over()
+    {
+        UdpEndpoint[] served = [new(Server, 53), new(Other, 7007)];
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(Frame(port: 53), [Host], served, out _));
+        // The served address on another served address's port, and on a port nobody serves.
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(port: 7007), [Host], served, out _));
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(port: 54), [Host], served, out _));
+        // Not UDP: the bytes where a UDP header's ports would be name a served pair, but it is no datagram of ours.
+        byte[] tcp = Frame(port: 53);
+        tcp[14 + 9] = (byte)IpProtocol.Tcp;
+        Assert.Equal(UdpFrameCheck.Unanswerable, UdpFrame.Check(tcp, [Host], served, out _));
     }
 
     [Fact]
@@ -138,7 +155,7 @@ public class UdpFrameTests
         byte[] frame = Frame(payload: 20);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), 8 + 16);
         frame[40] = frame[41] = 0;
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, [Host], out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame, [Host], Served, out int payload));
         Assert.Equal(16, payload);
     }
 
@@ -152,7 +169,7 @@ public class UdpFrameTests
         int length = UdpFrame.WriteReply(frame, 300);
         Assert.Equal(42 + 300, length);
         // Seen from the sender: for its MAC, from ours, with checksums that verify.
-        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame.AsSpan(0, length), [new HostPolicy(Them, Client, 24)], out int payload));
+        Assert.Equal(UdpFrameCheck.Ok, UdpFrame.Check(frame.AsSpan(0, length), [new HostPolicy(Them, Client, 24)], [new(Client, 40000)], out int payload));
         Assert.Equal(300, payload);
         Assert.Equal(Us, new MacAddress(frame.AsSpan(6)));
         Assert.Equal(new UdpEndpoint(Server, 7007), UdpFrame.Remote(frame));
@@ -165,7 +182,7 @@ public class UdpFrameTests
     public void Any_bytes_are_checked_without_an_exception() =>
         Gen.Byte.Array[0, 200].Sample(bytes =>
         {
-            UdpFrameCheck check = UdpFrame.Check(bytes, [Host], out int payload);
+            UdpFrameCheck check = UdpFrame.Check(bytes, [Host], Served, out int payload);
             Assert.True(check != UdpFrameCheck.Ok || payload <= bytes.Length - UdpFrame.HeadersLength);
         }, iter: 100_000);
 
@@ -176,5 +193,5 @@ public class UdpFrameTests
     [InlineData(31, "10.99.0.3", true)]    // the /31 peer: no subnet broadcast there (RFC 3021)
     [InlineData(32, "10.99.0.255", true)]
     public void The_prefix_places_the_refused_subnet_broadcast(int prefix, string source, bool answered) =>
-        Assert.Equal(answered ? UdpFrameCheck.Ok : UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(source), [new HostPolicy(Us, Server, prefix)], out _));
+        Assert.Equal(answered ? UdpFrameCheck.Ok : UdpFrameCheck.Unanswerable, UdpFrame.Check(Frame(source), [new HostPolicy(Us, Server, prefix)], Served, out _));
 }
