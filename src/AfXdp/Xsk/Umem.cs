@@ -228,10 +228,18 @@ public sealed unsafe class Umem : IDisposable
     static void CheckMemlock(ulong size)
     {
         ulong limit = Privileges.MemlockLimit;
-        if (size > limit && !Privileges.Has(Privileges.CAP_IPC_LOCK))
-            Throw.Privilege($"Umem({size} bytes)", 0,
-                $"the kernel pins UMEM pages against RLIMIT_MEMLOCK ({limit} bytes) and the process lacks CAP_IPC_LOCK; registration would fail with ENOBUFS.",
-                "use fewer or smaller frames, raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK.");
+        if (size <= limit || Privileges.Has(Privileges.CAP_IPC_LOCK))
+            return;
+        // Refused before the socket: name what the socket and its program would be refused for too, so that one run lists it all.
+        CapabilityNeed[] rest = [CapabilityNeed.AfXdpSocket, CapabilityNeed.XdpProgram];
+        int[] alsoLacking = CapabilityNeed.Lacking(rest);
+        Throw.Privilege($"Umem({size} bytes)", 0,
+            $"the kernel pins UMEM pages against RLIMIT_MEMLOCK ({limit} bytes) and the process lacks CAP_IPC_LOCK; registration would fail with ENOBUFS." +
+            (alsoLacking.Length == 0 ? "" : $" Besides, {Throw.LacksCause(rest)}"),
+            alsoLacking.Length == 0
+                ? "use fewer or smaller frames, raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK."
+                : "use fewer or smaller frames or raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd); or " +
+                  CapabilityNeed.GrantFix([Privileges.CAP_IPC_LOCK, .. rest.SelectMany(n => n.Capabilities)]));
     }
 
     /// <summary>A memfd of the UMEM's size (in 2 MiB huge pages when asked), mapped shared.</summary>
