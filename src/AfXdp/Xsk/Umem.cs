@@ -10,6 +10,12 @@ namespace AfXdp.Xsk;
 /// The first <see cref="XskSocket"/> created on a UMEM binds through the UMEM's own descriptor;
 /// later ones share it (XDP_SHARED_UMEM).
 /// </summary>
+/// <remarks>
+/// The sockets hold the UMEM's frames and, the first one, its descriptor and rings: unmapping them under a live
+/// socket would be a use-after-free. So <see cref="Dispose"/> may come in either order: disposed while sockets
+/// still use it, the UMEM only refuses new sockets, and releases its memory, rings and descriptor when the last
+/// of them is disposed.
+/// </remarks>
 public sealed unsafe class Umem : IDisposable
 {
     readonly SafeMapping _area;
@@ -17,7 +23,10 @@ public sealed unsafe class Umem : IDisposable
     readonly SafeMapping _completionMap;
     readonly byte* _base;
     readonly SafeFd? _memory;
+    readonly Lock _lifetime = new();
     int _socketsBound;
+    int _socketsAlive;
+    bool _disposeRequested;
 
     /// <summary>
     /// Maps the packet memory, opens an AF_XDP socket, registers the memory on it (XDP_UMEM_REG) and maps
@@ -191,8 +200,56 @@ public sealed unsafe class Umem : IDisposable
         }
     }
 
-    /// <summary>Unmaps the rings and the packet memory and closes the UMEM's socket (and memfd); dispose the sockets using it first.</summary>
+    /// <summary>
+    /// Counts a socket that maps or binds this UMEM, until its <see cref="ReleaseSocket"/>.
+    /// Throws <see cref="ObjectDisposedException"/> once <see cref="Dispose"/> was called.
+    /// </summary>
+    internal void AddSocket()
+    {
+        lock (_lifetime)
+        {
+            ThrowIfDisposed();
+            _socketsAlive++;
+        }
+    }
+
+    /// <summary>Refuses a new socket once <see cref="Dispose"/> was called, saying which object and why.</summary>
+    internal void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposeRequested))
+            throw new ObjectDisposedException(nameof(Umem),
+                "this UMEM was disposed, so it takes no new socket. Create a UMEM's sockets before disposing it, or create a new Umem.");
+    }
+
+    /// <summary>A socket counted by <see cref="AddSocket"/> is disposed; the last one releases a UMEM already disposed.</summary>
+    internal void ReleaseSocket()
+    {
+        lock (_lifetime)
+        {
+            if (--_socketsAlive > 0 || !_disposeRequested)
+                return;
+        }
+        Release();
+    }
+
+    /// <summary>
+    /// Unmaps the rings and the packet memory and closes the UMEM's socket (and memfd). While sockets created on it
+    /// are not yet disposed, that waits for the last of them (their frames live here), and new sockets are refused.
+    /// </summary>
     public void Dispose()
+    {
+        lock (_lifetime)
+        {
+            if (_disposeRequested)
+                return;
+            _disposeRequested = true;
+            if (_socketsAlive > 0)
+                return;
+        }
+        Release();
+    }
+
+    void Release()
     {
         _memory?.Dispose();
         _fillMap?.Dispose();
