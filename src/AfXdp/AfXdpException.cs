@@ -108,24 +108,26 @@ internal static class Throw
         throw new AfXdpException(what, 0, cause, fix);
 
     /// <summary>
-    /// EPERM or EACCES from a call that needs the <paramref name="needed"/> capabilities: names those the calling
-    /// thread lacks. CAP_SYS_ADMIN stands in for CAP_BPF and CAP_NET_ADMIN (bpf_capable, bpf_net_capable).
+    /// EPERM or EACCES from <paramref name="call"/>, which needs <paramref name="own"/>; <paramref name="rest"/> is
+    /// what the rest of its operation needs. Names every capability the process lacks for all of them, so that one
+    /// failure says what to grant instead of one capability per attempt.
     /// </summary>
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void Capability(string call, int errno, string what, params int[] needed)
+    internal static void Capability(string call, int errno, CapabilityNeed own, params CapabilityNeed[] rest)
     {
-        bool admin = Capabilities.Has(Capabilities.CAP_SYS_ADMIN);
-        string[] missing = [.. needed.Where(c => !Capabilities.Has(c) && !(admin && c != Capabilities.CAP_NET_RAW)).Select(Capabilities.Name)];
-        string all = string.Join(" and ", needed.Select(Capabilities.Name));
-        if (missing.Length == 0)
+        CapabilityNeed[] needs = [own, .. rest];
+        if (CapabilityNeed.Lacking([own]).Length == 0)
             throw new AfXdpException(call, errno,
-                $"the process has {all}, which {what} needs, yet the kernel refused: a security module (SELinux, AppArmor) or lockdown forbids it.",
+                $"the process has {own.CapabilityNames}, which {own.What} needs, yet the kernel refused: a security module (SELinux, AppArmor) or lockdown forbids it.",
                 "look for the denial in the kernel log (`dmesg`, `journalctl -k`) or the audit log.");
-        string lacking = string.Join(" and ", missing);
-        throw new PrivilegeException(call, errno,
-            $"the process lacks {lacking}: {what} needs {all}{(needed.All(c => c == Capabilities.CAP_NET_RAW) ? "" : " (CAP_SYS_ADMIN also grants CAP_BPF and CAP_NET_ADMIN)")}.",
-            $"run as root, or grant {lacking}: `setcap {string.Join(',', needed.Select(c => Capabilities.Name(c).ToLowerInvariant()))}+ep` on the program, AmbientCapabilities= in a systemd unit, or `setpriv --ambient-caps` for a child.");
+        throw new PrivilegeException(call, errno, LacksCause(needs), CapabilityNeed.GrantFix(needs.SelectMany(n => n.Capabilities).Distinct()));
     }
+
+    /// <summary>"the process lacks CAP_NET_RAW, CAP_BPF and CAP_NET_ADMIN: an AF_XDP socket needs CAP_NET_RAW; the XDP program ... needs ...".</summary>
+    internal static string LacksCause(IReadOnlyList<CapabilityNeed> needs) =>
+        $"the process lacks {CapabilityNeed.Join(CapabilityNeed.Lacking(needs).Select(Capabilities.Name))}: " +
+        string.Join("; ", needs.Select(n => $"{n.What} needs {n.CapabilityNames}")) +
+        (needs.Any(n => n.Capabilities.Any(c => c is Capabilities.CAP_BPF or Capabilities.CAP_NET_ADMIN)) ? " (CAP_SYS_ADMIN also grants CAP_BPF and CAP_NET_ADMIN)." : ".");
 
     /// <summary>A privilege the process lacks (see <see cref="PrivilegeException"/>); errno 0 when refused before the syscall.</summary>
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
@@ -143,7 +145,7 @@ internal static class Throw
         {
             Interop.Errno.EPERM or Interop.Errno.EACCES =>
                 ("the process lacks a capability: AF_XDP sockets need CAP_NET_RAW, XDP programs and maps need CAP_BPF and CAP_NET_ADMIN (or CAP_SYS_ADMIN).",
-                 "run as root, or grant those capabilities (e.g. setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep)."),
+                 CapabilityNeed.GrantFix([Capabilities.CAP_NET_RAW, Capabilities.CAP_BPF, Capabilities.CAP_NET_ADMIN])),
             Interop.Errno.ENOBUFS or Interop.Errno.ENOMEM =>
                 ("the locked-memory limit (RLIMIT_MEMLOCK) is too small for the UMEM or the rings, and the process lacks CAP_IPC_LOCK.",
                  "use fewer or smaller frames, raise `ulimit -l`, or grant CAP_IPC_LOCK."),

@@ -41,7 +41,7 @@ public sealed partial class ScaleCliTests
         using var feeder = Feeder(lab, queue: 0);
         try
         {
-            CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-m", "rxdrop", "-a", "drv", "--async", "-d", "2");
+            CommandResult run = KernelTest.AfxdpIn(lab, VethSide.B, "bench", "-i", lab.InterfaceB, "-m", "rxdrop", "-a", "drv", "--async", "-d", "2", "--wait", "30");
             Assert.True(run.Succeeded, run.Output + run.Error);
             Match summary = BenchSummary().Match(run.Output);
             Assert.True(summary.Success, run.Output);

@@ -268,8 +268,9 @@ public sealed class BenchEngine : IDisposable
 
     AfXdpException NoPacketArrived() =>
         new($"bench {_options.ModeName}{(_options.Async ? " --async" : "")} on {_options.Interface} queue {_options.Queue}", 0,
-            $"no packet arrived within {_options.FirstPacketTimeout:0} s.",
-            $"send traffic to the interface (`afxdp doctor` checks the setup), and check that it reaches queue {_options.Queue}.");
+            $"no packet arrived in {_options.FirstPacketTimeout:0.#} s (the wait for the first packet: --wait, by default as long as -d), so nothing was measured; the {_options.Duration:0.#} s of -d count from the first packet.",
+            $"send traffic to {_options.Interface} and check that it reaches queue {_options.Queue} (`ethtool -S {_options.Interface}`, or --filter/-q to match where it lands); " +
+            $"`afxdp doctor -i {_options.Interface}` checks the setup; --wait SECONDS waits longer for a generator that starts later.");
 
     /// <summary>Writes the test frame into every frame of the UMEM's upper half; returns their descriptors, sent round-robin.</summary>
     XdpDescriptor[] PrebuildTxFrames()

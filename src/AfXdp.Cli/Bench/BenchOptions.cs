@@ -53,8 +53,14 @@ public sealed record BenchOptions
     public IPAddress DestinationIp { get; init; } = IPAddress.Parse("10.77.0.2");
     public ushort SourcePort { get; init; } = 9;
     public ushort DestinationPort { get; init; } = 9;
-    /// <summary>Rx modes give up when no packet arrives within this time.</summary>
-    public double FirstPacketTimeout { get; init; } = 30;
+    /// <summary>Rx modes give up when no packet arrives within this many seconds (--wait); null: the duration.</summary>
+    public double? Wait { get; init; }
+
+    /// <summary>
+    /// How long rx modes wait for their first packet: --wait, else the duration, so that `-d 3` with no traffic
+    /// ends in about 3 s, as a user of a benchmark expects, instead of a fixed wait far longer than the run asked for.
+    /// </summary>
+    public double FirstPacketTimeout => Wait ?? Duration;
 
     public bool WantsRx => Mode != BenchMode.TxOnly || !NoRx;
     public bool WantsTx => Mode != BenchMode.RxDrop;

@@ -85,7 +85,7 @@ public sealed class BenchProgress : IDisposable
     public BenchProgress(BenchEngine engine, BenchOptions options, bool live)
     {
         _engine = engine;
-        _waiting = $"waiting for the first packet on {options.Interface} queue {options.Queue} (gives up after {options.FirstPacketTimeout:0} s)";
+        _waiting = $"waiting up to {options.FirstPacketTimeout:0.#} s (--wait) for the first packet on {options.Interface} queue {options.Queue}; the {options.Duration:0.#} s measured start with it";
         _live = live;
         _thread = new Thread(_live ? RunLive : RunPlain) { IsBackground = true, Name = "bench-progress" };
         _thread.Start();

@@ -27,7 +27,12 @@ internal static class BenchCommand
         var poll = new Option<bool>("--poll", "-p") { Description = "poll() when idle instead of spinning" };
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
         var awaiting = new Option<bool>("--async") { Description = "rxdrop: await batches (XskAsyncReceiver: spin 50 us, then sleep in epoll) instead of spinning; alloc_bytes then counts what the receive loop allocated on the pool threads it ran on, from the first packet" };
-        var duration = CliOptions.Duration("measured seconds (rx modes start the clock at the first packet)", 10, zeroRunsForever: false);
+        var duration = CliOptions.Duration("measured seconds (rx modes start the clock at the first packet and wait for it as long, see --wait)", 10, zeroRunsForever: false);
+        var wait = new Option<double?>("--wait")
+        {
+            Description = "rx modes: seconds to wait for the first packet before giving up with exit code 1 (default: the duration)",
+            CustomParser = r => CliOptions.Seconds(r, "--wait", zeroAllowed: false),
+        };
         var rate = new Option<double?>("--rate")
         {
             Description = "txonly: pace to this many frames per second (default: as fast as possible)",
@@ -58,7 +63,7 @@ internal static class BenchCommand
             "AF_XDP throughput like the kernel's xdpsock: rxdrop (receive, recycle), txonly (send a prebuilt UDP frame), l2fwd (swap MACs, send back). " +
             "Per-second figures go to a live table on a terminal, else to stderr; the last line on stdout is the summary (mode=... pps=N ...).")
         {
-            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, rate, noRx, unaligned,
+            iface, mode, queue, attach, bind, batch, ring, frame, size, noWakeup, poll, busyPoll, awaiting, duration, wait, rate, noRx, unaligned,
             smac, dmac, sip, dip, sport, dport, txBudget, sndbuf, filter, xskmap, json,
         };
         command.SetAction(r =>
@@ -99,6 +104,7 @@ internal static class BenchCommand
                 BusyPoll = r.GetValue(busyPoll),
                 Async = r.GetValue(awaiting),
                 Duration = r.GetValue(duration),
+                Wait = r.GetValue(wait),
                 Rate = r.GetValue(rate),
                 NoRx = r.GetValue(noRx),
                 Unaligned = r.GetValue(unaligned),

@@ -105,9 +105,11 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
             if (errno == Errno.EPERM)
             {
                 // Maps of sockets and devices are networking objects: map_create asks bpf_net_capable() too.
-                if (spec.Type is MapType.XskMap or MapType.DevMap)
-                    Throw.Capability(call, errno, spec.Type == MapType.XskMap ? "an XSKMAP" : "a DEVMAP", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN);
-                Throw.Capability(call, errno, "a BPF map", Privileges.CAP_BPF);
+                if (spec.Type == MapType.XskMap)
+                    Throw.Capability(call, errno, new("an XSKMAP", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN), new CapabilityNeed("each AF_XDP socket it holds", Privileges.CAP_NET_RAW));
+                if (spec.Type == MapType.DevMap)
+                    Throw.Capability(call, errno, new("a DEVMAP", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN));
+                Throw.Capability(call, errno, new("a BPF map", Privileges.CAP_BPF));
             }
             Throw.Errno(call, errno);
         }

@@ -113,7 +113,7 @@ public sealed unsafe class BpfProgram : IDisposable
             }
         }
         if (fd < 0 && errno == Errno.EPERM)
-            Throw.Capability($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno, "an XDP program", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN);
+            Throw.Capability($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno, new("an XDP program", Privileges.CAP_BPF, Privileges.CAP_NET_ADMIN), new CapabilityNeed("attaching it", Privileges.CAP_NET_ADMIN));
         if (fd < 0)
             Throw.Errno($"bpf(BPF_PROG_LOAD, XDP \"{spec.Name}\")", errno);
         return Adopt(new SafeFd(fd), $"program \"{spec.Name}\"");

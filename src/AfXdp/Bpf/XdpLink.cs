@@ -128,7 +128,7 @@ public sealed unsafe class XdpLink : IDisposable
             case Errno.EINVAL or Errno.EOPNOTSUPP or Errno.ENOSYS:
                 return AttachNetlink(program, device, mode, call);
             case Errno.EPERM:
-                Throw.Capability(call, errno, "attaching an XDP program", Privileges.CAP_NET_ADMIN);
+                Throw.Capability(call, errno, new("attaching an XDP program", Privileges.CAP_NET_ADMIN));
                 break;
         }
         Throw.Errno(call, errno);

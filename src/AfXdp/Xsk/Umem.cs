@@ -10,6 +10,12 @@ namespace AfXdp.Xsk;
 /// The first <see cref="XskSocket"/> created on a UMEM binds through the UMEM's own descriptor;
 /// later ones share it (XDP_SHARED_UMEM).
 /// </summary>
+/// <remarks>
+/// The sockets hold the UMEM's frames and, the first one, its descriptor and rings: unmapping them under a live
+/// socket would be a use-after-free. So <see cref="Dispose"/> may come in either order: disposed while sockets
+/// still use it, the UMEM only refuses new sockets, and releases its memory, rings and descriptor when the last
+/// of them is disposed.
+/// </remarks>
 public sealed unsafe class Umem : IDisposable
 {
     readonly SafeMapping _area;
@@ -17,7 +23,10 @@ public sealed unsafe class Umem : IDisposable
     readonly SafeMapping _completionMap;
     readonly byte* _base;
     readonly SafeFd? _memory;
+    readonly Lock _lifetime = new();
     int _socketsBound;
+    int _socketsAlive;
+    bool _disposeRequested;
 
     /// <summary>
     /// Maps the packet memory, opens an AF_XDP socket, registers the memory on it (XDP_UMEM_REG) and maps
@@ -191,8 +200,56 @@ public sealed unsafe class Umem : IDisposable
         }
     }
 
-    /// <summary>Unmaps the rings and the packet memory and closes the UMEM's socket (and memfd); dispose the sockets using it first.</summary>
+    /// <summary>
+    /// Counts a socket that maps or binds this UMEM, until its <see cref="ReleaseSocket"/>.
+    /// Throws <see cref="ObjectDisposedException"/> once <see cref="Dispose"/> was called.
+    /// </summary>
+    internal void AddSocket()
+    {
+        lock (_lifetime)
+        {
+            ThrowIfDisposed();
+            _socketsAlive++;
+        }
+    }
+
+    /// <summary>Refuses a new socket once <see cref="Dispose"/> was called, saying which object and why.</summary>
+    internal void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposeRequested))
+            throw new ObjectDisposedException(nameof(Umem),
+                "this UMEM was disposed, so it takes no new socket. Create a UMEM's sockets before disposing it, or create a new Umem.");
+    }
+
+    /// <summary>A socket counted by <see cref="AddSocket"/> is disposed; the last one releases a UMEM already disposed.</summary>
+    internal void ReleaseSocket()
+    {
+        lock (_lifetime)
+        {
+            if (--_socketsAlive > 0 || !_disposeRequested)
+                return;
+        }
+        Release();
+    }
+
+    /// <summary>
+    /// Unmaps the rings and the packet memory and closes the UMEM's socket (and memfd). While sockets created on it
+    /// are not yet disposed, that waits for the last of them (their frames live here), and new sockets are refused.
+    /// </summary>
     public void Dispose()
+    {
+        lock (_lifetime)
+        {
+            if (_disposeRequested)
+                return;
+            _disposeRequested = true;
+            if (_socketsAlive > 0)
+                return;
+        }
+        Release();
+    }
+
+    void Release()
     {
         _memory?.Dispose();
         _fillMap?.Dispose();
@@ -228,10 +285,18 @@ public sealed unsafe class Umem : IDisposable
     static void CheckMemlock(ulong size)
     {
         ulong limit = Privileges.MemlockLimit;
-        if (size > limit && !Privileges.Has(Privileges.CAP_IPC_LOCK))
-            Throw.Privilege($"Umem({size} bytes)", 0,
-                $"the kernel pins UMEM pages against RLIMIT_MEMLOCK ({limit} bytes) and the process lacks CAP_IPC_LOCK; registration would fail with ENOBUFS.",
-                "use fewer or smaller frames, raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK.");
+        if (size <= limit || Privileges.Has(Privileges.CAP_IPC_LOCK))
+            return;
+        // Refused before the socket: name what the socket and its program would be refused for too, so that one run lists it all.
+        CapabilityNeed[] rest = [CapabilityNeed.AfXdpSocket, CapabilityNeed.XdpProgram];
+        int[] alsoLacking = CapabilityNeed.Lacking(rest);
+        Throw.Privilege($"Umem({size} bytes)", 0,
+            $"the kernel pins UMEM pages against RLIMIT_MEMLOCK ({limit} bytes) and the process lacks CAP_IPC_LOCK; registration would fail with ENOBUFS." +
+            (alsoLacking.Length == 0 ? "" : $" Besides, {Throw.LacksCause(rest)}"),
+            alsoLacking.Length == 0
+                ? "use fewer or smaller frames, raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK."
+                : "use fewer or smaller frames or raise the limit (`ulimit -l`, LimitMEMLOCK= in systemd); or " +
+                  CapabilityNeed.GrantFix([Privileges.CAP_IPC_LOCK, .. rest.SelectMany(n => n.Capabilities)]));
     }
 
     /// <summary>A memfd of the UMEM's size (in 2 MiB huge pages when asked), mapped shared.</summary>

@@ -24,7 +24,7 @@ internal static unsafe class XskFd
         {
             int errno = Sys.LastErrno;
             if (errno is Errno.EPERM or Errno.EACCES)
-                Throw.Capability("socket(AF_XDP, SOCK_RAW)", errno, "an AF_XDP socket", Privileges.CAP_NET_RAW);
+                Throw.Capability("socket(AF_XDP, SOCK_RAW)", errno, CapabilityNeed.AfXdpSocket, CapabilityNeed.XdpProgram);
             Throw.Errno("socket(AF_XDP, SOCK_RAW)", errno);
         }
         return new SafeFd(fd);

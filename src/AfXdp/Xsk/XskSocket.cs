@@ -21,11 +21,12 @@ public abstract unsafe class XskSocket : IDisposable
     readonly List<SafeMapping> _maps = [];
     readonly bool _ownsSocket;
     int _busyPollBudget;
+    int _disposed;
 
     private protected XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config, bool rx, bool tx)
     {
         ArgumentNullException.ThrowIfNull(umem);
-        ObjectDisposedException.ThrowIf(umem.Socket.IsClosed, umem);
+        umem.ThrowIfDisposed();
         Config = config ?? new XskSocketConfig();
         Config.Validate(rx, tx, GetType().Name);
         Umem = umem;
@@ -45,11 +46,13 @@ public abstract unsafe class XskSocket : IDisposable
             Throw.Config($"{GetType().Name}({InterfaceName}, queue {queueId})",
                 $"the UMEM's first socket failed to set up ({failure}); the UMEM's own descriptor keeps the rings it was given, which cannot be set twice.",
                 "dispose this Umem and create a new one for the next attempt.");
-        bool primary = umem.TryClaimPrimarySocket();
-        _ownsSocket = !primary;
-        _socket = primary ? umem.Socket : XskFd.Open();
+        umem.AddSocket();
+        bool primary = false;
         try
         {
+            primary = umem.TryClaimPrimarySocket();
+            _ownsSocket = !primary;
+            _socket = primary ? umem.Socket : XskFd.Open();
             bool sharesRings = primary || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
             if (rx)
                 XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Config.RxRingSize, "XDP_RX_RING");
@@ -88,6 +91,7 @@ public abstract unsafe class XskSocket : IDisposable
         InterfaceIndex = interfaceIndex;
         InterfaceName = interfaceName;
         QueueId = queueId;
+        umem.AddSocket();
         try
         {
             bool sharesRings = !ownsSocket || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
@@ -362,14 +366,20 @@ public abstract unsafe class XskSocket : IDisposable
         }
     }
 
-    /// <summary>Unmaps the rings and closes the descriptor (the first socket's belongs to the UMEM and closes with it).</summary>
+    /// <summary>
+    /// Unmaps the rings and closes the descriptor (the first socket's belongs to the UMEM and closes with it).
+    /// The last socket of a UMEM already disposed releases the UMEM too.
+    /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         foreach (SafeMapping map in _maps)
             map.Dispose();
         if (_ownsSocket)
             _socket?.Dispose();
         // The primary socket's descriptor belongs to the UMEM and is closed with it.
+        Umem.ReleaseSocket();
     }
 
     /// <summary>The shape, interface, queue and descriptor, for logs and messages.</summary>

@@ -184,7 +184,7 @@ public sealed partial class DevicePluginTrafficTests : IDisposable
     static CommandResult UnprivilegedBenchWithFeeder(VethLab lab, string xskmap)
     {
         using RunningCommand feeder = RunningCommand.Afxdp(lab, VethSide.A, "bench", "-i", lab.InterfaceA, "-m", "txonly", "-R", "-c", "copy", "-d", "20", "--dmac", lab.MacB);
-        using RunningCommand bench = RunningCommand.Unprivileged(lab, $"bench -i {lab.InterfaceB} -m rxdrop -c copy -d 1 --xskmap {xskmap}");
+        using RunningCommand bench = RunningCommand.Unprivileged(lab, $"bench -i {lab.InterfaceB} -m rxdrop -c copy -d 1 --wait 20 --xskmap {xskmap}");
         int exit = bench.WaitForExit(Start);
         return new CommandResult("bench", exit, bench.Output, bench.Error);
     }

@@ -27,7 +27,7 @@ public sealed partial class LeastPrivilegeTests
         try
         {
             return lab.Exec(VethSide.B, "sh", "-c",
-                $"{prefix}exec setpriv --bounding-set {boundingSet} -- {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -m l2fwd -a {mode} -c copy -d 1 {options}");
+                $"{prefix}exec setpriv --bounding-set {boundingSet} -- {KernelTest.DotnetHost} {KernelTest.CliPath()} bench -i {lab.InterfaceB} -m l2fwd -a {mode} -c copy -d 1 --wait 30 {options}");
         }
         finally
         {
