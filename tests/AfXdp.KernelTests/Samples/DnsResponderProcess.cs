@@ -32,7 +32,7 @@ internal sealed class DnsResponderProcess : IDisposable
         }
     }
 
-    /// <summary>Starts the sample in <paramref name="side"/> with <paramref name="args"/> and waits for its "serving" line (or its exit).</summary>
+    /// <summary>Starts the sample in <paramref name="side"/> with <paramref name="args"/> and waits for its "Serving" log line (or its exit).</summary>
     public static DnsResponderProcess Start(VethLab lab, VethSide side, params string[] args)
     {
         var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -44,7 +44,7 @@ internal sealed class DnsResponderProcess : IDisposable
         return responder;
     }
 
-    /// <summary>Whether it printed its "serving" line.</summary>
+    /// <summary>Whether it logged that it serves (event 2300 of the hosting package over AF_XDP, 2400 of the sample with --kernel).</summary>
     public bool Serving => _serving.Task.IsCompleted;
 
     public bool HasExited => _process.HasExited;
@@ -92,7 +92,8 @@ internal sealed class DnsResponderProcess : IDisposable
             return;
         lock (_output)
             _output.AppendLine(line);
-        if (line.StartsWith("serving", StringComparison.Ordinal))
+        // The console logger's single-line form: "info: CATEGORY[EVENT] MESSAGE".
+        if (line.Contains("[2300] Serving ", StringComparison.Ordinal) || line.Contains("[2400] Serving ", StringComparison.Ordinal))
             _serving.TrySetResult();
     }
 }
