@@ -34,7 +34,7 @@ public sealed class DnsResponderTests
     public void Dig_gets_the_records_on_the_hosts_own_address_while_ping_and_tcp_still_work(string mode)
     {
         using VethLab lab = VethLab.Create();
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, mode));
         Assert.True(responder.Serving, responder.Output);
 
         CommandResult answer = Dig(lab, "WWW.Example.com", "A");
@@ -69,7 +69,7 @@ public sealed class DnsResponderTests
         using VethLab lab = VethLab.Create();
         CommandResult features = lab.Exec(VethSide.A, "ethtool", "-k", lab.InterfaceA);
         Assert.Matches(@"tx-checksum-ip-generic: on", features.Output);
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp"));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, "xdp"));
         Assert.True(responder.Serving, responder.Output);
 
         CommandResult answer = Dig(lab, "www.example.com", "A");
@@ -117,7 +117,7 @@ public sealed class DnsResponderTests
             uint programId = lab.Status(VethSide.B).Xdp.DrvProgramId;
             Assert.NotEqual(0u, programId);
 
-            using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--xskmap", $"uds:{socket}"));
+            using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--xskmap", $"uds:{socket}"));
             Assert.True(responder.Serving, responder.Output);
             Assert.Matches(@"program none loaded .*XSKMAP \d+ from .*\(the device plugin's\)", responder.Output);
             Assert.Equal(programId, lab.Status(VethSide.B).Xdp.DrvProgramId);
@@ -140,7 +140,7 @@ public sealed class DnsResponderTests
     public void Malformed_queries_get_formerr_or_no_reply_and_the_responder_keeps_answering(string mode)
     {
         using VethLab lab = VethLab.Create();
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, mode));
         Assert.True(responder.Serving, responder.Output);
         using Socket client = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
         client.Connect(new IPEndPoint(lab.AddressB, 53));
@@ -177,16 +177,16 @@ public sealed class DnsResponderTests
     public void Bad_arguments_are_one_line_and_exit_code_2()
     {
         using VethLab lab = VethLab.Create();
-        using var noRecord = DnsResponderProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=300.1.2.3");
+        using var noRecord = ServiceProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=300.1.2.3");
         (int code, string output) = noRecord.Stop();
         Assert.Equal(2, code);
         Assert.Equal("--record 'www.example.com=300.1.2.3': '300.1.2.3' is not an IPv4 address in dotted form; write e.g. www.example.com=192.0.2.10.", output.Trim());
-        using var kernelElsewhere = DnsResponderProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", "192.0.2.99", "--record", "a.example=192.0.2.1", "--kernel");
+        using var kernelElsewhere = ServiceProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", "192.0.2.99", "--record", "a.example=192.0.2.1", "--kernel");
         (code, output) = kernelElsewhere.Stop();
         Assert.Equal(2, code);
         Assert.Contains("AddressNotAvailable", output);
         Assert.Single(output.Trim().Split('\n'));
-        using var longWait = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--coalesce-us", "20000"));
+        using var longWait = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--coalesce-us", "20000"));
         (code, output) = longWait.Stop();
         Assert.Equal(2, code);
         Assert.Equal("--coalesce-us must be from 0 to 10000 (10 ms): it is added to every answer's latency", output.Trim());

@@ -5,14 +5,17 @@ using AfXdp.Testing;
 
 namespace AfXdp.KernelTests.Samples;
 
-/// <summary>samples/DnsResponder running in one end of a lab, as a user starts it; disposing stops it (SIGTERM).</summary>
-internal sealed class DnsResponderProcess : IDisposable
+/// <summary>
+/// A service on the Generic Host (samples/DnsResponder, or a project made from the afxdp-udp template) running in one end
+/// of a lab, as a user starts it; disposing kills it.
+/// </summary>
+internal sealed class ServiceProcess : IDisposable
 {
     readonly Process _process;
     readonly StringBuilder _output = new();
     readonly TaskCompletionSource _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    DnsResponderProcess(Process process)
+    ServiceProcess(Process process)
     {
         _process = process;
         _process.OutputDataReceived += (_, e) => Line(e.Data);
@@ -21,24 +24,33 @@ internal sealed class DnsResponderProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    /// <summary>The built sample (DnsResponder.dll), whose path the project file records at build time.</summary>
-    public static string Path
+    /// <summary>The built DNS sample (DnsResponder.dll), whose path the project file records at build time.</summary>
+    public static string DnsResponderPath
     {
         get
         {
-            string path = typeof(DnsResponderProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DnsResponderPath").Value!;
+            string path = typeof(ServiceProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DnsResponderPath").Value!;
             Assert.True(File.Exists(path), $"the DNS sample is not built at {path}: build samples/DnsResponder");
             return System.IO.Path.GetFullPath(path);
         }
     }
 
-    /// <summary>Starts the sample in <paramref name="side"/> with <paramref name="args"/> and waits for its "Serving" log line (or its exit).</summary>
-    public static DnsResponderProcess Start(VethLab lab, VethSide side, params string[] args)
+    /// <summary>Starts the DNS sample in <paramref name="side"/> with <paramref name="args"/> and waits for its "Serving" log line (or its exit).</summary>
+    public static ServiceProcess Start(VethLab lab, VethSide side, params string[] args) =>
+        Start(lab, side, new Dictionary<string, string>(), [KernelTest.DotnetHost, DnsResponderPath, .. args]);
+
+    /// <summary>
+    /// Runs <paramref name="command"/> (e.g. dotnet and a service's dll) in <paramref name="side"/> with <paramref name="environment"/>
+    /// added to its own, and waits for its "Serving" log line (or its exit).
+    /// </summary>
+    public static ServiceProcess Start(VethLab lab, VethSide side, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> command)
     {
         var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in (string[])["netns", "exec", lab.NamespaceOf(side), KernelTest.DotnetHost, Path, .. args])
+        foreach (string arg in (string[])["netns", "exec", lab.NamespaceOf(side), .. command])
             start.ArgumentList.Add(arg);
-        var responder = new DnsResponderProcess(Process.Start(start)!);
+        foreach ((string name, string value) in environment)
+            start.Environment[name] = value;
+        var responder = new ServiceProcess(Process.Start(start)!);
         Task exited = responder._process.WaitForExitAsync();
         Task.WaitAny([responder._serving.Task, exited], TimeSpan.FromSeconds(30));
         return responder;
@@ -49,7 +61,7 @@ internal sealed class DnsResponderProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>The responder's process id (`ip netns exec` execs it in place), for tools that attach to it.</summary>
+    /// <summary>The process id of the command (`ip netns exec` execs it in place), for tools that attach to it.</summary>
     public int Id => _process.Id;
 
     /// <summary>Everything it printed so far.</summary>
@@ -62,15 +74,18 @@ internal sealed class DnsResponderProcess : IDisposable
         }
     }
 
-    /// <summary>Stops it with SIGTERM, as Ctrl-C would; returns the exit code and everything it printed.</summary>
-    public (int ExitCode, string Output) Stop()
+    /// <summary>
+    /// Stops it with SIGTERM, as Ctrl-C would, sent to <paramref name="service"/> (a child of the command, when the command
+    /// starts it) or else to the command; returns the command's exit code and everything it printed.
+    /// </summary>
+    public (int ExitCode, string Output) Stop(int? service = null)
     {
         if (!_process.HasExited)
-            ExternalCommand.Run("kill", ["-TERM", _process.Id.ToString()]);
+            ExternalCommand.Run("kill", ["-TERM", (service ?? _process.Id).ToString()]);
         if (!_process.WaitForExit(TimeSpan.FromSeconds(20)))
         {
             _process.Kill(entireProcessTree: true);
-            Assert.Fail($"the responder did not stop within 20 s of SIGTERM:\n{Output}");
+            Assert.Fail($"the service did not stop within 20 s of SIGTERM:\n{Output}");
         }
         _process.WaitForExit();
         return (_process.ExitCode, Output);
