@@ -101,6 +101,38 @@ public sealed class DnsResponderTests
     }
 
     /// <summary>
+    /// The Generic Host's configuration: with no option at all, the settings from environment variables (the keys the options
+    /// map to, docs/hosting.md); then the same run with an option given too, which overrides its variable.
+    /// </summary>
+    [Fact]
+    public void With_settings_from_environment_variables_alone_dig_gets_the_record_and_an_option_overrides_its_variable()
+    {
+        using VethLab lab = VethLab.Create();
+        var environment = new Dictionary<string, string>
+        {
+            ["AfXdp__Interface"] = lab.InterfaceB,
+            ["AfXdp__Endpoints__0"] = $"{lab.AddressB}:53",
+            ["Dns__Records__0"] = "www.example.com=192.0.2.10",
+        };
+        using (var responder = ServiceProcess.Start(lab, VethSide.B, environment, [KernelTest.DotnetHost, ServiceProcess.DnsResponderPath]))
+        {
+            Assert.True(responder.Serving, responder.Output);
+            Assert.Matches(@"www\.example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.10", Dig(lab, "www.example.com", "A").Output);
+            (int exitCode, string output) = responder.Stop();
+            Assert.Equal(0, exitCode);
+            Assert.Matches(@"xdp: answered 1 queries .* noerror=1 ", output);
+        }
+        using (var responder = ServiceProcess.Start(lab, VethSide.B, environment, [KernelTest.DotnetHost, ServiceProcess.DnsResponderPath, "--record", "www.example.com=192.0.2.77"]))
+        {
+            Assert.True(responder.Serving, responder.Output);
+            CommandResult answer = Dig(lab, "www.example.com", "A");
+            Assert.Matches(@"www\.example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.77", answer.Output);
+            Assert.DoesNotContain("192.0.2.10", answer.Output);
+            Assert.Equal(0, responder.Stop().ExitCode);
+        }
+    }
+
+    /// <summary>
     /// Under the device plugin: `afxdp plugin` owns the program and serves the XSKMAP over its socket; the
     /// sample loads nothing (--xskmap) and dig still gets the record (the lab's neighbours are static, so no ARP is needed).
     /// </summary>
