@@ -8,7 +8,6 @@ using DnsResponder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
 // The command line is one configuration source, over appsettings.json and the environment: each option given sets
@@ -67,13 +66,13 @@ void Set<T>(Option<T> option, string key, Func<T, string> text)
     if (parse.GetResult(option) is { Implicit: false } && parse.GetValue(option) is { } value)
         given[key] = text(value);
 }
-Set(iface, "AfXdp:Interface", v => v);
-Set(ip, "AfXdp:Endpoints:0", v => new IPEndPoint(v, parse.GetValue(port)).ToString());
 if (parse.GetResult(port) is { Implicit: false } && parse.GetResult(ip) is null)
 {
     Console.Error.WriteLine("--port goes with --ip: give the address too, e.g. --ip 10.99.0.2 --port 5353");
     return 2;
 }
+Set(iface, "AfXdp:Interface", v => v);
+Set(ip, "AfXdp:Endpoints:0", v => new IPEndPoint(v, parse.GetValue(port)).ToString());
 string[] recordsGiven = parse.GetValue(records) ?? [];
 for (int i = 0; i < recordsGiven.Length; i++)
     given[$"Dns:Records:{i}"] = recordsGiven[i];
@@ -114,7 +113,6 @@ builder.Services.AddSingleton(zone);
 // Before the server: the host stops its services in reverse order, so DnsRun logs the summary once the server has stopped.
 builder.Services.AddSingleton<DnsRun>();
 builder.Services.AddHostedService(provider => provider.GetRequiredService<DnsRun>());
-IHealthChecksBuilder health = builder.Services.AddHealthChecks().PublishToLog();
 if (dns.Kernel)
 {
     builder.Services.AddOptions<UdpServiceSettings>(DnsSettings.UdpSection).Bind(builder.Configuration.GetSection(DnsSettings.UdpSection));
@@ -122,8 +120,9 @@ if (dns.Kernel)
 }
 else
 {
-    health.AddUdpService();
     builder.Services.AddUdpService<DnsHandler>(builder.Configuration.GetSection(DnsSettings.UdpSection));
+    // The service's health, told in the log when it changes (the kernel's sockets have no check of their own here).
+    builder.Services.AddHealthChecks().AddUdpService().PublishToLog();
 }
 if (dns.PrometheusPort is { } metricsPort)
     builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(AfXdp.Metrics.AfXdpMetrics.MeterName).AddPrometheusHttpListener(o => o.Port = metricsPort));
