@@ -65,7 +65,7 @@ start_responder() { # mode args...
   local log=$WORK/responder.log
   ip netns exec $B taskset -c $RESPONDER_CORE dotnet "$DLL" -i $IFB --ip $ADDR_B --record www.example.com=192.0.2.10 -d $((2 * SECS + 30)) "$@" >"$log" 2>&1 &
   RESPONDER=$!
-  for _ in $(seq 100); do grep -q '^serving' "$log" && return 0; kill -0 $RESPONDER 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do grep -q '\[2[34]00\] Serving ' "$log" && return 0; kill -0 $RESPONDER 2>/dev/null || break; sleep 0.1; done
   echo "the responder did not start:" >&2; cat "$log" >&2; exit 1
 }
 

@@ -1,8 +1,12 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AfXdp.Hosting;
+using AfXdp.Udp;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DnsResponder;
 
@@ -12,48 +16,82 @@ namespace DnsResponder;
 /// the interface, and blocking ReceiveFrom/SendTo on spans with a preallocated SocketAddress, so that
 /// a query allocates nothing and costs exactly two syscalls.
 /// </summary>
-public static class SocketServer
+public sealed partial class SocketServer(IOptionsMonitor<UdpServiceSettings> settings, DnsZone zone, DnsRun run, IOptions<DnsSettings> dns,
+    IHostApplicationLifetime lifetime, ILogger<SocketServer> logger) : IHostedService
 {
     const int SOL_SOCKET = 1, SO_REUSEPORT = 15, SO_BINDTODEVICE = 25;
     const int BufferSize = 2048;
 
-    /// <summary>Serves until <paramref name="stop"/>; prints the summary line and returns the exit code.</summary>
-    public static int Run(string interfaceName, IPEndPoint endpoint, DnsZone zone, int threads, CancellationToken stop)
+    readonly List<Socket> _sockets = [];
+    readonly List<Thread> _workers = [];
+    readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Binds the sockets and starts a thread on each; a refusal is logged as one line, exit code 2, and stops the host.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var sockets = new List<Socket>();
+        UdpServiceOptions options;
         try
         {
-            for (int i = 0; i < threads; i++)
-                sockets.Add(Open(interfaceName, endpoint));
+            options = settings.Get(DnsSettings.UdpSection).ToOptions(DnsSettings.UdpSection).Options;
         }
-        catch (SocketException e)
+        catch (OptionsValidationException e)
         {
-            sockets.ForEach(s => s.Dispose());
-            Console.Error.WriteLine($"bind({endpoint} on {interfaceName}) failed: {e.SocketErrorCode} ({e.Message}). " +
-                (e.SocketErrorCode == SocketError.AddressNotAvailable ? $"Fix: give --ip an address {interfaceName} has (`ip -br addr show {interfaceName}`)."
-                : e.SocketErrorCode == SocketError.AddressAlreadyInUse ? $"Fix: stop whatever serves {endpoint} (`ss -ulpn sport = :{endpoint.Port}`)."
-                : e.SocketErrorCode == SocketError.AccessDenied ? "Fix: ports below 1024 and binding to a device need root or CAP_NET_BIND_SERVICE and CAP_NET_RAW." : "Fix: check the interface and address."));
-            return 2;
+            foreach (string failure in e.Failures)
+                StartFailed(logger, failure);
+            return Refused();
         }
-        Console.WriteLine($"serving {zone.Count} name(s) on {endpoint} ({interfaceName}) through System.Net.Sockets, {threads} socket(s) with SO_REUSEPORT.");
-        var clock = Stopwatch.StartNew();
-        var counters = new DnsCounters[threads];
-        var workers = new Thread[threads];
-        for (int i = 0; i < threads; i++)
+        string name = options.Interface;
+        int threads = dns.Value.Threads;
+        foreach (IPEndPoint endpoint in options.Endpoints)
         {
-            var socket = sockets[i];
-            var mine = counters[i] = new DnsCounters();
-            workers[i] = new Thread(() => Serve(socket, zone, mine, stop)) { IsBackground = true, Name = $"dns socket {i}" };
-            workers[i].Start();
+            try
+            {
+                for (int i = 0; i < threads; i++)
+                    _sockets.Add(Open(name, endpoint));
+            }
+            catch (SocketException e)
+            {
+                _sockets.ForEach(s => s.Dispose());
+                StartFailed(logger, $"bind({endpoint} on {name}) failed: {e.SocketErrorCode} ({e.Message}). " +
+                    (e.SocketErrorCode == SocketError.AddressNotAvailable ? $"Fix: give --ip an address {name} has (`ip -br addr show {name}`)."
+                    : e.SocketErrorCode == SocketError.AddressAlreadyInUse ? $"Fix: stop whatever serves {endpoint} (`ss -ulpn sport = :{endpoint.Port}`)."
+                    : e.SocketErrorCode == SocketError.AccessDenied ? "Fix: ports below 1024 and binding to a device need root or CAP_NET_BIND_SERVICE and CAP_NET_RAW." : "Fix: check the interface and address."));
+                return Refused();
+            }
         }
-        stop.WaitHandle.WaitOne();
-        // Closing a socket ends the blocking receive on it.
-        sockets.ForEach(s => s.Dispose());
-        foreach (Thread worker in workers)
-            worker.Join();
-        Console.WriteLine(DnsCounters.Sum(counters).Summary("kernel", clock));
-        return 0;
+        Serving(logger, string.Join(", ", options.Endpoints), name, zone.Count, threads);
+        for (int i = 0; i < _sockets.Count; i++)
+        {
+            Socket socket = _sockets[i];
+            DnsCounters counters = run.NewCounters();
+            var worker = new Thread(() => Serve(socket, zone, counters, _stop.Token)) { IsBackground = true, Name = $"dns socket {i}" };
+            _workers.Add(worker);
+            worker.Start();
+        }
+        return Task.CompletedTask;
     }
+
+    /// <summary>Closes the sockets, which ends the blocking receives, and waits for the threads.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stop.Cancel();
+        _sockets.ForEach(s => s.Dispose());
+        _workers.ForEach(w => w.Join());
+        return Task.CompletedTask;
+    }
+
+    Task Refused()
+    {
+        Environment.ExitCode = 2;
+        lifetime.StopApplication();
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(2400, LogLevel.Information, "Serving {Endpoints} on {Interface} through System.Net.Sockets: {Names} name(s), {Threads} socket(s) per endpoint with SO_REUSEPORT")]
+    static partial void Serving(ILogger logger, string endpoints, string @interface, int names, int threads);
+
+    [LoggerMessage(2402, LogLevel.Critical, "{Message}")]
+    static partial void StartFailed(ILogger logger, string message);
 
     static Socket Open(string interfaceName, IPEndPoint endpoint)
     {

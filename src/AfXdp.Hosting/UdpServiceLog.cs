@@ -43,6 +43,9 @@ public static class UdpServiceEvents
 
     /// <summary>Warning: replies or sends found no free TX slot and were dropped (afxdp.tx.dropped).</summary>
     public const int TxRingFull = 2324;
+
+    /// <summary>Information, Warning or Error: the health checks' status changed (<see cref="HealthLogPublisher"/>).</summary>
+    public const int HealthChanged = 2330;
 }
 
 /// <summary>The messages, generated (no formatting unless the level is enabled).</summary>

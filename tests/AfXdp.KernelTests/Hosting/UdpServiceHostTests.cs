@@ -5,6 +5,7 @@ using System.Text;
 using AfXdp.Hosting;
 using AfXdp.KernelTests.Samples;
 using AfXdp.Net;
+using AfXdp.TestShared;
 using AfXdp.Testing;
 using AfXdp.Udp;
 using Microsoft.Extensions.Configuration;

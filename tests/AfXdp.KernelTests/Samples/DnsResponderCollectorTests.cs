@@ -15,7 +15,7 @@ public sealed class DnsResponderCollectorTests
     {
         string counters = DotnetCounters.Path;
         using VethLab lab = VethLab.Create();
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, DnsResponderTests.Arguments(lab, "xdp"));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, DnsResponderTests.Arguments(lab, "xdp"));
         Assert.True(responder.Serving, responder.Output);
         string directory = Directory.CreateTempSubdirectory("afxdp-counters-").FullName;
         try

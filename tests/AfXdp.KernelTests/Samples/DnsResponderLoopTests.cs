@@ -53,7 +53,7 @@ public sealed partial class DnsResponderLoopTests
     public void An_answer_everything_service_and_one_datagram_exchange_a_bounded_count(string mode, string kind, string outcome)
     {
         using VethLab lab = VethLab.Create();
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, DnsResponderTests.Arguments(lab, mode));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, DnsResponderTests.Arguments(lab, mode));
         Assert.True(responder.Serving, responder.Output);
         using Socket partner = lab.Run(VethSide.A, () =>
         {

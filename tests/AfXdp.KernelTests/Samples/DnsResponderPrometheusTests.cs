@@ -13,7 +13,7 @@ public sealed class DnsResponderPrometheusTests
     public async Task Curl_scrapes_non_zero_AfXdp_counters_from_the_prometheus_endpoint_while_dnsperf_runs()
     {
         using VethLab lab = VethLab.Create();
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, DnsResponderTests.Arguments(lab, "xdp", "--prometheus-port", "9464"));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, DnsResponderTests.Arguments(lab, "xdp", "--prometheus-port", "9464"));
         Assert.True(responder.Serving, responder.Output);
         string directory = Directory.CreateTempSubdirectory("afxdp-prometheus-").FullName;
         try

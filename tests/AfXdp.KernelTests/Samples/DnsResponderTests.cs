@@ -34,7 +34,7 @@ public sealed class DnsResponderTests
     public void Dig_gets_the_records_on_the_hosts_own_address_while_ping_and_tcp_still_work(string mode)
     {
         using VethLab lab = VethLab.Create();
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, mode));
         Assert.True(responder.Serving, responder.Output);
 
         CommandResult answer = Dig(lab, "WWW.Example.com", "A");
@@ -69,7 +69,7 @@ public sealed class DnsResponderTests
         using VethLab lab = VethLab.Create();
         CommandResult features = lab.Exec(VethSide.A, "ethtool", "-k", lab.InterfaceA);
         Assert.Matches(@"tx-checksum-ip-generic: on", features.Output);
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp"));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, "xdp"));
         Assert.True(responder.Serving, responder.Output);
 
         CommandResult answer = Dig(lab, "www.example.com", "A");
@@ -101,6 +101,38 @@ public sealed class DnsResponderTests
     }
 
     /// <summary>
+    /// The Generic Host's configuration: with no option at all, the settings from environment variables (the keys the options
+    /// map to, docs/hosting.md); then the same run with an option given too, which overrides its variable.
+    /// </summary>
+    [Fact]
+    public void With_settings_from_environment_variables_alone_dig_gets_the_record_and_an_option_overrides_its_variable()
+    {
+        using VethLab lab = VethLab.Create();
+        var environment = new Dictionary<string, string>
+        {
+            ["AfXdp__Interface"] = lab.InterfaceB,
+            ["AfXdp__Endpoints__0"] = $"{lab.AddressB}:53",
+            ["Dns__Records__0"] = "www.example.com=192.0.2.10",
+        };
+        using (var responder = ServiceProcess.Start(lab, VethSide.B, environment, [KernelTest.DotnetHost, ServiceProcess.DnsResponderPath]))
+        {
+            Assert.True(responder.Serving, responder.Output);
+            Assert.Matches(@"www\.example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.10", Dig(lab, "www.example.com", "A").Output);
+            (int exitCode, string output) = responder.Stop();
+            Assert.Equal(0, exitCode);
+            Assert.Matches(@"xdp: answered 1 queries .* noerror=1 ", output);
+        }
+        using (var responder = ServiceProcess.Start(lab, VethSide.B, environment, [KernelTest.DotnetHost, ServiceProcess.DnsResponderPath, "--record", "www.example.com=192.0.2.77"]))
+        {
+            Assert.True(responder.Serving, responder.Output);
+            CommandResult answer = Dig(lab, "www.example.com", "A");
+            Assert.Matches(@"www\.example\.com\.\s+300\s+IN\s+A\s+192\.0\.2\.77", answer.Output);
+            Assert.DoesNotContain("192.0.2.10", answer.Output);
+            Assert.Equal(0, responder.Stop().ExitCode);
+        }
+    }
+
+    /// <summary>
     /// Under the device plugin: `afxdp plugin` owns the program and serves the XSKMAP over its socket; the
     /// sample loads nothing (--xskmap) and dig still gets the record (the lab's neighbours are static, so no ARP is needed).
     /// </summary>
@@ -117,9 +149,9 @@ public sealed class DnsResponderTests
             uint programId = lab.Status(VethSide.B).Xdp.DrvProgramId;
             Assert.NotEqual(0u, programId);
 
-            using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--xskmap", $"uds:{socket}"));
+            using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--xskmap", $"uds:{socket}"));
             Assert.True(responder.Serving, responder.Output);
-            Assert.Contains("registered in XSKMAP id", responder.Output);
+            Assert.Matches(@"program none loaded .*XSKMAP \d+ from .*\(the device plugin's\)", responder.Output);
             Assert.Equal(programId, lab.Status(VethSide.B).Xdp.DrvProgramId);
 
             CommandResult answer = Dig(lab, "www.example.com", "A");
@@ -140,7 +172,7 @@ public sealed class DnsResponderTests
     public void Malformed_queries_get_formerr_or_no_reply_and_the_responder_keeps_answering(string mode)
     {
         using VethLab lab = VethLab.Create();
-        using var responder = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, mode));
+        using var responder = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, mode));
         Assert.True(responder.Serving, responder.Output);
         using Socket client = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
         client.Connect(new IPEndPoint(lab.AddressB, 53));
@@ -177,16 +209,16 @@ public sealed class DnsResponderTests
     public void Bad_arguments_are_one_line_and_exit_code_2()
     {
         using VethLab lab = VethLab.Create();
-        using var noRecord = DnsResponderProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=300.1.2.3");
+        using var noRecord = ServiceProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", lab.AddressB.ToString(), "--record", "www.example.com=300.1.2.3");
         (int code, string output) = noRecord.Stop();
         Assert.Equal(2, code);
         Assert.Equal("--record 'www.example.com=300.1.2.3': '300.1.2.3' is not an IPv4 address in dotted form; write e.g. www.example.com=192.0.2.10.", output.Trim());
-        using var kernelElsewhere = DnsResponderProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", "192.0.2.99", "--record", "a.example=192.0.2.1", "--kernel");
+        using var kernelElsewhere = ServiceProcess.Start(lab, VethSide.B, "-i", lab.InterfaceB, "--ip", "192.0.2.99", "--record", "a.example=192.0.2.1", "--kernel");
         (code, output) = kernelElsewhere.Stop();
         Assert.Equal(2, code);
         Assert.Contains("AddressNotAvailable", output);
         Assert.Single(output.Trim().Split('\n'));
-        using var longWait = DnsResponderProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--coalesce-us", "20000"));
+        using var longWait = ServiceProcess.Start(lab, VethSide.B, Arguments(lab, "xdp", "--coalesce-us", "20000"));
         (code, output) = longWait.Stop();
         Assert.Equal(2, code);
         Assert.Equal("--coalesce-us must be from 0 to 10000 (10 ms): it is added to every answer's latency", output.Trim());

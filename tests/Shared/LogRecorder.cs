@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace AfXdp.KernelTests.Hosting;
+namespace AfXdp.TestShared;
 
 /// <summary>A logger provider that keeps every entry (event id, level, message), at every level: logging fully on.</summary>
 internal sealed class LogRecorder : ILoggerProvider
