@@ -255,14 +255,7 @@ public sealed class UdpServiceHostTests
         host.WaitServing();
         using Socket raw = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Udp));
         using Socket client = Client(lab);
-        // UDP header and payload by hand, with a checksum one off: the kernel adds the IP header and leaves ours alone.
-        byte[] datagram = new byte[8 + 4];
-        BinaryPrimitives.WriteUInt16BigEndian(datagram, 40002);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(2), Port);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(4), (ushort)datagram.Length);
-        "ping"u8.CopyTo(datagram.AsSpan(8));
-        uint pseudo = InternetChecksum.PseudoHeaderSum(Ipv4(lab.AddressA), Ipv4(lab.AddressB), IpProtocol.Udp, datagram.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(6), (ushort)(InternetChecksum.Compute(datagram, pseudo) ^ 0x0100));
+        byte[] datagram = DamagedDatagram.WrongChecksum(lab.AddressA, 40002, lab.AddressB, Port, "ping"u8);
         for (int i = 0; i < 5; i++)
         {
             raw.SendTo(datagram, new IPEndPoint(lab.AddressB, 0));
@@ -299,5 +292,4 @@ public sealed class UdpServiceHostTests
         Assert.NotEmpty(host.Log.Messages(UdpServiceEvents.Started));
     }
 
-    static uint Ipv4(IPAddress address) => BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
 }

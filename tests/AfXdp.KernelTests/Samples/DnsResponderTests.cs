@@ -80,14 +80,7 @@ public sealed class DnsResponderTests
         using Socket listener = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 1000 });
         listener.Bind(new IPEndPoint(lab.AddressA, 40053));
         using Socket raw = lab.Run(VethSide.A, () => new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Udp));
-        byte[] query = Query("www.example.com");
-        byte[] datagram = new byte[8 + query.Length];
-        BinaryPrimitives.WriteUInt16BigEndian(datagram, 40053);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(2), 53);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(4), (ushort)datagram.Length);
-        query.CopyTo(datagram, 8);
-        uint pseudo = InternetChecksum.PseudoHeaderSum(Ipv4Address.ToUInt32(lab.AddressA), Ipv4Address.ToUInt32(lab.AddressB), IpProtocol.Udp, datagram.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(6), (ushort)(InternetChecksum.Compute(datagram, pseudo) ^ 0x0100));
+        byte[] datagram = DamagedDatagram.WrongChecksum(lab.AddressA, 40053, lab.AddressB, 53, Query("www.example.com"));
         raw.SendTo(datagram, new IPEndPoint(lab.AddressB, 0));
         raw.SendTo(datagram, new IPEndPoint(lab.AddressB, 0));
         Assert.Throws<SocketException>(() => listener.Receive(new byte[512]));

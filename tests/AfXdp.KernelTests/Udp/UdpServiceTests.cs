@@ -170,14 +170,7 @@ public sealed class UdpServiceTests
         using Socket echoPort = Client(lab, 7);
         RunWhile(service, handler, () =>
         {
-            // UDP header and payload by hand, with a checksum one off: the kernel adds the IP header and leaves ours alone.
-            byte[] datagram = new byte[8 + 4];
-            BinaryPrimitives.WriteUInt16BigEndian(datagram, 40002);
-            BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(2), Port);
-            BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(4), (ushort)datagram.Length);
-            "ping"u8.CopyTo(datagram.AsSpan(8));
-            uint pseudo = InternetChecksum.PseudoHeaderSum(Ipv4(lab.AddressA), Ipv4(lab.AddressB), IpProtocol.Udp, datagram.Length);
-            BinaryPrimitives.WriteUInt16BigEndian(datagram.AsSpan(6), (ushort)(InternetChecksum.Compute(datagram, pseudo) ^ 0x0100));
+            byte[] datagram = DamagedDatagram.WrongChecksum(lab.AddressA, 40002, lab.AddressB, Port, "ping"u8);
             for (int i = 0; i < 5; i++)
                 raw.SendTo(datagram, new IPEndPoint(lab.AddressB, 0));
             // From the echo port: a reply could start a loop with an echo service.
@@ -344,14 +337,14 @@ public sealed class UdpServiceTests
         using VethLab lab = VethLab.Create();
         using var service = Serve(lab, Port);
         using Socket client = Client(lab, 40003);
-        var nobody = new UdpEndpoint(Ipv4(lab.AddressA) + 70, 40003);
+        var nobody = new UdpEndpoint(Ipv4Address.ToUInt32(lab.AddressA) + 70, 40003);
         UdpSendResult? toClient = null, toNobody = null;
         NeighbourUnresolvedException? unresolved = null;
         var handler = new Prefixer
         {
             OnIdle = sender =>
             {
-                toClient = sender.TrySend(new UdpEndpoint(Ipv4(lab.AddressA), 40003), "news"u8, sender.Source);
+                toClient = sender.TrySend(new UdpEndpoint(Ipv4Address.ToUInt32(lab.AddressA), 40003), "news"u8, sender.Source);
                 toNobody = sender.TrySend(nobody, "news"u8, sender.Source);
                 try
                 {
@@ -453,5 +446,4 @@ public sealed class UdpServiceTests
         Assert.False(lab.Status(VethSide.B).Xdp.Any);
     }
 
-    static uint Ipv4(IPAddress address) => BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
 }

@@ -29,7 +29,7 @@ public sealed partial class NeverAReflectorTests
     {
         using VethLab lab = VethLab.Create();
         IPAddress address = Spare(lab, 3);
-        var hosts = new EchoHosts(MacAddress.Parse(lab.MacA), Ipv4(lab.AddressA), MacAddress.Parse(lab.MacB), Ipv4(address), VethLab.PrefixLength, 7);
+        var hosts = new EchoHosts(MacAddress.Parse(lab.MacA), Ipv4Address.ToUInt32(lab.AddressA), MacAddress.Parse(lab.MacB), Ipv4Address.ToUInt32(address), VethLab.PrefixLength, 7);
         using var echo = EchoProcess.Start(lab, VethSide.B, "echo", "-i", lab.InterfaceB, "--ip", address.ToString(), "-d", "120");
         Assert.Contains($"for {address}/{VethLab.PrefixLength} ", echo.Banner); // the prefix of B's own address on that subnet
         using PacketWire wire = PacketWire.Open(lab, VethSide.A);
@@ -75,7 +75,7 @@ public sealed partial class NeverAReflectorTests
         IPAddress onB = Spare(lab, 3), onA = Spare(lab, 4);
         using var echoB = EchoProcess.Start(lab, VethSide.B, "echo", "-i", lab.InterfaceB, "--ip", onB.ToString(), "--port", port.ToString(), "-d", "120");
         using var echoA = EchoProcess.Start(lab, VethSide.A, "echo", "-i", lab.InterfaceA, "--ip", onA.ToString(), "--port", port.ToString(), "-d", "120");
-        var spoofer = new EchoHosts(MacAddress.Parse(lab.MacA), Ipv4(onA), MacAddress.Parse(lab.MacB), Ipv4(onB), VethLab.PrefixLength, (ushort)port);
+        var spoofer = new EchoHosts(MacAddress.Parse(lab.MacA), Ipv4Address.ToUInt32(onA), MacAddress.Parse(lab.MacB), Ipv4Address.ToUInt32(onB), VethLab.PrefixLength, (ushort)port);
         using PacketWire wire = PacketWire.Open(lab, VethSide.A);
         (long txA, long txB) = (TxPackets(lab, VethSide.A), TxPackets(lab, VethSide.B));
 
@@ -129,7 +129,6 @@ public sealed partial class NeverAReflectorTests
         return new IPAddress(bytes);
     }
 
-    static uint Ipv4(IPAddress address) => BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes());
 
     [GeneratedRegex(@"^answered \d+ in [\d.]+ s: (.*)$", RegexOptions.Multiline)]
     private static partial Regex CountersLine();
