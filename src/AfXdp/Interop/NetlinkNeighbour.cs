@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 namespace AfXdp.Interop;
 
 /// <summary>
-/// The neighbour (ARP) requests: RTM_GETNEIGH for one IPv4 address, and RTM_NEWNEIGH with NTF_USE to have
-/// the kernel resolve one; and RTM_GETADDR for an interface's IPv4 addresses.
+/// The neighbour (ARP, and NDP for IPv6) requests: RTM_GETNEIGH for one IPv4 or IPv6 address, and RTM_NEWNEIGH with
+/// NTF_USE to have the kernel resolve one; and RTM_GETADDR for an interface's IPv4 or IPv6 addresses.
 /// </summary>
 internal sealed partial class NetlinkRoute
 {
@@ -18,22 +18,24 @@ internal sealed partial class NetlinkRoute
     const ushort NLM_F_CREATE = 0x400;
     const int NdmsgSize = 12;
     const byte AF_INET = 2;
+    const byte AF_INET6 = 10;
+    const ushort IFA_ADDRESS = 1;
     const byte NTF_USE = 0x01;
     const ushort NDA_DST = 1;
     const ushort NDA_LLADDR = 2;
 
     /// <summary>
-    /// The kernel's entry for <paramref name="address"/> (most significant byte first) on <paramref name="ifindex"/>:
+    /// The kernel's entry for <paramref name="address"/> (4 bytes of IPv4 or 16 of IPv6, in network order) on <paramref name="ifindex"/>:
     /// its NUD state and link-layer address (empty when it has none). False when there is no entry (ENOENT).
     /// </summary>
-    public bool TryGetNeighbour(int ifindex, uint address, out ushort state, out byte[] linkAddress)
+    public bool TryGetNeighbour(int ifindex, ReadOnlySpan<byte> address, out ushort state, out byte[] linkAddress)
     {
         int length = StartNeighbourMessage(RTM_GETNEIGH, NLM_F_REQUEST, ifindex, 0, address);
         ushort foundState = 0;
         byte[] found = [];
         try
         {
-            Exchange(length, $"RTM_GETNEIGH(ifindex {ifindex}, {Ipv4Text(address)})", (type, payload) =>
+            Exchange(length, $"RTM_GETNEIGH(ifindex {ifindex}, {new System.Net.IPAddress(address)})", (type, payload) =>
             {
                 if (type != RTM_NEWNEIGH || payload.Length < NdmsgSize)
                     return;
@@ -51,9 +53,9 @@ internal sealed partial class NetlinkRoute
     }
 
     /// <summary>Creates the entry if need be and lets the kernel resolve it (ARP), as if it had a packet to send there (NTF_USE).</summary>
-    public void UseNeighbour(int ifindex, uint address) =>
+    public void UseNeighbour(int ifindex, ReadOnlySpan<byte> address) =>
         Exchange(StartNeighbourMessage(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, ifindex, NTF_USE, address),
-            $"RTM_NEWNEIGH(ifindex {ifindex}, {Ipv4Text(address)}, NTF_USE)", static (_, _) => { });
+            $"RTM_NEWNEIGH(ifindex {ifindex}, {new System.Net.IPAddress(address)}, NTF_USE)", static (_, _) => { });
 
     /// <summary>The IPv4 addresses of <paramref name="ifindex"/> (most significant byte first) with their prefix lengths.</summary>
     public List<(uint Address, int PrefixLength)> GetIpv4Addresses(int ifindex)
@@ -71,18 +73,34 @@ internal sealed partial class NetlinkRoute
         return addresses;
     }
 
-    int StartNeighbourMessage(ushort type, ushort flags, int ifindex, byte ndmFlags, uint address)
+    /// <summary>
+    /// The IPv6 addresses of <paramref name="ifindex"/> (most significant byte first) with their prefix lengths.
+    /// </summary>
+    public List<(UInt128 Address, int PrefixLength)> GetIpv6Addresses(int ifindex)
+    {
+        int length = StartMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, IfaddrmsgSize);
+        Buffer[NlmsghdrSize] = AF_INET6;
+        var addresses = new List<(UInt128, int)>();
+        Exchange(length, $"RTM_GETADDR(AF_INET6, ifindex {ifindex})", (type, payload) =>
+        {
+            if (type != RTM_NEWADDR || payload.Length < IfaddrmsgSize || payload[0] != AF_INET6 || BinaryPrimitives.ReadInt32LittleEndian(payload[4..]) != ifindex)
+                return;
+            // IPv6 addresses come as IFA_ADDRESS; IFA_LOCAL only on point-to-point links, where IFA_ADDRESS is the peer's (if_addr.h).
+            Dictionary<ushort, byte[]> attributes = ParseAttributes(payload[IfaddrmsgSize..]);
+            if ((attributes.TryGetValue(IFA_LOCAL, out byte[]? address) || attributes.TryGetValue(IFA_ADDRESS, out address)) && address.Length == 16)
+                addresses.Add((BinaryPrimitives.ReadUInt128BigEndian(address), payload[1]));
+        });
+        return addresses;
+    }
+
+    int StartNeighbourMessage(ushort type, ushort flags, int ifindex, byte ndmFlags, ReadOnlySpan<byte> address)
     {
         int length = StartMessage(type, flags, NdmsgSize);
         // struct ndmsg: family (u8), pad, pad (u16), ifindex (s32), state (u16), flags (u8), type (u8).
         Span<byte> ndmsg = Buffer.AsSpan(NlmsghdrSize, NdmsgSize);
-        ndmsg[0] = AF_INET;
+        ndmsg[0] = address.Length == 16 ? AF_INET6 : AF_INET;
         BinaryPrimitives.WriteInt32LittleEndian(ndmsg[4..], ifindex);
         ndmsg[10] = ndmFlags;
-        Span<byte> destination = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(destination, address);
-        return PutAttribute(length, NDA_DST, destination);
+        return PutAttribute(length, NDA_DST, address);
     }
-
-    static string Ipv4Text(uint address) => $"{address >> 24}.{(address >> 16) & 0xff}.{(address >> 8) & 0xff}.{address & 0xff}";
 }

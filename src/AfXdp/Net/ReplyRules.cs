@@ -22,6 +22,18 @@ public static class ReplyRules
         && (subnetBroadcast == 0 || source != subnetBroadcast)
         && (subnetNetwork == 0 || source != subnetNetwork);
 
+    /// <summary>
+    /// True when a reply to the IPv6 <paramref name="source"/> may be sent by the host <paramref name="local"/> (both
+    /// most significant byte first, <see cref="Ipv6Address"/>): not the unspecified address :: (RFC 4291 2.5.2), not the
+    /// loopback ::1 (2.5.3), not multicast ff00::/8 (2.7, RFC 4443 2.4 (e.3)), not IPv4-mapped (2.5.5.2: never on the
+    /// wire; Linux's ip6_rcv_core drops such sources and multicast ones), not the host's own address.
+    /// </summary>
+    public static bool IsAnswerableSource(UInt128 source, UInt128 local) =>
+        source > UInt128.One                       // :: and ::1
+        && source >> 120 != 0xFF                   // multicast
+        && !Ipv6Address.IsIpv4Mapped(source)
+        && source != local;
+
     /// <summary>True for a frame's source MAC a reply can go to: not broadcast, not multicast.</summary>
     public static bool IsAnswerableSourceMac(MacAddress source) => !source.IsMulticast;
 

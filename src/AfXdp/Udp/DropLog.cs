@@ -29,7 +29,7 @@ internal sealed class DropLog(Action<UdpServiceReport>? log, string interfaceNam
             $"offload (CHECKSUM_PARTIAL) and {interfaceName} (driver {driver ?? "unknown"}) is not a device known to hand such frames over, " +
             "where the kernel's stack would accept them. Fix: turn TX checksum offload off on the sender's interface (`ethtool -K IFACE tx off`).",
         UdpFrameCheck.BadChecksum =>
-            $"dropped a datagram from {remote} with a wrong IPv4 header or UDP checksum (as the kernel's stack would): damaged on the way or by " +
+            $"dropped a datagram from {remote} with a wrong IPv4 header or UDP checksum, or a zero UDP checksum over IPv6 (as the kernel's stack would): damaged on the way or by " +
             $"the sender. Fix: look for errors on the path (`ethtool -S {interfaceName}`, the sender's NIC and its offloads).",
         _ => null,
     };

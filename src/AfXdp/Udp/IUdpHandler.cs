@@ -94,6 +94,7 @@ public ref struct Datagram
     readonly ref Packet _packet;
     readonly int _payloadLength;
     readonly int _replyFrameLength;
+    readonly int _headersLength;
 
     /// <param name="packet">The received frame.</param>
     /// <param name="payloadLength">The UDP payload's length, as <see cref="UdpFrame.Check"/> found it.</param>
@@ -106,10 +107,11 @@ public ref struct Datagram
         // MTU + 18 (is_skb_forwardable, net/core/dev.c). Its reply may be as long, so a handler that copies the
         // payload never overruns. The request is in this frame, so Capacity never cuts below its length.
         _replyFrameLength = Math.Min(Math.Max(linkFrameLength, packet.Length), packet.Capacity);
+        _headersLength = UdpFrame.HeadersLengthOf(packet.Data);
     }
 
     /// <summary>The UDP payload as received (writable: a reply may be built over it).</summary>
-    public readonly Span<byte> Payload => _packet.Data.Slice(UdpFrame.HeadersLength, _payloadLength);
+    public readonly Span<byte> Payload => _packet.Data.Slice(_headersLength, _payloadLength);
 
     /// <summary>The sender's address and port.</summary>
     public readonly UdpEndpoint Remote => UdpFrame.Remote(_packet.Data);
@@ -119,10 +121,10 @@ public ref struct Datagram
 
     /// <summary>
     /// Where a reply's payload goes: from the start of <see cref="Payload"/> to the largest datagram the link
-    /// carries (MTU less 28 bytes of IPv4 and UDP headers), or to the end of the request's frame when that is
+    /// carries (MTU less 28 bytes of IPv4 and UDP headers, or 48 of IPv6 and UDP), or to the end of the request's frame when that is
     /// longer: always at least as long as <see cref="Payload"/>, and longer than the MTU allows only when the request was.
     /// </summary>
-    public readonly Span<byte> ReplyPayload => _packet.FrameData(_replyFrameLength)[UdpFrame.HeadersLength..];
+    public readonly Span<byte> ReplyPayload => _packet.FrameData(_replyFrameLength)[_headersLength..];
 
     /// <summary>True once <see cref="Reply"/> was called.</summary>
     public readonly bool Replied => _packet.Verdict == PacketVerdict.Transmit;
@@ -134,8 +136,8 @@ public ref struct Datagram
     public void Reply(int payloadLength)
     {
         Span<byte> frame = _packet.FrameData(_replyFrameLength);
-        if ((uint)payloadLength > (uint)(frame.Length - UdpFrame.HeadersLength))
-            ThrowReplyLength(payloadLength, frame.Length - UdpFrame.HeadersLength);
+        if ((uint)payloadLength > (uint)(frame.Length - _headersLength))
+            ThrowReplyLength(payloadLength, frame.Length - _headersLength);
         _packet.Length = UdpFrame.WriteReply(frame, payloadLength);
         _packet.Transmit();
     }

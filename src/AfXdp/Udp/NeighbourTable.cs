@@ -11,7 +11,7 @@ public enum NeighbourState : ushort
 {
     /// <summary>No entry.</summary>
     None = 0,
-    /// <summary>Being resolved: an ARP request is out.</summary>
+    /// <summary>Being resolved: an ARP request (IPv6: a neighbour solicitation) is out.</summary>
     Incomplete = 0x01,
     /// <summary>Confirmed recently.</summary>
     Reachable = 0x02,
@@ -29,11 +29,11 @@ public enum NeighbourState : ushort
     Permanent = 0x80,
 }
 
-/// <summary>The kernel has no usable link-layer address for an IPv4 address on an interface, so a frame cannot be addressed to it.</summary>
+/// <summary>The kernel has no usable link-layer address for an IPv4 or IPv6 address on an interface, so a frame cannot be addressed to it.</summary>
 public sealed class NeighbourUnresolvedException(string interfaceName, IPAddress address, NeighbourState state)
     : AfXdpException($"neighbour {address} on {interfaceName}", 0,
         state == NeighbourState.None
-            ? $"the kernel's neighbour table has no entry for {address} on {interfaceName}: no ARP exchange with it has happened yet."
+            ? $"the kernel's neighbour table has no entry for {address} on {interfaceName}: no ARP (IPv6: neighbour discovery) exchange with it has happened yet."
             : $"the kernel's neighbour entry for {address} on {interfaceName} is {state}, without a usable MAC address.",
         $"send again once it is resolved (the lookup asked the kernel to resolve it), check that {address} is on {interfaceName}'s link (`ip neigh show dev {interfaceName}`), or add it: `ip neigh replace {address} lladdr MAC dev {interfaceName}`.")
 {
@@ -48,8 +48,8 @@ public sealed class NeighbourUnresolvedException(string interfaceName, IPAddress
 }
 
 /// <summary>
-/// The MAC address of an IPv4 neighbour on one interface, from the kernel's neighbour (ARP) table
-/// over netlink (RTM_GETNEIGH), for frames sent without the kernel's stack. Each lookup is a syscall:
+/// The MAC address of an IPv4 or IPv6 neighbour on one interface, from the kernel's neighbour table (ARP, and NDP
+/// for IPv6) over netlink (RTM_GETNEIGH), for frames sent without the kernel's stack. Each lookup is a syscall:
 /// callers cache. Holds a netlink socket of the calling thread's network namespace; one thread at a time.
 /// </summary>
 public sealed class NeighbourTable : IDisposable
@@ -74,15 +74,22 @@ public sealed class NeighbourTable : IDisposable
     public string InterfaceName { get; }
 
     /// <summary>
-    /// The MAC of <paramref name="address"/> (most significant byte first) when the kernel has a usable entry;
+    /// The MAC of the IPv4 <paramref name="address"/> (most significant byte first) when the kernel has a usable entry;
     /// otherwise false, with the entry's <paramref name="state"/> (<see cref="NeighbourState.None"/> for no entry).
     /// </summary>
-    public bool TryLookup(uint address, out MacAddress mac, out NeighbourState state)
+    public bool TryLookup(uint address, out MacAddress mac, out NeighbourState state) => TryLookup(Ipv6Address.MapIpv4(address), out mac, out state);
+
+    /// <summary>
+    /// As <see cref="TryLookup(uint, out MacAddress, out NeighbourState)"/> for an address in IPv6 form (<see cref="Ipv6Address"/>):
+    /// an IPv6 neighbour (NDP), or an IPv4 one when <paramref name="address"/> is IPv4-mapped.
+    /// </summary>
+    public bool TryLookup(UInt128 address, out MacAddress mac, out NeighbourState state)
     {
         mac = default;
+        Span<byte> buffer = stackalloc byte[Ipv6Packet.AddressLength];
         try
         {
-            if (!_netlink.TryGetNeighbour(InterfaceIndex, address, out ushort nud, out byte[] linkAddress))
+            if (!_netlink.TryGetNeighbour(InterfaceIndex, Bytes(address, buffer), out ushort nud, out byte[] linkAddress))
             {
                 state = NeighbourState.None;
                 return false;
@@ -100,36 +107,44 @@ public sealed class NeighbourTable : IDisposable
         }
     }
 
-    /// <summary>The MAC of <paramref name="address"/>; when unresolved, asks the kernel to resolve it (<see cref="Solicit"/>) and throws <see cref="NeighbourUnresolvedException"/>.</summary>
-    public MacAddress Lookup(uint address)
+    /// <summary>The MAC of the IPv4 <paramref name="address"/>; when unresolved, asks the kernel to resolve it (<see cref="Solicit(uint)"/>) and throws <see cref="NeighbourUnresolvedException"/>.</summary>
+    public MacAddress Lookup(uint address) => Lookup(Ipv6Address.MapIpv4(address));
+
+    /// <summary>As <see cref="Lookup(uint)"/> for an address in IPv6 form: IPv6 (NDP), or IPv4 when IPv4-mapped.</summary>
+    public MacAddress Lookup(UInt128 address)
     {
         if (TryLookup(address, out MacAddress mac, out NeighbourState state))
             return mac;
         if ((state & (NeighbourState.Incomplete | NeighbourState.Permanent)) == 0)
             Solicit(address);
-        throw new NeighbourUnresolvedException(InterfaceName, Ipv4Address.ToIPAddress(address), state);
+        throw new NeighbourUnresolvedException(InterfaceName, Ipv6Address.ToIPAddress(address), state);
     }
 
-    /// <inheritdoc cref="Lookup(uint)"/>
-    public MacAddress Lookup(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-            Throw.Config($"address {address}", "only IPv4 neighbours are looked up.", "give an IPv4 address.");
-        return Lookup(Ipv4Address.ToUInt32(address));
-    }
+    /// <inheritdoc cref="Lookup(UInt128)"/>
+    public MacAddress Lookup(IPAddress address) => Lookup(Ipv6Address.ToUInt128(address));
 
-    /// <summary>Has the kernel resolve <paramref name="address"/> (an ARP request), as it does before sending to it itself (RTM_NEWNEIGH with NTF_USE).</summary>
-    public void Solicit(uint address)
+    /// <summary>Has the kernel resolve the IPv4 <paramref name="address"/> (an ARP request), as it does before sending to it itself (RTM_NEWNEIGH with NTF_USE).</summary>
+    public void Solicit(uint address) => Solicit(Ipv6Address.MapIpv4(address));
+
+    /// <summary>As <see cref="Solicit(uint)"/> for an address in IPv6 form: a neighbour solicitation (NDP) for IPv6, ARP when IPv4-mapped.</summary>
+    public void Solicit(UInt128 address)
     {
+        Span<byte> buffer = stackalloc byte[Ipv6Packet.AddressLength];
         try
         {
-            _netlink.UseNeighbour(InterfaceIndex, address);
+            _netlink.UseNeighbour(InterfaceIndex, Bytes(address, buffer));
         }
         catch (NetlinkException e)
         {
             Throw.Errno(e.Call, e.Errno);
         }
+    }
+
+    // The NDA_DST bytes: 4 of IPv4 for a mapped address (the kernel's ARP table), else the 16 of IPv6 (its NDP table).
+    static ReadOnlySpan<byte> Bytes(UInt128 address, Span<byte> buffer)
+    {
+        BinaryPrimitives.WriteUInt128BigEndian(buffer, address);
+        return Ipv6Address.IsIpv4Mapped(address) ? buffer[12..] : buffer;
     }
 
     /// <summary>Closes the netlink socket.</summary>

@@ -1,3 +1,4 @@
+using System.Net;
 using AfXdp.Bpf;
 using AfXdp.Device;
 using AfXdp.Engine;
@@ -7,12 +8,13 @@ using AfXdp.Xsk;
 namespace AfXdp.Udp;
 
 /// <summary>
-/// Kernel-bypass UDP: serves IPv4 (address, port) pairs of an interface over AF_XDP, on every active
+/// Kernel-bypass UDP: serves IPv4 and IPv6 (address, port) pairs of an interface over AF_XDP, on every active
 /// queue (an <see cref="XdpEngine"/> worker and socket each). A steering program takes only unfragmented
-/// IPv4/UDP datagrams without options to those pairs; everything else (ARP, ICMP, TCP, other ports,
-/// fragments, options, IPv6) still reaches the kernel, so the host keeps its address and its other
-/// services. Each datagram is checked (lengths, IPv4 header and UDP checksums, RFC 1122 sources,
-/// reflector ports) before the handler sees it; bad ones are counted and dropped.
+/// IPv4/UDP datagrams without options, and IPv6/UDP ones without extension headers, to those pairs; everything
+/// else (ARP, ICMP, ICMPv6 and neighbour discovery, TCP, other ports, fragments, options, extension headers) still
+/// reaches the kernel, so the host keeps its addresses and its other services. Each datagram is checked (lengths,
+/// IPv4 header and UDP checksums, the UDP checksum IPv6 makes mandatory, RFC 1122 and RFC 4291 sources, reflector
+/// ports) before the handler sees it; bad ones are counted and dropped.
 /// </summary>
 /// <example>
 /// <code>
@@ -62,22 +64,10 @@ public sealed partial class UdpService : IDisposable
         var mac = new MacAddress(device.HardwareAddress);
         DeviceDriver? driver = device.QueryDriver();
         _drops = new DropLog(options.Log, device.Name, driver?.Name);
-        IReadOnlyList<Ipv4InterfaceAddress> own = Ipv4InterfaceAddress.Query(device.Index);
-        uint[] addresses = [.. Endpoints.Select(e => e.Address).Distinct()];
-        // One policy per served address: its subnet decides which broadcast and network sources are refused.
-        _hosts = new HostPolicy[addresses.Length];
-        for (int i = 0; i < addresses.Length; i++)
-        {
-            Ipv4InterfaceAddress mine = own.FirstOrDefault(a => a.Address == addresses[i]);
-            if (mine.PrefixLength == 0)
-            {
-                string address = Ipv4Address.ToIPAddress(addresses[i]).ToString();
-                Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an address of {device.Name}: the kernel would answer no ARP request for it, so no client could reach it.",
-                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => Ipv4Address.ToIPAddress(a.Address))))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
-            }
-            // Datagrams from a container or VM on this machine may arrive with checksums left for offload: accepted where the kernel's stack accepts them.
-            _hosts[i] = new HostPolicy(mac, mine.Address, mine.PrefixLength) { AcceptsPartialUdpChecksum = driver?.HandsOverPartialChecksums == true };
-        }
+        // One policy per served address: an IPv4 address's subnet decides which broadcast and network sources are refused.
+        // Datagrams from a container or VM on this machine may arrive with checksums left for offload: accepted where the kernel's stack accepts them.
+        bool partialChecksums = driver?.HandsOverPartialChecksums == true;
+        _hosts = [.. Ipv4Hosts(device, mac, partialChecksums), .. Ipv6Hosts(device, mac, partialChecksums)];
         int maxFrameLength = (int)Math.Min(FrameSize, device.Mtu + (uint)EthernetFrame.HeaderLength);
         // The engine opens every active queue: where RSS (or veth's flow hash) may put a client's datagrams.
         _engine = OpenEngine(device, new XdpEngineOptions
@@ -99,10 +89,12 @@ public sealed partial class UdpService : IDisposable
         _counters = new UdpServiceCounters[queues];
         try
         {
+            // IPv4 without options or fragments; IPv6 whose fixed header's next header is UDP, so that ICMPv6, neighbour
+            // discovery and every extension header (fragments among them) go to the kernel, which keeps the address working.
             PacketFilter[] filters = [.. Endpoints.Select(e => new PacketFilter
             {
-                EtherType = PacketFilter.EtherTypeIpv4,
-                PlainIpv4 = true,
+                EtherType = e.IsIpv6 ? PacketFilter.EtherTypeIpv6 : PacketFilter.EtherTypeIpv4,
+                PlainIpv4 = !e.IsIpv6,
                 Destination = e.ToIPEndPoint().Address,
                 Protocol = PacketFilter.ProtocolUdp,
                 DestinationPort = new PortRange(e.Port, e.Port),
@@ -147,7 +139,7 @@ public sealed partial class UdpService : IDisposable
     public UdpServiceCounters ReadCounters() => UdpServiceCounters.Sum(_counters);
 
     /// <summary>
-    /// Frames the steering program passed to the kernel (not for a served endpoint, or fragments, options, IPv6), over all CPUs;
+    /// Frames the steering program passed to the kernel (not for a served endpoint, or fragments, options, IPv6 extension headers), over all CPUs;
     /// 0 with <see cref="UdpServiceOptions.XskMap"/>, where the program is someone else's.
     /// </summary>
     public ulong ReadPassedToKernel() => _program?.ReadCounters().NotMatched ?? 0;
@@ -223,6 +215,54 @@ public sealed partial class UdpService : IDisposable
         Release();
         foreach (NeighbourTable? table in _neighbours ?? [])
             table?.Dispose();
+    }
+
+    /// <summary>The policies of the served IPv4 addresses, each with its subnet; refuses an address the interface does not have.</summary>
+    IEnumerable<HostPolicy> Ipv4Hosts(NetDevice device, MacAddress mac, bool partialChecksums)
+    {
+        uint[] addresses = [.. Endpoints.Where(e => !e.IsIpv6).Select(e => (uint)e.Address).Distinct()];
+        if (addresses.Length == 0)
+            return [];
+        IReadOnlyList<Ipv4InterfaceAddress> own = Ipv4InterfaceAddress.Query(device.Index);
+        var hosts = new List<HostPolicy>();
+        foreach (uint served in addresses)
+        {
+            Ipv4InterfaceAddress mine = own.FirstOrDefault(a => a.Address == served);
+            if (mine.PrefixLength == 0)
+            {
+                string address = Ipv4Address.ToIPAddress(served).ToString();
+                Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an address of {device.Name}: the kernel would answer no ARP request for it, so no client could reach it.",
+                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => Ipv4Address.ToIPAddress(a.Address))))}), or add it: `ip addr add {address}/24 dev {device.Name}`.");
+            }
+            hosts.Add(new HostPolicy(mac, mine.Address, mine.PrefixLength) { AcceptsPartialUdpChecksum = partialChecksums });
+        }
+        return hosts;
+    }
+
+    /// <summary>
+    /// The policies of the served IPv6 addresses; refuses an address the interface does not have, and a link-local one
+    /// (fe80::/10) whose scope id does not name this interface: such an address names a host only on one link.
+    /// </summary>
+    IEnumerable<HostPolicy> Ipv6Hosts(NetDevice device, MacAddress mac, bool partialChecksums)
+    {
+        IPEndPoint[] endpoints = [.. Options.Endpoints.Where(e => UdpEndpoint.From(e).IsIpv6)];
+        if (endpoints.Length == 0)
+            return [];
+        IReadOnlyList<Ipv6InterfaceAddress> own = Ipv6InterfaceAddress.Query(device.Index);
+        foreach (IPEndPoint endpoint in endpoints)
+        {
+            UInt128 served = Ipv6Address.ToUInt128(endpoint.Address);
+            string address = Ipv6Address.ToIPAddress(served).ToString();
+            if (Ipv6Address.IsLinkLocal(served) && endpoint.Address.ScopeId != device.Index)
+                Throw.Config($"UdpService({device.Name}, {endpoint})", endpoint.Address.ScopeId == 0
+                    ? $"{address} is link-local (fe80::/10): it names a host only together with its interface, and none is given."
+                    : $"{address} is link-local (fe80::/10) and its scope id {endpoint.Address.ScopeId} is not {device.Name} (index {device.Index}).",
+                    $"name the interface: [{address}%{device.Name}]:{endpoint.Port}.");
+            if (!own.Any(a => a.Address == served))
+                Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an IPv6 address of {device.Name}: the kernel would answer no neighbour solicitation for it, so no client could reach it.",
+                    $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => Ipv6Address.ToIPAddress(a.Address))))}), or add it: `ip -6 addr add {address}/64 dev {device.Name}`.");
+        }
+        return endpoints.Select(e => Ipv6Address.ToUInt128(e.Address)).Distinct().Select(a => new HostPolicy(mac, a) { AcceptsPartialUdpChecksum = partialChecksums });
     }
 
     /// <summary>The interface and the endpoints served, for logs.</summary>

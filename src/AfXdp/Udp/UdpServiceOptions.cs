@@ -11,8 +11,9 @@ public sealed record UdpServiceOptions
     public required string Interface { get; init; }
 
     /// <summary>
-    /// The IPv4 (address, UDP port) pairs served. Each address must be one the interface has: the kernel
-    /// keeps answering ARP, ping and everything else for it. IPv6 datagrams keep going to the kernel.
+    /// The IPv4 and IPv6 (address, UDP port) pairs served. Each address must be one the interface has: the kernel
+    /// keeps answering ARP, neighbour discovery, ping and everything else for it. A link-local IPv6 address (fe80::/10)
+    /// carries the interface as its scope id ([fe80::1%eth0]:53).
     /// </summary>
     public required IReadOnlyList<IPEndPoint> Endpoints { get; init; }
 
@@ -67,7 +68,7 @@ public sealed record UdpServiceOptions
         ArgumentException.ThrowIfNullOrEmpty(Interface);
         ArgumentNullException.ThrowIfNull(Endpoints);
         if (Endpoints.Count == 0)
-            Throw.Config("UdpServiceOptions.Endpoints = []", "a UDP service serves at least one (address, port) pair.", "list the IPv4 endpoints to serve, e.g. 192.0.2.1:53.");
+            Throw.Config("UdpServiceOptions.Endpoints = []", "a UDP service serves at least one (address, port) pair.", "list the endpoints to serve, e.g. 192.0.2.1:53 or [2001:db8::1]:53.");
         foreach (IPEndPoint endpoint in Endpoints)
         {
             UdpEndpoint.From(endpoint);
