@@ -144,7 +144,7 @@ public static class DnsAnswerer
     /// not sent (0, <see cref="DnsOutcome.Limited"/>), so a service that answers anything with something query-like
     /// gets a few answers, and the exchange ends.
     /// </summary>
-    public static int Answer(Span<byte> message, int length, DnsZone zone, ErrorRateLimiter limiter, uint source, out DnsOutcome outcome)
+    public static int Answer(Span<byte> message, int length, DnsZone zone, ErrorRateLimiter limiter, UInt128 source, out DnsOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(limiter);
         int reply = Answer(message, length, zone, out outcome);

@@ -30,10 +30,10 @@ public sealed class ErrorRateLimiter
     public ErrorRateLimiter() => Array.Fill(_buckets, new Bucket { Second = -1 });
 
     /// <summary>
-    /// True when <paramref name="source"/> (an IPv4 address) may get one more answer without records now;
+    /// True when <paramref name="source"/> (an address in IPv6 form, IPv4 ones IPv4-mapped: <c>AfXdp.Udp.UdpEndpoint.Address</c>) may get one more answer without records now;
     /// <paramref name="timestamp"/> is <see cref="Stopwatch.GetTimestamp"/>'s.
     /// </summary>
-    public bool TryTake(uint source, long timestamp)
+    public bool TryTake(UInt128 source, long timestamp)
     {
         ref Bucket bucket = ref _buckets[(uint)HashCode.Combine(source) % Buckets];
         long second = timestamp / Stopwatch.Frequency;

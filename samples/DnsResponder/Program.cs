@@ -13,19 +13,26 @@ using OpenTelemetry.Metrics;
 // The command line is one configuration source, over appsettings.json and the environment: each option given sets
 // its key (--interface is AfXdp:Interface, --record Dns:Records:N, ...), and what it leaves out comes from the others.
 var iface = new Option<string>("--interface", "-i") { Description = "interface to serve on (AfXdp:Interface)" };
-var ip = new Option<IPAddress>("--ip")
+var ip = new Option<IPAddress[]>("--ip")
 {
-    Description = "IPv4 address to serve on (AfXdp:Endpoints:0 with --port; the host's own address works: only DNS queries to it are taken)",
+    Description = "IPv4 or IPv6 address to serve on, with --port; repeat it to serve several, e.g. --ip 10.99.0.2 --ip fd00:99::2 " +
+        "(AfXdp:Endpoints:N; the host's own addresses work: only DNS queries to them are taken; a link-local IPv6 one names its interface, fe80::2%eth0)",
+    AllowMultipleArgumentsPerToken = false,
     CustomParser = r =>
     {
-        string text = r.Tokens.Single().Value;
-        if (IPAddress.TryParse(text, out IPAddress? address) && address.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') == 3)
-            return address;
-        r.AddError($"--ip: '{text}' is not an IPv4 address; write e.g. --ip 10.99.0.2");
-        return null!;
+        var addresses = new List<IPAddress>();
+        foreach (string text in r.Tokens.Select(t => t.Value))
+        {
+            if (IPAddress.TryParse(text, out IPAddress? address)
+                && (address.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') == 3 || address.AddressFamily == AddressFamily.InterNetworkV6))
+                addresses.Add(address);
+            else
+                r.AddError($"--ip: '{text}' is not an IPv4 or IPv6 address; write e.g. --ip 10.99.0.2 or --ip fd00:99::2");
+        }
+        return [.. addresses];
     },
 };
-var port = new Option<ushort>("--port") { Description = "UDP port, with --ip", DefaultValueFactory = _ => 53 };
+var port = new Option<ushort>("--port") { Description = "UDP port, with --ip (the same for every --ip)", DefaultValueFactory = _ => 53 };
 var records = new Option<string[]>("--record") { Description = "an A record, NAME=IPV4; repeat for more (Dns:Records)", AllowMultipleArgumentsPerToken = false };
 var duration = new Option<double?>("--duration", "-d") { Description = "seconds to serve; 0 serves until Ctrl-C or SIGTERM (Dns:DurationSeconds)" };
 var kernel = new Option<bool>("--kernel") { Description = "serve through System.Net.Sockets (the kernel's UDP stack) instead of AF_XDP, for comparison (Dns:Kernel)" };
@@ -72,7 +79,9 @@ if (parse.GetResult(port) is { Implicit: false } && parse.GetResult(ip) is null)
     return 2;
 }
 Set(iface, "AfXdp:Interface", v => v);
-Set(ip, "AfXdp:Endpoints:0", v => new IPEndPoint(v, parse.GetValue(port)).ToString());
+IPAddress[] ipsGiven = parse.GetValue(ip) ?? [];
+for (int i = 0; i < ipsGiven.Length; i++)
+    given[$"AfXdp:Endpoints:{i}"] = new IPEndPoint(ipsGiven[i], parse.GetValue(port)).ToString();
 string[] recordsGiven = parse.GetValue(records) ?? [];
 for (int i = 0; i < recordsGiven.Length; i++)
     given[$"Dns:Records:{i}"] = recordsGiven[i];

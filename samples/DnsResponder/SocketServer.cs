@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using AfXdp.Hosting;
+using AfXdp.Net;
 using AfXdp.Udp;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,8 +12,8 @@ using Microsoft.Extensions.Options;
 namespace DnsResponder;
 
 /// <summary>
-/// The same responder over System.Net.Sockets, written as well as that API allows: one UDP socket per
-/// thread on the same address and port (SO_REUSEPORT: the kernel spreads clients over them), bound to
+/// The same responder over System.Net.Sockets, written as well as that API allows: one UDP socket (IPv4 or IPv6, as
+/// the endpoint is) per thread on the same address and port (SO_REUSEPORT: the kernel spreads clients over them), bound to
 /// the interface, and blocking ReceiveFrom/SendTo on spans with a preallocated SocketAddress, so that
 /// a query allocates nothing and costs exactly two syscalls.
 /// </summary>
@@ -95,7 +96,7 @@ public sealed partial class SocketServer(IOptionsMonitor<UdpServiceSettings> set
 
     static Socket Open(string interfaceName, IPEndPoint endpoint)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             socket.SetRawSocketOption(SOL_SOCKET, SO_REUSEPORT, BitConverter.GetBytes(1));
@@ -113,7 +114,8 @@ public sealed partial class SocketServer(IOptionsMonitor<UdpServiceSettings> set
     static void Serve(Socket socket, DnsZone zone, DnsCounters counters, CancellationToken stop)
     {
         byte[] buffer = GC.AllocateArray<byte>(BufferSize, pinned: true);
-        var client = new SocketAddress(AddressFamily.InterNetwork);
+        var client = new SocketAddress(socket.AddressFamily);
+        bool ipv6 = socket.AddressFamily == AddressFamily.InterNetworkV6;
         var limiter = new ErrorRateLimiter();
         while (!stop.IsCancellationRequested)
         {
@@ -126,8 +128,8 @@ public sealed partial class SocketServer(IOptionsMonitor<UdpServiceSettings> set
             {
                 return;
             }
-            // The buffer is a sockaddr_in: family, port, then the address (netinet/in.h).
-            uint source = BinaryPrimitives.ReadUInt32BigEndian(client.Buffer.Span[4..]);
+            // The buffer is a sockaddr_in (family, port, then the address) or a sockaddr_in6 (family, port, flow info, then the address): netinet/in.h.
+            UInt128 source = ipv6 ? BinaryPrimitives.ReadUInt128BigEndian(client.Buffer.Span[8..]) : Ipv6Address.MapIpv4(BinaryPrimitives.ReadUInt32BigEndian(client.Buffer.Span[4..]));
             int length = DnsAnswerer.Answer(buffer, received, zone, limiter, source, out DnsOutcome outcome);
             counters.Add(outcome);
             if (length > 0)

@@ -9,7 +9,7 @@ namespace AfXdp.Hosting;
 
 /// <summary>
 /// A <see cref="UdpServiceOptions"/> that configuration can bind (appsettings.json, environment variables such
-/// as <c>AfXdp__Endpoints__0=10.0.0.1:53</c>): endpoints and the XSKMAP source are strings; a value left unset
+/// as <c>AfXdp__Endpoints__0=10.0.0.1:53</c>, <c>AfXdp__Endpoints__1=[fd00::1]:53</c>): endpoints and the XSKMAP source are strings; a value left unset
 /// keeps the library's default.
 /// </summary>
 public sealed class UdpServiceSettings
@@ -17,7 +17,7 @@ public sealed class UdpServiceSettings
     /// <summary>The interface to serve on (<see cref="UdpServiceOptions.Interface"/>).</summary>
     public string? Interface { get; set; }
 
-    /// <summary>The IPv4 endpoints served, each "ADDRESS:PORT", e.g. "10.0.0.1:53" (<see cref="UdpServiceOptions.Endpoints"/>).</summary>
+    /// <summary>The IPv4 and IPv6 endpoints served, each "ADDRESS:PORT" or "[IPV6]:PORT", e.g. "10.0.0.1:53", "[fd00::1]:53" (<see cref="UdpServiceOptions.Endpoints"/>).</summary>
     public List<string> Endpoints { get; set; } = [];
 
     /// <summary>The CPU of each queue's worker (<see cref="UdpServiceOptions.Cores"/>).</summary>
@@ -58,14 +58,14 @@ public sealed class UdpServiceSettings
         if (string.IsNullOrWhiteSpace(Interface))
             errors.Add($"{section}:Interface is not set: the service needs an interface to serve on; set it, e.g. \"Interface\": \"eth0\" (environment: {Variable(section)}__Interface=eth0).");
         if (Endpoints.Count == 0)
-            errors.Add($"{section}:Endpoints is empty: a UDP service serves at least one IPv4 address and port; list them, e.g. \"Endpoints\": [\"10.0.0.1:53\"] (environment: {Variable(section)}__Endpoints__0=10.0.0.1:53).");
+            errors.Add($"{section}:Endpoints is empty: a UDP service serves at least one IPv4 or IPv6 address and port; list them, e.g. \"Endpoints\": [\"10.0.0.1:53\"] (environment: {Variable(section)}__Endpoints__0=10.0.0.1:53).");
         var endpoints = new List<IPEndPoint>();
         for (int i = 0; i < Endpoints.Count; i++)
         {
             if (ParseEndpoint(Endpoints[i]) is { } endpoint)
                 endpoints.Add(endpoint);
             else
-                errors.Add($"{section}:Endpoints:{i} = \"{Endpoints[i]}\": not an IPv4 address and port; write e.g. \"10.0.0.1:53\".");
+                errors.Add($"{section}:Endpoints:{i} = \"{Endpoints[i]}\": not an IPv4 or [IPv6] address and port; write e.g. \"10.0.0.1:53\" or \"[fd00::1]:53\".");
         }
         XskMapSource? source = null;
         if (XskMap is not null && !XskMapSource.TryParse(XskMap, out source, out string mapError))
@@ -95,10 +95,11 @@ public sealed class UdpServiceSettings
         return (options, source);
     }
 
-    /// <summary>"A.B.C.D:PORT" with a port from 1 to 65535, else null (an IPv6 or a name is no endpoint the service can serve).</summary>
+    /// <summary>"A.B.C.D:PORT" or "[IPV6]:PORT" with a port from 1 to 65535, else null (a name, or an address without its port, is no endpoint the service can serve).</summary>
     static IPEndPoint? ParseEndpoint(string text) =>
-        IPEndPoint.TryParse(text, out IPEndPoint? endpoint) && endpoint.AddressFamily == AddressFamily.InterNetwork && endpoint.Port != 0
-            && text.Count(c => c == '.') == 3 && text.Contains(':')
+        IPEndPoint.TryParse(text, out IPEndPoint? endpoint) && endpoint.Port != 0
+            && (endpoint.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') == 3 && text.Contains(':')
+                || endpoint.AddressFamily == AddressFamily.InterNetworkV6 && text.StartsWith('[') && text.Contains("]:", StringComparison.Ordinal))
             ? endpoint : null;
 
     /// <summary>The environment variable prefix of a section: "AfXdp:Udp" is AfXdp__Udp.</summary>

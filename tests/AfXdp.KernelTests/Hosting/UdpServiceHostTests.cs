@@ -195,7 +195,7 @@ public sealed class UdpServiceHostTests
         });
         Assert.Equal(2, exitCode);
         string line = Assert.Single(log.Messages(UdpServiceEvents.StartFailed));
-        Assert.Equal("AfXdp:Endpoints:0 = \"10.0.0.1\": not an IPv4 address and port; write e.g. \"10.0.0.1:53\".", line);
+        Assert.Equal("AfXdp:Endpoints:0 = \"10.0.0.1\": not an IPv4 or [IPv6] address and port; write e.g. \"10.0.0.1:53\" or \"[fd00::1]:53\".", line);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ using AfXdp.Xsk;
 namespace AfXdp.KernelTests.Udp;
 
 /// <summary>The UDP service against kernel sockets in a lab: replies in place, checks, sends, queues, allocation, metrics, frames past the MTU, a throwing handler.</summary>
-public sealed class UdpServiceTests
+public sealed partial class UdpServiceTests
 {
     const int Port = 7007;
 
@@ -367,7 +367,7 @@ public sealed class UdpServiceTests
         Assert.Equal(UdpSendResult.Sent, toClient);
         Assert.Equal(UdpSendResult.Unresolved, toNobody);
         Assert.NotNull(unresolved);
-        Assert.Equal(Ipv4Address.ToIPAddress(nobody.Address), unresolved.Address);
+        Assert.Equal(Ipv6Address.ToIPAddress(nobody.Address), unresolved.Address);
     }
 
     [Fact]

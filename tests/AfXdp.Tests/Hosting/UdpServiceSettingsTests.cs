@@ -49,9 +49,9 @@ public sealed class UdpServiceSettingsTests
     }
 
     [Theory]
-    [InlineData("Endpoints:0", "10.0.0.1", "AfXdp:Endpoints:0 = \"10.0.0.1\": not an IPv4 address and port; write e.g. \"10.0.0.1:53\".")]
-    [InlineData("Endpoints:0", "[::1]:53", "AfXdp:Endpoints:0 = \"[::1]:53\": not an IPv4 address and port; write e.g. \"10.0.0.1:53\".")]
-    [InlineData("Endpoints:0", "10.0.0.1:0", "AfXdp:Endpoints:0 = \"10.0.0.1:0\": not an IPv4 address and port; write e.g. \"10.0.0.1:53\".")]
+    [InlineData("Endpoints:0", "10.0.0.1", "AfXdp:Endpoints:0 = \"10.0.0.1\": not an IPv4 or [IPv6] address and port; write e.g. \"10.0.0.1:53\" or \"[fd00::1]:53\".")]
+    [InlineData("Endpoints:0", "fd00::1", "AfXdp:Endpoints:0 = \"fd00::1\": not an IPv4 or [IPv6] address and port; write e.g. \"10.0.0.1:53\" or \"[fd00::1]:53\".")]
+    [InlineData("Endpoints:0", "10.0.0.1:0", "AfXdp:Endpoints:0 = \"10.0.0.1:0\": not an IPv4 or [IPv6] address and port; write e.g. \"10.0.0.1:53\" or \"[fd00::1]:53\".")]
     [InlineData("StopTimeout", "00:00:00", "AfXdp:StopTimeout = 00:00:00: shutdown must give the workers time to stop; use e.g. \"00:00:05\".")]
     public void A_wrong_value_is_one_line_naming_the_key_the_value_and_the_fix(string key, string value, string expected)
     {
