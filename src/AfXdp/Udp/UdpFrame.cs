@@ -7,10 +7,7 @@ namespace AfXdp.Udp;
 internal enum UdpFrameCheck : byte
 {
     Ok,
-    /// <summary>
-    /// Not an untagged, unfragmented IPv4/UDP datagram without options, or an untagged IPv6 packet whose fixed header
-    /// is followed by UDP, whose lengths hold.
-    /// </summary>
+    /// <summary>Not an untagged, unfragmented IPv4/UDP datagram without options, nor an untagged IPv6 packet, whose lengths hold.</summary>
     Malformed,
     /// <summary>The IPv4 header or UDP checksum is wrong, or a UDP checksum over IPv6 is zero (RFC 8200 8.1).</summary>
     BadChecksum,
@@ -19,7 +16,10 @@ internal enum UdpFrameCheck : byte
     /// offload by a sender on this machine, on a device not known to hand such frames over (<see cref="HostPolicy.AcceptsPartialUdpChecksum"/> off).
     /// </summary>
     PartialChecksum,
-    /// <summary>A correct host would not answer it (<see cref="HostPolicy"/>), or it was addressed to another MAC or address.</summary>
+    /// <summary>
+    /// A correct host would not answer it (<see cref="HostPolicy"/>), it was addressed to another MAC, address or port, or it is
+    /// no UDP right after the IP header (another protocol, or an IPv6 extension header, which the kernel handles).
+    /// </summary>
     Unanswerable,
 }
 
