@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DNS responder benchmark: samples/DnsResponder over AF_XDP against the same responder over
 # System.Net.Sockets (--kernel), both measured by dnsperf in a throwaway veth lab.
-#   benchmarks/dns/dnsperf-bench.sh [SECONDS=10] [REPS=3] > docs/dnsperf-YYYYMMDD.txt
+#   benchmarks/dns/dnsperf-bench.sh [SECONDS=10] [REPS=3] > docs/raw/dnsperf-YYYYMMDD.txt
 #   (COALESCE_US=N sets the xdp-coalesce mode's --coalesce-us, default 200; MODES="kernel xdp-coalesce" runs those only;
 #    CLIENT_RPS=1 moves dnsperf's receive work onto dnsperf's core, see below)
 # Per mode and rep: the responder on core 1 (taskset), dnsperf on core 0,

@@ -4,7 +4,7 @@
 # an unpaced txonly (saturating; spin and --async only, receiver rings -r 8192). cpu_pct is the receiving
 # process's CPU from schedstat, in % of one core. Throwaway veth lab, drv mode, copy mode, receiver on core 1,
 # feeder on core 0.
-# usage: sudo docs/figures/async-cpu.sh [RUNS=5] [SECS=5] > docs/async-cpu-DATE.txt   (env AFXDP: see lab.sh)
+# usage: sudo docs/figures/async-cpu.sh [RUNS=5] [SECS=5] > docs/raw/async-cpu-DATE.txt   (env AFXDP: see lab.sh)
 . "$(dirname "$0")/lab.sh"
 RUNS=${1:-5}; SECS=${2:-5}
 fig_lab_up

@@ -1,7 +1,7 @@
 #!/bin/bash
 # README "Scale: one socket per queue" table: `afxdp engine` (drop handler) on 1 and on 2 queues, alternately,
 # each queue fed by its own `afxdp bench -m txonly` on the peer. Throwaway veth lab with 2 queues per end, drv mode.
-# usage: sudo docs/figures/scaling.sh [PAIRS=12] [SECS=5] > docs/scaling-DATE.txt   (env AFXDP: see lab.sh)
+# usage: sudo docs/figures/scaling.sh [PAIRS=12] [SECS=5] > docs/raw/scaling-DATE.txt   (env AFXDP: see lab.sh)
 . "$(dirname "$0")/lab.sh"
 PAIRS=${1:-12}; SECS=${2:-5}
 fig_lab_up 2
