@@ -1,5 +1,5 @@
 #!/bin/bash
-# README micro-benchmark table: BenchmarkDotNet over the ring steps (benchmarks/AfXdp.Benchmarks), C xsk.h against
+# docs/performance.md micro-benchmark table: BenchmarkDotNet over the ring steps (benchmarks/AfXdp.Benchmarks), C xsk.h against
 # AfXdp, no kernel. Copies each class's report to docs/raw/microbench-DATE-CLASS.md / .csv and prints the tables.
 # usage: docs/figures/microbench.sh [JOB=short] > docs/raw/microbench-DATE.txt      (needs cc and /usr/include/xdp/xsk.h: apt-get install libxdp-dev)
 set -eu

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Writes the transcripts in docs/raw/ quoted in the guide: echo answering a real ping, two echo
+# Writes the transcripts in docs/raw/ quoted in docs/cli.md and the guide: echo answering a real ping, two echo
 # instances not answering a spoofed datagram, loops exiting when their interface or program goes away,
 # two benches started on one queue at once, and what `bench --async` allocates in runs of 2 s and 6 s. Run as root from the repository root after `dotnet build`:
 #   sh docs/reliability/transcripts.sh
