@@ -4,11 +4,15 @@ using AfXdp.TestShared;
 namespace AfXdp.Tests.Docs;
 
 /// <summary>
-/// The README and docs/ point only at files that exist: every relative Markdown link, and every repository path
-/// in a code span (<c>`docs/raw/echo-20261129.txt`</c>), so that moving a file without fixing its readers fails here.
+/// The README and docs/ point only at files that exist: every relative Markdown link (and its #anchor, among the
+/// target's headings), and every repository path in a code span (<c>`docs/raw/echo-20261129.txt`</c>), so that moving
+/// a file or renaming a heading without fixing its readers fails here.
 /// </summary>
 public sealed partial class DocsLinkTests
 {
+    [GeneratedRegex(@"^#{1,6} (?<title>.+)$", RegexOptions.Multiline)]
+    private static partial Regex Heading();
+
     [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
     private static partial Regex MarkdownLink();
 
@@ -22,6 +26,11 @@ public sealed partial class DocsLinkTests
                 .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}raw{Path.DirectorySeparatorChar}")))
             .Order().Select(p => Path.GetRelativePath(Repository.Root, p))];
 
+    /// <summary>The anchors GitHub gives a document's headings: lower case, only letters, digits, '_' and '-' kept, spaces as '-'.</summary>
+    static HashSet<string> Anchors(string markdown) =>
+        [.. Heading().Matches(markdown).Select(m => new string([.. m.Groups["title"].Value.Trim().ToLowerInvariant()
+            .Where(c => char.IsLetterOrDigit(c) || c is '-' or '_' or ' ').Select(c => c == ' ' ? '-' : c)]))];
+
     [Theory]
     [MemberData(nameof(Documents))]
     public void Every_relative_link_and_repository_path_in_the_document_exists(string document)
@@ -32,11 +41,13 @@ public sealed partial class DocsLinkTests
         foreach (Match m in MarkdownLink().Matches(text))
         {
             string target = m.Groups["target"].Value;
-            if (target.StartsWith('#') || target.Contains("://", StringComparison.Ordinal))
+            if (target.Contains("://", StringComparison.Ordinal))
                 continue;
-            string path = target.Split('#')[0];
-            string full = Path.GetFullPath(Path.Combine(directory, path));
+            string[] parts = target.Split('#');
+            string full = parts[0].Length == 0 ? Repository.PathOf(document) : Path.GetFullPath(Path.Combine(directory, parts[0]));
             if (!File.Exists(full) && !Directory.Exists(full))
+                broken.Add(target);
+            else if (parts.Length > 1 && full.EndsWith(".md", StringComparison.Ordinal) && !Anchors(File.ReadAllText(full)).Contains(parts[1]))
                 broken.Add(target);
         }
         foreach (Match m in RepositoryPath().Matches(text))
