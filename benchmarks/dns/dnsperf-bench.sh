@@ -13,7 +13,7 @@
 #               and dnsperf's average latency.
 # The lab: namespaces dnsbA (dnsperf, 10.98.0.1 and fd00:98::1) and dnsbB (responder, 10.98.0.2 and fd00:98::2), one
 # veth pair with static neighbours (no ARP or neighbour discovery during a run), IPv6 off when FAMILIES has no 6, default offloads (the responder accepts the partial UDP checksums
-# dnsperf's end leaves on veth, as the kernel does; see README). Deleted on exit.
+# dnsperf's end leaves on veth, as the kernel does; see docs/guide/udp.md). Deleted on exit.
 set -euo pipefail
 SECS=${1:-10}
 REPS=${2:-3}

@@ -1,10 +1,10 @@
 #!/bin/bash
-# README "Awaiting packets instead of spinning" table: CPU of `afxdp bench -m rxdrop` spinning (default), with
+# docs/performance.md "Receiving: spinning, async, poll, busy poll" table: CPU of `afxdp bench -m rxdrop` spinning (default), with
 # --async, -p (poll()) and -B (busy poll), fed on the peer by `afxdp bench -m txonly --rate 50000` (paced) and by
 # an unpaced txonly (saturating; spin and --async only, receiver rings -r 8192). cpu_pct is the receiving
 # process's CPU from schedstat, in % of one core. Throwaway veth lab, drv mode, copy mode, receiver on core 1,
 # feeder on core 0.
-# usage: sudo docs/figures/async-cpu.sh [RUNS=5] [SECS=5] > docs/async-cpu-DATE.txt   (env AFXDP: see lab.sh)
+# usage: sudo docs/figures/async-cpu.sh [RUNS=5] [SECS=5] > docs/raw/async-cpu-DATE.txt   (env AFXDP: see lab.sh)
 . "$(dirname "$0")/lab.sh"
 RUNS=${1:-5}; SECS=${2:-5}
 fig_lab_up
@@ -41,5 +41,7 @@ awk -F' [|] ' '{ split($1, h, /[ =]/); k = h[2] " variant=" h[4]; pps = cpu = -1
 		n[k]++; P[k, n[k]] = pps; C[k, n[k]] = cpu }
 	function med(a, k, m,   i, j, t, x) { for (i = 1; i <= m; i++) x[i] = a[k, i] + 0
 		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
-		return sprintf("%d (%d-%d)", x[int((m + 1) / 2)], x[1], x[m]) }
+		# the median: the middle value, or the mean of the two middle ones for an even count
+		v = (m % 2) ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+		return sprintf(v == int(v) ? "%d (%d-%d)" : "%.1f (%d-%d)", v, x[1], x[m]) }
 	END { for (k in n) printf "feed=%s runs=%d pps %s cpu_pct %s\n", k, n[k], med(P, k, n[k]), med(C, k, n[k]) }' "$tmp/runs" | sort

@@ -14,7 +14,7 @@ cd "$BASELINE"; ./lab.sh up >/dev/null; trap './lab.sh down' EXIT
 	echo "# $(date -u) $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg); reps=$REPS secs=$SECS; before=$BEFORE after=$AFTER"
 	for s in $SCENARIOS; do
 		for c in "$BEFORE bench" "$AFTER bench" "$BASELINE/xsk_baseline"; do
-			# txonly-sink as in the README's table: the sink's NAPI thread on core 0 (KCPU=0).
+			# txonly-sink as in docs/performance.md's table: the sink's NAPI thread on core 0 (KCPU=0).
 			kcpu=; [ "$s" = txonly-sink ] && kcpu=0
 			echo "# $s, candidate: $c${kcpu:+ (KCPU=$kcpu)}"
 			KCPU=$kcpu CANDIDATE="$c" ./bench.sh "$s" "$REPS" "$SECS" 2>/dev/null | grep -E "base \(|cand \(|ratio"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The README's side-by-side bench: the four scenarios of ../shared/baseline/bench.sh with `afxdp bench`
+# docs/performance.md's side-by-side bench: the four scenarios of ../shared/baseline/bench.sh with `afxdp bench`
 # as the candidate, then the same four with the baseline as its own candidate (A/A: the noise).
 # usage: bench-side-by-side.sh OUT.txt [REPS=5] [SECS=8]
 #   env CANDIDATE  the candidate command (default "/tmp/aot/afxdp bench": the README's NativeAOT build)

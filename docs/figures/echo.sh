@@ -1,7 +1,7 @@
 #!/bin/bash
-# README "Echo" figures: `ping -f -c 10000` against `afxdp echo` (time, loss, rtt) and a lock-step UDP client's
+# docs/performance.md "Echo round trips" figures: `ping -f -c 10000` against `afxdp echo` (time, loss, rtt) and a lock-step UDP client's
 # round trips per second, in a throwaway veth lab (drv mode, copy-mode socket).
-# usage: sudo docs/figures/echo.sh > docs/echo-DATE.txt      (env AFXDP: the CLI, see lab.sh)
+# usage: sudo docs/figures/echo.sh > docs/raw/echo-DATE.txt      (env AFXDP: the CLI, see lab.sh)
 . "$(dirname "$0")/lab.sh"
 fig_lab_up
 ECHO_IP=10.98.0.3   # an address the kernel does not have: only afxdp echo answers it

@@ -1,7 +1,7 @@
 #!/bin/bash
-# README micro-benchmark table: BenchmarkDotNet over the ring steps (benchmarks/AfXdp.Benchmarks), C xsk.h against
-# AfXdp, no kernel. Copies each class's report to docs/microbench-DATE-CLASS.md / .csv and prints the tables.
-# usage: docs/figures/microbench.sh [JOB=short] > docs/microbench-DATE.txt      (needs cc and /usr/include/xdp/xsk.h: apt-get install libxdp-dev)
+# docs/performance.md micro-benchmark table: BenchmarkDotNet over the ring steps (benchmarks/AfXdp.Benchmarks), C xsk.h against
+# AfXdp, no kernel. Copies each class's report to docs/raw/microbench-DATE-CLASS.md / .csv and prints the tables.
+# usage: docs/figures/microbench.sh [JOB=short] > docs/raw/microbench-DATE.txt      (needs cc and /usr/include/xdp/xsk.h: apt-get install libxdp-dev)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 JOB=${1:-short}
@@ -13,8 +13,8 @@ day=$(date -u +%Y%m%d)
 echo "# $(date -u '+%F %T UTC'), load average before $load (the machine may be shared), job $JOB, commit $(git -C "$ROOT" rev-parse --short HEAD)"
 for report in BenchmarkDotNet.Artifacts/results/*-report-github.md; do
 	class=$(basename "$report" -report-github.md); class=${class##*.}
-	cp "$report" "$ROOT/docs/microbench-$day-$class.md"
-	cp "${report%-github.md}.csv" "$ROOT/docs/microbench-$day-$class.csv"
-	echo "== $class (docs/microbench-$day-$class.md)"
+	cp "$report" "$ROOT/docs/raw/microbench-$day-$class.md"
+	cp "${report%-github.md}.csv" "$ROOT/docs/raw/microbench-$day-$class.csv"
+	echo "== $class (docs/raw/microbench-$day-$class.md)"
 	cat "$report"
 done

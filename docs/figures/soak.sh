@@ -1,7 +1,7 @@
 #!/bin/bash
-# README "Frame accounting" figure: the l2fwd soak with a frame ledger on both ends (SoakTests), 10^7 frames.
+# docs/testing.md "Frame accounting" figure: the l2fwd soak with a frame ledger on both ends (SoakTests), 10^7 frames.
 # The test builds its own throwaway veth lab and prints one "soak: ..." line with the figures it asserted on.
-# usage: sudo docs/figures/soak.sh [FRAMES=10000000] > docs/soak-DATE.txt
+# usage: sudo docs/figures/soak.sh [FRAMES=10000000] > docs/raw/soak-DATE.txt
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FRAMES=${1:-10000000}

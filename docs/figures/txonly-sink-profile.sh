@@ -1,9 +1,9 @@
 #!/bin/bash
-# README "At parity, not 5 % ahead: why": where the sink core's time goes in txonly-sink with KCPU=0, for the C
+# docs/performance.md "At parity, not 5 % ahead: why": where the sink core's time goes in txonly-sink with KCPU=0, for the C
 # baseline and for `afxdp bench`. Runs ../shared/baseline/bench.sh (one rep each) and meanwhile samples core 0,
 # where the sink's threaded NAPI runs, with `perf record -e cpu-clock` (software sampling; the VM has no PMU).
 # Prints bench.sh's summary (napi= is the sink core's busy %) and the top symbols of the NAPI thread.
-# usage: sudo docs/figures/txonly-sink-profile.sh [REPS=3] [SECS=8] > docs/txonly-sink-profile-DATE.txt   (the two alternate)
+# usage: sudo docs/figures/txonly-sink-profile.sh [REPS=3] [SECS=8] > docs/raw/txonly-sink-profile-DATE.txt   (the two alternate)
 #   env CANDIDATE (default "/tmp/aot/afxdp bench"), BASELINE (a built copy of ../shared/baseline, default /tmp/baseline)
 set -eu
 REPS=${1:-3}; SECS=${2:-8}

@@ -2,7 +2,7 @@
 # The device plugin's two ways on one host, as root: `afxdp plugin` attaches the redirect program to the veth end
 # in namespace dpb and hands out its XSKMAP (socket, then pin); `afxdp echo` runs as a pod would (uid 65534, only
 # CAP_NET_RAW and CAP_IPC_LOCK), takes the map with --xskmap, loads nothing, and answers the real ping from
-# namespace dpa. Its output is single-host-demo.txt. AFXDP says how to run the CLI (default: this checkout's build).
+# namespace dpa. Its output is committed as docs/raw/k8s-single-host-demo-DATE.txt. AFXDP says how to run the CLI (default: this checkout's build).
 set -u
 AFXDP=${AFXDP:-"dotnet $(dirname "$(realpath "$0")")/../../src/AfXdp.Cli/bin/Debug/net10.0/AfXdp.Cli.dll"}
 export AFXDP

@@ -2,7 +2,7 @@
 # Issue 14: bench's alloc_bytes in txonly -R (the case that once printed a non-zero value under load), N runs
 # of 1 s (--json, as CliTests runs it) in the persistent lab (rebuilt, and deleted at the end) while another copy of the tree rebuilds in a loop. Prints one line per run:
 # "i \"alloc_bytes\":... load". Run as root after `dotnet build`:
-#   sh docs/reliability/bench-alloc-under-build.sh [N] > docs/reliability/bench-alloc-under-build-DATE.txt
+#   sh docs/reliability/bench-alloc-under-build.sh [N] > docs/raw/bench-alloc-under-build-DATE.txt
 N=${1:-40}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CLI="$REPO/src/AfXdp.Cli/bin/Debug/net10.0/AfXdp.Cli.dll"

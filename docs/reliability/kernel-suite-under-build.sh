@@ -1,7 +1,7 @@
 #!/bin/sh
 # Issue 14, item 5: the whole kernel suite N times in a row (default 5) while another copy of the tree
 # rebuilds in a loop (`dotnet build --no-incremental`, build-loop.sh), so both cores are loaded throughout.
-# Run as root: sh docs/reliability/kernel-suite-under-build.sh [N] > docs/reliability/kernel-suite-under-build-DATE.txt
+# Run as root: sh docs/reliability/kernel-suite-under-build.sh [N] > docs/raw/kernel-suite-under-build-DATE.txt
 N=${1:-5}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 COPY=/tmp/afxdp-build-loop

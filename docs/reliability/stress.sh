@@ -1,6 +1,6 @@
 #!/bin/sh
 # The touched test classes three times in a row while another copy of the tree rebuilds in a loop (build-loop.sh).
-# Run as root from anywhere: sh docs/reliability/stress.sh > docs/reliability/stress-DATE.txt
+# Run as root from anywhere: sh docs/reliability/stress.sh > docs/raw/stress-DATE.txt
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/docs/reliability/build-loop.sh"
 build_loop_start "$REPO" /tmp/wt14copy

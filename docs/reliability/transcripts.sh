@@ -1,12 +1,12 @@
 #!/bin/sh
-# Writes the transcripts of docs/reliability/ quoted in the README: echo answering a real ping, two echo
+# Writes the transcripts in docs/raw/ quoted in docs/cli.md and the guide: echo answering a real ping, two echo
 # instances not answering a spoofed datagram, loops exiting when their interface or program goes away,
 # two benches started on one queue at once, and what `bench --async` allocates in runs of 2 s and 6 s. Run as root from the repository root after `dotnet build`:
 #   sh docs/reliability/transcripts.sh
 # Traffic stays between two namespaces it creates (t14ea, t14eb) and deletes again.
 set -u
 AFXDP="dotnet $(pwd)/src/AfXdp.Cli/bin/Debug/net10.0/AfXdp.Cli.dll"
-OUT=docs/reliability
+OUT=docs/raw
 DAY=$(date +%Y%m%d)
 
 lab() {
@@ -52,7 +52,7 @@ lab
     wait
     echo; echo "(afxdp echo: its banner, then its last line when its 10 s are up)"
     cat /tmp/t14echo.out
-} > $OUT/echo-$DAY.txt 2>&1
+} > $OUT/echo-transcript-$DAY.txt 2>&1
 unlab
 
 # 2. two echo instances on one segment and one spoofed datagram, for the reflector port 7 and for a port of their own

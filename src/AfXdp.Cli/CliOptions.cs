@@ -13,7 +13,7 @@ namespace AfXdp.Cli;
 /// The options every subcommand shares, built once: each parses its own value and refuses a bad one
 /// with one line naming the option, the value and what it expects ("--batch: 'abc' is not a whole
 /// number from 1 to 1024"), which the parser reports as a usage error (exit code 2).
-/// One letter means one thing in every subcommand (the README's table); bench keeps xdpsock's letters.
+/// One letter means one thing in every subcommand (docs/cli.md's table); bench keeps xdpsock's letters.
 /// </summary>
 internal static class CliOptions
 {

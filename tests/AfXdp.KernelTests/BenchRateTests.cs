@@ -5,7 +5,7 @@ using AfXdp.Testing;
 
 namespace AfXdp.KernelTests;
 
-/// <summary>`afxdp bench -m txonly --rate N`: the paced generator behind the README's async CPU figures.</summary>
+/// <summary>`afxdp bench -m txonly --rate N`: the paced generator behind docs/performance.md's async CPU figures.</summary>
 public sealed partial class BenchRateTests
 {
     public BenchRateTests() => KernelTest.RequireRoot();

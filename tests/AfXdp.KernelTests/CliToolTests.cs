@@ -14,10 +14,10 @@ public sealed partial class CliToolTests
     private static partial Regex ShortOption();
 
     [GeneratedRegex(@"^\| `-(?<letter>[a-zA-Z])` \| `(?<long>--[a-z-]+)` \|", RegexOptions.Multiline)]
-    private static partial Regex ReadmeRow();
+    private static partial Regex CliDocRow();
 
     [Fact]
-    public void A_short_option_means_the_same_in_every_subcommand_and_the_README_lists_it()
+    public void A_short_option_means_the_same_in_every_subcommand_and_docs_cli_lists_it()
     {
         var meanings = new Dictionary<string, HashSet<string>>();
         foreach (string[] subcommand in Subcommands)
@@ -37,14 +37,14 @@ public sealed partial class CliToolTests
         string[] ambiguous = [.. meanings.Where(m => m.Value.Select(v => v.Split(' ')[0]).Distinct().Count() > 1).Select(m => $"-{m.Key}: {string.Join(", ", m.Value)}")];
         Assert.True(ambiguous.Length == 0, string.Join("; ", ambiguous));
 
-        Dictionary<string, string> readme = ReadmeRow().Matches(File.ReadAllText(Repository.PathOf("README.md")))
+        Dictionary<string, string> listedLetters = CliDocRow().Matches(File.ReadAllText(Repository.PathOf("docs", "cli.md")))
             .ToDictionary(m => m.Groups["letter"].Value, m => m.Groups["long"].Value);
         foreach ((string letter, HashSet<string> uses) in meanings)
         {
             string option = uses.First().Split(' ')[0];
-            Assert.True(readme.TryGetValue(letter, out string? listed) && listed == option, $"README's table of option letters lacks -{letter} {option}");
+            Assert.True(listedLetters.TryGetValue(letter, out string? listed) && listed == option, $"docs/cli.md's table of option letters lacks -{letter} {option}");
         }
-        Assert.Equal(meanings.Keys.Order(), readme.Keys.Order());
+        Assert.Equal(meanings.Keys.Order(), listedLetters.Keys.Order());
     }
 
     /// <summary>`dotnet pack` and `dotnet tool install` from that package alone, as the README says; the command is afxdp and calls itself so.</summary>

@@ -10,9 +10,9 @@ using AfXdp.Xsk;
 namespace AfXdp.KernelTests.Readme;
 
 /// <summary>
-/// The README's two loops, compiled here and run against a veth lab. Each example's lines between its
-/// region markers must appear in the README as they are here (the test fails naming the first line
-/// that differs), so the README shows code that builds and works.
+/// The README's receive loop and the guide's turn-around loop (docs/guide/concepts.md), compiled here and run
+/// against a veth lab. Each example's lines between its region markers must appear in its document as they are
+/// here (the test fails naming the example), so the docs show code that builds and works.
 /// </summary>
 public sealed partial class ReadmeExampleTests
 {
@@ -111,20 +111,20 @@ public sealed partial class ReadmeExampleTests
     }
 
     [Theory]
-    [InlineData("receive")]
-    [InlineData("turn-around")]
-    public void The_README_shows_the_example_as_compiled(string region)
+    [InlineData("receive", "README.md")]
+    [InlineData("turn-around", "docs/guide/concepts.md")]
+    public void The_document_shows_the_example_as_compiled(string region, string document)
     {
         string[] code = Region(File.ReadAllText(SourcePath()), region);
         Assert.True(code.Length is > 4 and <= 16, $"{region}: {code.Length} lines");
         int loop = Array.FindIndex(code, l => l.StartsWith("while", StringComparison.Ordinal));
         Assert.True(loop >= 0 && code.Length - loop - 2 <= 10, $"{region}: the loop's body has more than 10 lines");
-        string readme = File.ReadAllText(Repository.PathOf("README.md"));
+        string readme = File.ReadAllText(Repository.PathOf(document.Split('/')));
         string[] readmeLines = [.. readme.Split('\n').Select(l => l.TrimEnd())];
         int start = Array.IndexOf(readmeLines, code[0]);
         while (start >= 0 && !code.Select((l, i) => start + i < readmeLines.Length && readmeLines[start + i] == l).All(x => x))
             start = Array.IndexOf(readmeLines, code[0], start + 1);
-        Assert.True(start >= 0, $"README.md does not show the {region} example as compiled in {nameof(ReadmeExampleTests)}; its first line: {code[0]}");
+        Assert.True(start >= 0, $"{document} does not show the {region} example as compiled in {nameof(ReadmeExampleTests)}; its first line: {code[0]}");
     }
 
     static string[] Region(string source, string name)

@@ -10,7 +10,7 @@ namespace AfXdp.Tests.Net;
 /// </summary>
 public class MalformedInputTests
 {
-    /// <summary>Random inputs per property (CsCheck's default is 100); the README quotes the total.</summary>
+    /// <summary>Random inputs per property (CsCheck's default is 100); docs/testing.md quotes the total.</summary>
     internal const int Iterations = 20_000;
 
     static readonly byte[][] Golden =
