@@ -115,7 +115,7 @@ public sealed class NeighbourTable : IDisposable
     {
         ArgumentNullException.ThrowIfNull(address);
         if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-            Throw.Config($"address {address}", "only IPv4 neighbours are looked up.", "give an IPv4 address.");
+            Throw.Argument(nameof(address), $"address {address}", "only IPv4 neighbours are looked up.", "give an IPv4 address.");
         return Lookup(Ipv4Address.ToUInt32(address));
     }
 

@@ -13,7 +13,7 @@ public readonly record struct UdpEndpoint(uint Address, ushort Port)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         if (endpoint.AddressFamily != AddressFamily.InterNetwork)
-            Throw.Config($"endpoint {endpoint}", "the UDP service serves IPv4 (IPv6 datagrams keep going to the kernel).", "give an IPv4 address, e.g. 192.0.2.1:53.");
+            Throw.Argument(nameof(endpoint), $"endpoint {endpoint}", "the UDP service serves IPv4 (IPv6 datagrams keep going to the kernel).", "give an IPv4 address, e.g. 192.0.2.1:53.");
         return new UdpEndpoint(Ipv4Address.ToUInt32(endpoint.Address), (ushort)endpoint.Port);
     }
 
