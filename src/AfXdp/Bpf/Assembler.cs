@@ -8,26 +8,26 @@ namespace AfXdp.Bpf;
 /// </summary>
 public sealed class Assembler
 {
-    readonly List<Instruction> _insns = [];
+    readonly List<Instruction> _instructions = [];
     readonly Dictionary<string, int> _labels = [];
     readonly List<(int Index, string Label)> _jumps = [];
     readonly List<(int Index, string Label)> _calls = [];
     readonly List<MapReference> _maps = [];
 
     /// <summary>Instructions so far (an lddw counts two).</summary>
-    public int Count => _insns.Count;
+    public int Count => _instructions.Count;
 
     /// <summary>Appends one instruction as it is.</summary>
-    public Assembler Emit(Instruction insn)
+    public Assembler Emit(Instruction instruction)
     {
-        _insns.Add(insn);
+        _instructions.Add(instruction);
         return this;
     }
 
     /// <summary>Marks the position of the next instruction.</summary>
     public Assembler Label(string name)
     {
-        if (!_labels.TryAdd(name, _insns.Count))
+        if (!_labels.TryAdd(name, _instructions.Count))
             throw new ArgumentException($"label '{name}' is defined twice", nameof(name));
         return this;
     }
@@ -72,7 +72,7 @@ public sealed class Assembler
     /// <summary>Calls the function that starts at <paramref name="label"/> (bpf-to-bpf call; r1-r5 are its arguments, r0 its result).</summary>
     public Assembler Call(string label)
     {
-        _calls.Add((_insns.Count, label));
+        _calls.Add((_instructions.Count, label));
         return Emit(Instruction.CallLocal(0));
     }
 
@@ -87,7 +87,7 @@ public sealed class Assembler
     public Assembler LoadMap(Register destination, IBpfMapReference map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        _maps.Add(new MapReference(_insns.Count, map));
+        _maps.Add(new MapReference(_instructions.Count, map));
         (Instruction lo, Instruction hi) = Instruction.LoadMapFd(destination, 0);
         return Emit(lo).Emit(hi);
     }
@@ -120,14 +120,14 @@ public sealed class Assembler
 
     Assembler JumpTo(Instruction jump, string label)
     {
-        _jumps.Add((_insns.Count, label));
+        _jumps.Add((_instructions.Count, label));
         return Emit(jump);
     }
 
     /// <summary>Resolves labels; throws naming an undefined label or an out-of-range jump.</summary>
     public (Instruction[] Instructions, MapReference[] Maps) Build()
     {
-        Instruction[] result = [.. _insns];
+        Instruction[] result = [.. _instructions];
         foreach ((int index, string label) in _jumps)
         {
             int offset = OffsetTo(index, label, "jump");

@@ -290,67 +290,67 @@ public static class Disassembler
     /// One instruction without its opcode; <paramref name="next"/> is the second half of an lddw.
     /// A map reference prints as map[NAME] when <paramref name="mapName"/> is given, else as map[fd:N].
     /// </summary>
-    public static string Format(Instruction insn, Instruction? next, string? mapName = null)
+    public static string Format(Instruction instruction, Instruction? next, string? mapName = null)
     {
-        int op = insn.Code & 0xf0;
-        int dst = (int)insn.Destination, src = (int)insn.Source;
-        string size = (insn.Code & 0x18) switch { 0x00 => "u32", 0x08 => "u16", 0x10 => "u8", _ => "u64" };
-        bool fromReg = (insn.Code & Opcode.X) != 0;
-        string at = $"(r{dst} {Signed(insn.Offset)})";
-        switch (insn.Class)
+        int op = instruction.Code & 0xf0;
+        int dst = (int)instruction.Destination, src = (int)instruction.Source;
+        string size = (instruction.Code & 0x18) switch { 0x00 => "u32", 0x08 => "u16", 0x10 => "u8", _ => "u64" };
+        bool fromReg = (instruction.Code & Opcode.X) != 0;
+        string at = $"(r{dst} {Signed(instruction.Offset)})";
+        switch (instruction.Class)
         {
             case Opcode.Alu64 or Opcode.Alu:
-                char w = insn.Class == Opcode.Alu ? 'w' : 'r';
+                char w = instruction.Class == Opcode.Alu ? 'w' : 'r';
                 if (op == Opcode.End)
-                    return insn.Class == Opcode.Alu ? $"r{dst} = {(fromReg ? "be" : "le")}{insn.Immediate} r{dst}" : Unknown(insn);
+                    return instruction.Class == Opcode.Alu ? $"r{dst} = {(fromReg ? "be" : "le")}{instruction.Immediate} r{dst}" : Unknown(instruction);
                 if (op == (int)AluOperation.Negate)
                     return $"{w}{dst} = -{w}{dst}";
                 if (op > (int)AluOperation.ArithmeticShiftRight)
-                    return Unknown(insn);
-                return $"{w}{dst} {AluNames[op >> 4]} {(fromReg ? $"{w}{src}" : insn.Immediate.ToString(CultureInfo.InvariantCulture))}";
-            case Opcode.Ldx when (insn.Code & 0xe0) == Opcode.Mem:
-                return $"r{dst} = *({size} *){At(insn.Source, insn.Offset)}";
-            case Opcode.Stx when (insn.Code & 0xe0) == Opcode.Mem:
+                    return Unknown(instruction);
+                return $"{w}{dst} {AluNames[op >> 4]} {(fromReg ? $"{w}{src}" : instruction.Immediate.ToString(CultureInfo.InvariantCulture))}";
+            case Opcode.Ldx when (instruction.Code & 0xe0) == Opcode.Mem:
+                return $"r{dst} = *({size} *){At(instruction.Source, instruction.Offset)}";
+            case Opcode.Stx when (instruction.Code & 0xe0) == Opcode.Mem:
                 return $"*({size} *){at} = r{src}";
-            case Opcode.Stx when (insn.Code & 0xe0) == Opcode.Atomic:
-                return FormatAtomic(insn, size, at);
-            case Opcode.St when (insn.Code & 0xe0) == Opcode.Mem:
-                return $"*({size} *){at} = {insn.Immediate}";
-            case Opcode.Ld when insn.IsLoadImm64:
-                if (insn.Source == (Register)Opcode.PseudoMapFd)
-                    return mapName is null ? $"r{dst} = map[fd:{insn.Immediate}]" : $"r{dst} = map[{mapName}]";
-                ulong imm = (uint)insn.Immediate | ((ulong)(uint)(next?.Immediate ?? 0) << 32);
+            case Opcode.Stx when (instruction.Code & 0xe0) == Opcode.Atomic:
+                return FormatAtomic(instruction, size, at);
+            case Opcode.St when (instruction.Code & 0xe0) == Opcode.Mem:
+                return $"*({size} *){at} = {instruction.Immediate}";
+            case Opcode.Ld when instruction.IsLoadImm64:
+                if (instruction.Source == (Register)Opcode.PseudoMapFd)
+                    return mapName is null ? $"r{dst} = map[fd:{instruction.Immediate}]" : $"r{dst} = map[{mapName}]";
+                ulong imm = (uint)instruction.Immediate | ((ulong)(uint)(next?.Immediate ?? 0) << 32);
                 return $"r{dst} = 0x{imm:x}";
             case Opcode.Jmp or Opcode.Jmp32:
-                if (insn.Code == (Opcode.Jmp | Opcode.Call))
-                    return insn.IsLocalCall ? $"call pc{Signed(insn.Immediate)}" : $"call {HelperName(insn.Immediate)}#{insn.Immediate}";
-                if (insn.Code == (Opcode.Jmp | Opcode.Exit))
+                if (instruction.Code == (Opcode.Jmp | Opcode.Call))
+                    return instruction.IsLocalCall ? $"call pc{Signed(instruction.Immediate)}" : $"call {HelperName(instruction.Immediate)}#{instruction.Immediate}";
+                if (instruction.Code == (Opcode.Jmp | Opcode.Exit))
                     return "exit";
-                if (insn.Code == (Opcode.Jmp | Opcode.Ja))
-                    return $"goto pc{Signed(insn.Offset)}";
+                if (instruction.Code == (Opcode.Jmp | Opcode.Ja))
+                    return $"goto pc{Signed(instruction.Offset)}";
                 if (op is Opcode.Call or Opcode.Exit or Opcode.Ja || op > (int)JumpCondition.SignedLessThanOrEqual)
-                    return Unknown(insn);
-                char jw = insn.Class == Opcode.Jmp32 ? 'w' : 'r';
-                string right = fromReg ? $"{jw}{src}" : $"0x{(uint)insn.Immediate:x}";
-                return $"if {jw}{dst} {JumpNames[op >> 4]} {right} goto pc{Signed(insn.Offset)}";
+                    return Unknown(instruction);
+                char jw = instruction.Class == Opcode.Jmp32 ? 'w' : 'r';
+                string right = fromReg ? $"{jw}{src}" : $"0x{(uint)instruction.Immediate:x}";
+                return $"if {jw}{dst} {JumpNames[op >> 4]} {right} goto pc{Signed(instruction.Offset)}";
             default:
-                return Unknown(insn);
+                return Unknown(instruction);
         }
     }
 
-    static string FormatAtomic(Instruction insn, string size, string at)
+    static string FormatAtomic(Instruction instruction, string size, string at)
     {
-        string width = (insn.Code & 0x18) == (byte)AccessSize.DoubleWord ? "64" : "";
-        int src = (int)insn.Source;
-        return (AtomicOperation)insn.Immediate switch
+        string width = (instruction.Code & 0x18) == (byte)AccessSize.DoubleWord ? "64" : "";
+        int src = (int)instruction.Source;
+        return (AtomicOperation)instruction.Immediate switch
         {
             AtomicOperation.Add or AtomicOperation.Or or AtomicOperation.And or AtomicOperation.Xor =>
-                $"lock *({size} *){at} {AluNames[insn.Immediate >> 4]} r{src}",
+                $"lock *({size} *){at} {AluNames[instruction.Immediate >> 4]} r{src}",
             AtomicOperation.FetchAdd or AtomicOperation.FetchOr or AtomicOperation.FetchAnd or AtomicOperation.FetchXor =>
-                $"r{src} = atomic{width}_fetch_{((AtomicOperation)(insn.Immediate & ~1)).ToString().ToLowerInvariant()}(({size} *){at}, r{src})",
+                $"r{src} = atomic{width}_fetch_{((AtomicOperation)(instruction.Immediate & ~1)).ToString().ToLowerInvariant()}(({size} *){at}, r{src})",
             AtomicOperation.Exchange => $"r{src} = atomic{width}_xchg(({size} *){at}, r{src})",
             AtomicOperation.CompareExchange => $"r0 = atomic{width}_cmpxchg(({size} *){at}, r0, r{src})",
-            _ => Unknown(insn),
+            _ => Unknown(instruction),
         };
     }
 
@@ -358,7 +358,7 @@ public static class Disassembler
 
     static string Signed(int value) => value >= 0 ? "+" + value : value.ToString(CultureInfo.InvariantCulture);
 
-    static string Unknown(Instruction insn) => $"(invalid: code 0x{insn.Code:x2} regs 0x{insn.Registers:x2} off {insn.Offset} imm {insn.Immediate})";
+    static string Unknown(Instruction instruction) => $"(invalid: code 0x{instruction.Code:x2} regs 0x{instruction.Registers:x2} off {instruction.Offset} imm {instruction.Immediate})";
 
     /// <summary>
     /// A whole program as `bpftool prog dump xlated` prints it, one line per instruction:
@@ -369,10 +369,10 @@ public static class Disassembler
         var text = new StringBuilder();
         for (int i = 0; i < program.Count; i++)
         {
-            Instruction insn = program[i];
-            bool wide = insn.IsLoadImm64 && i + 1 < program.Count;
+            Instruction instruction = program[i];
+            bool wide = instruction.IsLoadImm64 && i + 1 < program.Count;
             string? mapName = maps?.FirstOrDefault(m => m.Index == i).Map?.Name;
-            text.Append(CultureInfo.InvariantCulture, $"{i,4}: ({insn.Code:x2}) {Format(insn, wide ? program[i + 1] : null, mapName)}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{i,4}: ({instruction.Code:x2}) {Format(instruction, wide ? program[i + 1] : null, mapName)}\n");
             if (wide)
                 i++;
         }
