@@ -28,9 +28,9 @@ internal static class CliOptions
         {
             validate();
         }
-        catch (AfXdpException e)
+        catch (ArgumentException e)
         {
-            throw new UsageException(e.Message);
+            throw new UsageException(CommandLine.OneLine(e));
         }
     }
 

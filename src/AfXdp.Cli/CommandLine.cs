@@ -46,15 +46,26 @@ internal static class CommandLine
             Console.Error.WriteLine(error switch
             {
                 AfXdpException => $"afxdp: {error.Message}",
+                ArgumentException argument => $"afxdp: {OneLine(argument)}",
                 _ when Debug => $"afxdp: {error}",
                 _ => $"afxdp: {error.Message} ({error.GetType().Name}; AFXDP_DEBUG=1 shows where)",
             });
-            if (Debug && error is AfXdpException)
+            if (Debug && error is AfXdpException or ArgumentException)
                 Console.Error.WriteLine(error.StackTrace);
             if (error is PrivilegeException && MissingPrivileges() is { } missing)
                 Console.Error.WriteLine($"afxdp: {missing}");
             return Failed;
         }
+    }
+
+    /// <summary>
+    /// The library's message for a bad value ("WHAT: CAUSE Fix: FIX") without the " (Parameter 'NAME')" that
+    /// ArgumentException appends: the user typed an option, not a parameter.
+    /// </summary>
+    public static string OneLine(ArgumentException e)
+    {
+        string suffix = $" (Parameter '{e.ParamName}')";
+        return e.ParamName is not null && e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message[..^suffix.Length] : e.Message;
     }
 
     /// <summary>"afxdp bench", "afxdp lab up": the command the error belongs to.</summary>

@@ -88,7 +88,7 @@ public sealed class UdpServiceSettings
         {
             options.Validate();
         }
-        catch (AfXdpException e)
+        catch (ArgumentException e)
         {
             throw new OptionsValidationException(section, typeof(UdpServiceSettings), [$"{section}: {e.Message}"]);
         }

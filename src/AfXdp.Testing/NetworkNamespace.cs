@@ -42,7 +42,7 @@ public static class NetworkNamespace
     public static string PathOf(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('/') || name is "." or "..")
-            Throw.Config($"network namespace name '{name}'", "a namespace name is a file name under /run/netns.", "pass a name as `ip netns list` shows it.");
+            Throw.Argument(nameof(name), $"network namespace name '{name}'", "a namespace name is a file name under /run/netns.", "pass a name as `ip netns list` shows it.");
         return Path.Combine(Root, name);
     }
 
@@ -106,7 +106,7 @@ public static class NetworkNamespace
         ArgumentNullException.ThrowIfNull(body);
         string path = PathOf(name);
         if (IsAwaitable(typeof(T)))
-            Throw.Config($"NetworkNamespace.Run(\"{name}\", async body)", "an async body runs its continuations on pool threads outside the namespace.",
+            Throw.Argument("body", $"NetworkNamespace.Run(\"{name}\", async body)", "an async body runs its continuations on pool threads outside the namespace.",
                 "make the body synchronous (blocking calls), or create the sockets inside it and use them asynchronously after it returns.");
         StartRuntimeThreads();
 

@@ -53,7 +53,7 @@ public class AfXdpException : Exception
     {
         // errno 0: the library refused before any syscall, so there is no kernel error to name.
         return errno == 0
-            ? $"{call}: {cause} Fix: {fix}"
+            ? Throw.Message(call, cause, fix)
             : $"{call} failed: {Interop.Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)}). Cause: {cause} Fix: {fix}";
     }
 }
@@ -103,9 +103,26 @@ internal static class Throw
     internal static void Kernel(string call, int errno, string cause, string fix) =>
         throw new AfXdpException(call, errno, cause, fix);
 
+    /// <summary>A refusal before any syscall that no argument of the caller's explains (a state, the environment): errno 0.</summary>
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     internal static void Config(string what, string cause, string fix) =>
         throw new AfXdpException(what, 0, cause, fix);
+
+    /// <summary>
+    /// A bad argument, or a bad property of an options argument (<paramref name="paramName"/>), refused before any
+    /// syscall: the one-line message names the value (<paramref name="what"/>), the cause and the fix.
+    /// </summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Argument(string paramName, string what, string cause, string fix) =>
+        throw new ArgumentException(Message(what, cause, fix), paramName);
+
+    /// <summary>Like <see cref="Argument"/>, for a value outside the range the kernel or the library accepts.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void OutOfRange(string paramName, string what, string cause, string fix) =>
+        throw new ArgumentOutOfRangeException(paramName, Message(what, cause, fix));
+
+    /// <summary>"WHAT: CAUSE Fix: FIX", the one line of a refusal before any syscall.</summary>
+    internal static string Message(string what, string cause, string fix) => $"{what}: {cause} Fix: {fix}";
 
     /// <summary>
     /// EPERM or EACCES from <paramref name="call"/>, which needs <paramref name="own"/>; <paramref name="rest"/> is

@@ -75,6 +75,7 @@ public sealed partial class CliErrorTests
         CommandResult run = KernelTest.Afxdp(args);
         Assert.True(run.ExitCode == 2, $"exit code {run.ExitCode}: {run.Output}{run.Error}");
         AssertOneLine(run.Error, message);
+        Assert.DoesNotContain("(Parameter '", run.Error); // the user typed an option: ArgumentException's parameter name is not theirs
     }
 
     /// <summary>Failures the command line cannot show: interfaces and queues that do not exist, in a lab's namespace.</summary>

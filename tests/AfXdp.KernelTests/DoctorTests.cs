@@ -109,7 +109,7 @@ public sealed class DoctorTests
             Assert.True(lab.Exec(VethSide.B, "ip", "link", "set", "dev", lab.InterfaceB, "xdpgeneric", "off").Succeeded);
 
             // Through a bpf_link this process holds, without an XSKMAP: nothing could reach a socket.
-            using BpfProgram program = BpfProgram.LoadXdp(ProgramSpec.FromAsm("someone_else", new Asm().Mov64(Reg.R0, 2).Exit()));
+            using BpfProgram program = BpfProgram.LoadXdp(ProgramSpec.FromAssembler("someone_else", new Assembler().Mov64(Register.R0, 2).Exit()));
             using XdpLink link = lab.Run(VethSide.B, () => XdpLink.Attach(program, NetDevice.IndexOf(lab.InterfaceB), XdpAttachMode.Drv));
             uint linkId = lab.Run(VethSide.B, () => Assert.Single(XdpLinkInfo.On(NetDevice.Get(lab.InterfaceB))).Id);
             run = Doctor(lab, "-i", lab.InterfaceB);

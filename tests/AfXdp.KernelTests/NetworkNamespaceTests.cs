@@ -64,15 +64,15 @@ public sealed class NetworkNamespaceTests(LabFixture fixture) : IClassFixture<La
     [Fact]
     public void A_name_with_a_slash_is_refused_before_any_call()
     {
-        var e = Assert.Throws<AfXdpException>(() => NetworkNamespace.Run("../etc", () => { }));
+        var e = Assert.Throws<ArgumentException>(() => NetworkNamespace.Run("../etc", () => { }));
 
-        Assert.Equal(0, e.Errno);
+        Assert.Equal("name", e.ParamName);
     }
 
     [Fact]
     public async Task An_async_body_is_refused()
     {
-        var e = await Assert.ThrowsAsync<AfXdpException>(() => NetworkNamespace.Run(fixture.Lab.NamespaceA, async () => await Task.Yield()));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => NetworkNamespace.Run(fixture.Lab.NamespaceA, async () => await Task.Yield()));
 
         Assert.Contains("synchronous", e.Message);
     }

@@ -84,7 +84,7 @@ public sealed class VethLabTests(LabFixture fixture) : IClassFixture<LabFixture>
     public void Status_shows_an_attached_XDP_program()
     {
         VethLab lab = fixture.Lab;
-        using BpfProgram pass = BpfProgram.LoadXdp(ProgramSpec.FromAsm("afx_lab_pass", new Asm().Mov64(Reg.R0, 2).Exit())); // XDP_PASS
+        using BpfProgram pass = BpfProgram.LoadXdp(ProgramSpec.FromAssembler("afx_lab_pass", new Assembler().Mov64(Register.R0, 2).Exit())); // XDP_PASS
 
         using (XdpLink link = lab.Run(VethSide.A, () => XdpLink.Attach(pass, NetDevice.IndexOf(lab.InterfaceA), XdpAttachMode.Skb)))
         {
@@ -121,9 +121,9 @@ public sealed class VethLabTests(LabFixture fixture) : IClassFixture<LabFixture>
     [Fact]
     public void Options_refuse_a_MAC_that_is_not_locally_administered()
     {
-        var e = Assert.Throws<AfXdpException>(() => VethLab.Create(new VethLabOptions { MacA = "00:1b:21:00:00:01" }));
+        var e = Assert.Throws<ArgumentException>(() => VethLab.Create(new VethLabOptions { MacA = "00:1b:21:00:00:01" }));
 
-        Assert.Equal(0, e.Errno);
+        Assert.Equal("MacA", e.ParamName);
         Assert.Contains("locally administered", e.Message);
     }
 

@@ -28,15 +28,15 @@ internal static class TranslatedProgram
     /// The first difference between <paramref name="built"/> (map references by fd) and the kernel's
     /// <paramref name="translated"/> program that is not one of the allowed rewrites, or null when there is none.
     /// </summary>
-    public static string? FirstDifference(IReadOnlyList<Insn> built, IReadOnlyList<Insn> translated, IReadOnlyDictionary<int, uint> mapIdOfFd)
+    public static string? FirstDifference(IReadOnlyList<Instruction> built, IReadOnlyList<Instruction> translated, IReadOnlyDictionary<int, uint> mapIdOfFd)
     {
-        List<Insn> expected = AsTheKernelShows(built, translated, mapIdOfFd);
+        List<Instruction> expected = AsTheKernelShows(built, translated, mapIdOfFd);
         for (int i = 0; i < expected.Count; i++)
         {
             if (i >= translated.Count)
                 return $"instruction {i} ({expected[i]}) is missing: the kernel has {translated.Count} instructions";
-            Insn actual = translated[i];
-            if (expected[i].Code == (Insn.JMP | Insn.CALL) && !expected[i].IsLocalCall)
+            Instruction actual = translated[i];
+            if (expected[i].Code == (Opcode.Jmp | Opcode.Call) && !expected[i].IsLocalCall)
                 actual = actual.WithImmediate(expected[i].Immediate);
             if (expected[i] != actual)
                 return $"instruction {i}: expected {expected[i]} ({Hex(expected[i])}), the kernel has {actual} ({Hex(actual)})";
@@ -51,7 +51,7 @@ internal static class TranslatedProgram
     /// them: map ids for fds, the kernel's zero-extensions inserted, offsets grown over them. Helper calls keep
     /// our ids, so that the program reads as bpftool prints it (which names helpers by address).
     /// </summary>
-    public static List<Insn> AsTheKernelShows(IReadOnlyList<Insn> built, IReadOnlyList<Insn> translated, IReadOnlyDictionary<int, uint> mapIdOfFd)
+    public static List<Instruction> AsTheKernelShows(IReadOnlyList<Instruction> built, IReadOnlyList<Instruction> translated, IReadOnlyDictionary<int, uint> mapIdOfFd)
     {
         // Where each built instruction sits in the translated program; at[built.Count] is the end.
         var at = new int[built.Count + 1];
@@ -59,12 +59,12 @@ internal static class TranslatedProgram
         for (int i = 0; i < built.Count; i++)
         {
             at[i] = next++;
-            if (next < translated.Count && IsZeroExtension(translated[next]) && DefinesLow32(built[i], out Reg defined) && translated[next].Dst == defined)
+            if (next < translated.Count && IsZeroExtension(translated[next]) && DefinesLow32(built[i], out Register defined) && translated[next].Destination == defined)
                 next++;
         }
         at[built.Count] = next;
 
-        var shown = new List<Insn>(next);
+        var shown = new List<Instruction>(next);
         for (int i = 0; i < built.Count; i++)
         {
             shown.Add(Expected(built, i, at, mapIdOfFd));
@@ -75,14 +75,14 @@ internal static class TranslatedProgram
     }
 
     /// <summary>The built instruction as the kernel shows it: map ids for fds, offsets over the inserted instructions.</summary>
-    static Insn Expected(IReadOnlyList<Insn> built, int i, int[] at, IReadOnlyDictionary<int, uint> mapIdOfFd)
+    static Instruction Expected(IReadOnlyList<Instruction> built, int i, int[] at, IReadOnlyDictionary<int, uint> mapIdOfFd)
     {
-        Insn insn = built[i];
-        if (insn.IsLoadImm64 && insn.Src == (Reg)Insn.PSEUDO_MAP_FD)
+        Instruction insn = built[i];
+        if (insn.IsLoadImm64 && insn.Source == (Register)Opcode.PseudoMapFd)
             return insn.WithImmediate((int)mapIdOfFd[insn.Immediate]);
         if (insn.IsLocalCall)
             return insn.WithImmediate(Moved(i, insn.Immediate, at));
-        bool jump = insn.Class is Insn.JMP or Insn.JMP32 && (insn.Code & 0xf0) is not (Insn.CALL or Insn.EXIT);
+        bool jump = insn.Class is Opcode.Jmp or Opcode.Jmp32 && (insn.Code & 0xf0) is not (Opcode.Call or Opcode.Exit);
         return jump ? insn.WithOffset((short)Moved(i, insn.Offset, at)) : insn;
     }
 
@@ -94,31 +94,31 @@ internal static class TranslatedProgram
     }
 
     /// <summary>BPF_ZEXT_REG(N): <c>wN = wN</c> with imm 1 (insn_is_zext, include/linux/filter.h).</summary>
-    static bool IsZeroExtension(Insn insn) =>
-        insn.Code == (Insn.ALU | (byte)AluOp.Mov | Insn.X) && insn.Dst == insn.Src && insn.Offset == 0 && insn.Immediate == 1;
+    static bool IsZeroExtension(Instruction insn) =>
+        insn.Code == (Opcode.Alu | (byte)AluOperation.Move | Opcode.X) && insn.Destination == insn.Source && insn.Offset == 0 && insn.Immediate == 1;
 
     /// <summary>
     /// Whether <paramref name="insn"/> writes only the low 32 bits of a register, and which: insn_def_regno
-    /// where is_reg64 says DST_OP is not 64-bit (kernel/bpf/verifier.c), for the instructions <see cref="Insn"/>
+    /// where is_reg64 says DST_OP is not 64-bit (kernel/bpf/verifier.c), for the instructions <see cref="Instruction"/>
     /// makes (it has no BPF_LD_ABS/IND, load-acquire or sign-extending loads).
     /// </summary>
-    static bool DefinesLow32(Insn insn, out Reg register)
+    static bool DefinesLow32(Instruction insn, out Register register)
     {
         int op = insn.Code & 0xf0, mode = insn.Code & 0xe0;
-        bool wide = (insn.Code & 0x18) == (byte)Size.DW;
+        bool wide = (insn.Code & 0x18) == (byte)AccessSize.DoubleWord;
         (bool low32, register) = insn.Class switch
         {
             // A 32-bit ALU op, except the 64-bit byte swap (BPF_END with imm 64).
-            Insn.ALU => (op != Insn.END || insn.Immediate != 64, insn.Dst),
-            Insn.LDX => (mode == Insn.MEM && !wide, insn.Dst),
+            Opcode.Alu => (op != Opcode.End || insn.Immediate != 64, insn.Destination),
+            Opcode.Ldx => (mode == Opcode.Mem && !wide, insn.Destination),
             // A 32-bit atomic returns the old value in r0 (cmpxchg) or in src (fetch ops and xchg: BPF_FETCH, 0x01).
-            Insn.STX when mode == Insn.ATOMIC && !wide =>
-                insn.Immediate == (int)AtomicOp.CmpXchg ? (true, Reg.R0) : ((insn.Immediate & 0x01) != 0, insn.Src),
-            _ => (false, default(Reg)),
+            Opcode.Stx when mode == Opcode.Atomic && !wide =>
+                insn.Immediate == (int)AtomicOperation.CompareExchange ? (true, Register.R0) : ((insn.Immediate & 0x01) != 0, insn.Source),
+            _ => (false, default(Register)),
         };
         return low32;
     }
 
     /// <summary>The instruction's 8 bytes in hex, as struct bpf_insn lays them out.</summary>
-    public static string Hex(Insn insn) => Convert.ToHexString(MemoryMarshal.AsBytes([insn]));
+    public static string Hex(Instruction insn) => Convert.ToHexString(MemoryMarshal.AsBytes([insn]));
 }

@@ -50,7 +50,7 @@ public sealed class CaptureFile : IDisposable
         string directoryPath = System.IO.Path.GetDirectoryName(path) ?? "/";
         string name = System.IO.Path.GetFileName(path);
         if (name.Length == 0)
-            Throw.Config(call, "the path names a directory, not a file.", $"name a file in it, like {System.IO.Path.Combine(path, "capture.pcap")}.");
+            Throw.Argument(nameof(path), call, "the path names a directory, not a file.", $"name a file in it, like {System.IO.Path.Combine(path, "capture.pcap")}.");
 
         var directory = new SafeFd(Sys.OpenAt(Sys.AT_FDCWD, directoryPath, Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0));
         if (directory.IsInvalid)

@@ -115,20 +115,21 @@ public sealed class EchoResponder : IDisposable
     /// is released again if a step fails.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="config"/> is null.</exception>
-    /// <exception cref="AfXdpException">The address is not IPv4, the batch is 0 or larger than the ring (2048), or the kernel refuses a step (no such interface, missing capability, queue not in use).</exception>
+    /// <exception cref="ArgumentException">The address is not IPv4, or the batch is 0 or larger than the ring (2048).</exception>
+    /// <exception cref="AfXdpException">The kernel refuses a step (no such interface, missing capability, queue not in use).</exception>
     public EchoResponder(EchoResponderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.Address.AddressFamily != AddressFamily.InterNetwork)
-            Throw.Config($"EchoResponderConfig.Address = {config.Address}", "the responder answers for an IPv4 address (ARP, ICMP, UDP over IPv4).", "give an IPv4 address.");
+            Throw.Argument(nameof(config), $"EchoResponderConfig.Address = {config.Address}", "the responder answers for an IPv4 address (ARP, ICMP, UDP over IPv4).", "give an IPv4 address.");
         if (config.Batch is 0 or > RingSize)
-            Throw.Config($"EchoResponderConfig.Batch = {config.Batch}", $"a batch takes 1 to {RingSize} descriptors (the ring size).", "use e.g. 64.");
+            Throw.OutOfRange(nameof(config), $"EchoResponderConfig.Batch = {config.Batch}", $"a batch takes 1 to {RingSize} descriptors (the ring size).", "use e.g. 64.");
         Config = config;
         _batch = config.Batch;
         NetDevice device = NetDevice.Get(config.Interface);
         uint address = Ipv4Address.ToUInt32(config.Address);
         if (config.PrefixLength is < 0 or > 32)
-            Throw.Config($"EchoResponderConfig.PrefixLength = {config.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
+            Throw.OutOfRange(nameof(config), $"EchoResponderConfig.PrefixLength = {config.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
         var host = new HostPolicy(config.Mac ?? new MacAddress(device.HardwareAddress), address, config.PrefixLength ?? PrefixOnInterface(device.Name, config.Address))
         {
             // A peer's stack on the same machine leaves UDP checksums partial across a veth (CHECKSUM_PARTIAL), which AF_XDP does not flag.

@@ -85,7 +85,7 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.MaxEntries == 0)
-            Throw.Config($"MapSpec({spec.Name}).MaxEntries = 0", "a map needs at least one entry.", "set MaxEntries.");
+            Throw.Argument(nameof(spec), $"MapSpec({spec.Name}).MaxEntries = 0", "a map needs at least one entry.", "set MaxEntries.");
         var attr = new bpf_attr_map_create
         {
             map_type = (uint)spec.Type,
@@ -341,7 +341,7 @@ internal static unsafe class BpfNames
     public static void Write(string name, byte* destination)
     {
         if (name.Length > 15 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '.')))
-            Throw.Config($"BPF object name \"{name}\"", "the kernel accepts at most 15 characters of letters, digits, '_' and '.'.", "shorten or rename it.");
+            Throw.Argument(nameof(name), $"BPF object name \"{name}\"", "the kernel accepts at most 15 characters of letters, digits, '_' and '.'.", "shorten or rename it.");
         Encoding.ASCII.GetBytes(name, new Span<byte>(destination, 16));
     }
 

@@ -5,7 +5,7 @@ using AfXdp.Interop;
 namespace AfXdp.Bpf;
 
 /// <summary>What a program should be: plain data, testable without a kernel.</summary>
-public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, IReadOnlyList<MapReference> Maps, string License = "Dual MIT/GPL")
+public sealed record ProgramSpec(string Name, IReadOnlyList<Instruction> Instructions, IReadOnlyList<MapReference> Maps, string License = "Dual MIT/GPL")
 {
     /// <summary>
     /// BPF_F_XDP_HAS_FRAGS: the program copes with multi-buffer frames (it reads only the first
@@ -15,17 +15,17 @@ public sealed record ProgramSpec(string Name, IReadOnlyList<Insn> Instructions, 
     public bool XdpHasFrags { get; init; }
 
     /// <summary>The program <paramref name="asm"/> built, with its labels resolved and its map references listed.</summary>
-    public static ProgramSpec FromAsm(string name, Asm asm)
+    public static ProgramSpec FromAssembler(string name, Assembler asm)
     {
         ArgumentNullException.ThrowIfNull(asm);
-        (Insn[] instructions, MapReference[] maps) = asm.Build();
+        (Instruction[] instructions, MapReference[] maps) = asm.Build();
         return new ProgramSpec(name, instructions, maps);
     }
 
     /// <summary>The instructions as the kernel gets them, with map fds patched in.</summary>
-    public Insn[] Resolve()
+    public Instruction[] Resolve()
     {
-        Insn[] result = [.. Instructions];
+        Instruction[] result = [.. Instructions];
         foreach (MapReference reference in Maps)
             result[reference.Index] = result[reference.Index].WithImmediate(reference.Map.Fd);
         return result;
@@ -58,7 +58,7 @@ public enum XdpAction
 /// <param name="MapIds">The maps the program uses.</param>
 /// <param name="Translated">The instructions after the verifier's rewrites (`bpftool prog dump xlated`), map references as map ids.</param>
 /// <param name="IsJited">True when the JIT compiled it to machine code (false when interpreted, or hidden from an unprivileged caller).</param>
-public sealed record ProgramInfo(uint Id, string Name, uint Type, string Tag, IReadOnlyList<uint> MapIds, IReadOnlyList<Insn> Translated, bool IsJited)
+public sealed record ProgramInfo(uint Id, string Name, uint Type, string Tag, IReadOnlyList<uint> MapIds, IReadOnlyList<Instruction> Translated, bool IsJited)
 {
     /// <summary>True for an XDP program (BPF_PROG_TYPE_XDP).</summary>
     public bool IsXdp => Type == Sys.BPF_PROG_TYPE_XDP;
@@ -95,8 +95,8 @@ public sealed unsafe class BpfProgram : IDisposable
         ArgumentNullException.ThrowIfNull(spec.Instructions);
         ArgumentNullException.ThrowIfNull(spec.Maps);
         if (spec.Instructions.Count == 0)
-            Throw.Config($"ProgramSpec({spec.Name})", "the program has no instructions.", "end it with at least `exit`.");
-        Insn[] instructions = spec.Resolve();
+            Throw.Argument(nameof(spec), $"ProgramSpec({spec.Name})", "the program has no instructions.", "end it with at least `exit`.");
+        Instruction[] instructions = spec.Resolve();
         byte[] license = Encoding.ASCII.GetBytes(spec.License + "\0");
         uint flags = spec.XdpHasFrags ? Sys.BPF_F_XDP_HAS_FRAGS : 0;
         int fd = Load(spec.Name, instructions, license, flags, logLevel: 0, log: default, out int errno);
@@ -152,12 +152,12 @@ public sealed unsafe class BpfProgram : IDisposable
     {
         bpf_prog_info head = Info(Fd, "program " + Name);
         var mapIds = new uint[head.nr_map_ids];
-        var translated = new Insn[head.xlated_prog_len / sizeof(Insn)];
+        var translated = new Instruction[head.xlated_prog_len / sizeof(Instruction)];
         fixed (uint* maps = mapIds)
-        fixed (Insn* insns = translated)
+        fixed (Instruction* insns = translated)
         {
             // A second call with room for the arrays the first one sized.
-            bpf_prog_info info = new() { nr_map_ids = (uint)mapIds.Length, map_ids = (ulong)maps, xlated_prog_len = (uint)(translated.Length * sizeof(Insn)), xlated_prog_insns = (ulong)insns };
+            bpf_prog_info info = new() { nr_map_ids = (uint)mapIds.Length, map_ids = (ulong)maps, xlated_prog_len = (uint)(translated.Length * sizeof(Instruction)), xlated_prog_insns = (ulong)insns };
             var attr = new bpf_attr_info { bpf_fd = (uint)Fd, info_len = (uint)sizeof(bpf_prog_info), info = (ulong)&info };
             if (Sys.Bpf(Sys.BPF_OBJ_GET_INFO_BY_FD, ref attr, out int errno) < 0)
                 Throw.Errno($"bpf(BPF_OBJ_GET_INFO_BY_FD, program {Name})", errno);
@@ -191,7 +191,7 @@ public sealed unsafe class BpfProgram : IDisposable
     {
         string call = $"bpf(BPF_PROG_TEST_RUN, \"{Name}\", {frame.Length}-byte frame)";
         if (frame.Length < 14)
-            Throw.Config(call, "an XDP test run needs at least an Ethernet header (14 bytes).", "pass a whole frame.");
+            Throw.Argument(nameof(frame), call, "an XDP test run needs at least an Ethernet header (14 bytes).", "pass a whole frame.");
         fixed (byte* data = frame)
         {
             var attr = new bpf_attr_test_run { prog_fd = (uint)Fd, data_in = (ulong)data, data_size_in = (uint)frame.Length, repeat = 1 };
@@ -221,9 +221,9 @@ public sealed unsafe class BpfProgram : IDisposable
     /// <summary>Name and id, for messages.</summary>
     public override string ToString() => $"XDP program \"{Name}\" (id {Id})";
 
-    static int Load(string name, Insn[] instructions, byte[] license, uint flags, uint logLevel, byte[]? log, out int errno)
+    static int Load(string name, Instruction[] instructions, byte[] license, uint flags, uint logLevel, byte[]? log, out int errno)
     {
-        fixed (Insn* insns = instructions)
+        fixed (Instruction* insns = instructions)
         fixed (byte* lic = license)
         fixed (byte* logBuffer = log)
         {

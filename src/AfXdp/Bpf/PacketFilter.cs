@@ -137,7 +137,7 @@ public sealed record PacketFilter
         return string.Join(" and ", clauses);
     }
 
-    /// <summary>Parses the filter grammar above; a mistake is an <see cref="AfXdpException"/> naming the word and what was expected.</summary>
+    /// <summary>Parses the filter grammar above; a mistake is an <see cref="ArgumentException"/> naming the word and what was expected.</summary>
     public static PacketFilter Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -153,7 +153,7 @@ public sealed record PacketFilter
             error = "";
             return true;
         }
-        catch (AfXdpException e)
+        catch (SyntaxException e)
         {
             filter = null;
             error = e.Cause;
@@ -163,7 +163,7 @@ public sealed record PacketFilter
 
     sealed class Parser(string text)
     {
-        const string Grammar = "write clauses joined by \"and\": vlan [ID] | ether proto TYPE | arp [dst ADDR | op request|reply|N] | ip [dst ADDR] | ip plain | ip6 [dst ADDR] | ip proto N | " +
+        internal const string Grammar = "write clauses joined by \"and\": vlan [ID] | ether proto TYPE | arp [dst ADDR | op request|reply|N] | ip [dst ADDR] | ip plain | ip6 [dst ADDR] | ip proto N | " +
             "udp|tcp [dst port N[-M]] | icmp|icmp6 [type echo-request|N], e.g. \"udp dst port 4791\" or \"vlan 100 and ip dst 10.0.0.2 and tcp dst port 8000-8100\".";
 
         readonly string[] _words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
@@ -354,6 +354,13 @@ public sealed record PacketFilter
         }
 
         [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-        void Fail(string cause) => Throw.Config($"filter \"{text}\"", cause, Grammar);
+        void Fail(string cause) => throw new SyntaxException(text, cause);
+    }
+
+    /// <summary>A mistake in the filter's text: an <see cref="ArgumentException"/> for Parse, whose cause TryParse hands back.</summary>
+    sealed class SyntaxException(string text, string cause)
+        : ArgumentException(Throw.Message($"filter \"{text}\"", cause, Parser.Grammar), nameof(text))
+    {
+        public string Cause { get; } = cause;
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using static AfXdp.Bpf.Register;
 
 namespace AfXdp.Bpf;
 
@@ -67,11 +68,11 @@ public static class SteeringProgram
     {
         ArgumentNullException.ThrowIfNull(anyOf);
         if (anyOf.Count == 0)
-            Throw.Config("SteeringProgram.Spec(no filters)", "a steering program needs at least one filter.", "give one filter per kind of frame to redirect.");
-        var asm = new Asm()
-            .Mov64(Reg.R6, Reg.R1)
-            .Load(Size.W, Reg.R2, Reg.R6, XdpMd.Data)
-            .Load(Size.W, Reg.R3, Reg.R6, XdpMd.DataEnd);
+            Throw.Argument(nameof(anyOf), "SteeringProgram.Spec(no filters)", "a steering program needs at least one filter.", "give one filter per kind of frame to redirect.");
+        var asm = new Assembler()
+            .Mov64(R6, R1)
+            .Load(AccessSize.Word, R2, R6, XdpMd.Data)
+            .Load(AccessSize.Word, R3, R6, XdpMd.DataEnd);
         for (int i = 0; i < anyOf.Count; i++)
         {
             ArgumentNullException.ThrowIfNull(anyOf[i]);
@@ -81,76 +82,76 @@ public static class SteeringProgram
         }
 
         asm.Label(Match)
-            .RedirectToQueueSocket(Reg.R6, xskMap)
-            .Mov64(Reg.R8, Reg.R0)
-            .Mov64(Reg.R7, (int)SteeringVerdict.Redirected)
-            .JumpIf(JumpOp.Eq, Reg.R0, XDP_REDIRECT, Count)
-            .Mov64(Reg.R7, (int)SteeringVerdict.NoSocket)
+            .RedirectToQueueSocket(R6, xskMap)
+            .Mov64(R8, R0)
+            .Mov64(R7, (int)SteeringVerdict.Redirected)
+            .JumpIf(JumpCondition.Equal, R0, XDP_REDIRECT, Count)
+            .Mov64(R7, (int)SteeringVerdict.NoSocket)
             .Jump(Count)
             .Label(Pass)
-            .Mov64(Reg.R8, XDP_PASS)
-            .Mov64(Reg.R7, (int)SteeringVerdict.NotMatched)
+            .Mov64(R8, XDP_PASS)
+            .Mov64(R7, (int)SteeringVerdict.NotMatched)
             .Label(Count)
-            .Store(Size.W, Reg.R10, -4, Reg.R7)
-            .Mov64(Reg.R2, Reg.R10)
-            .Alu64(AluOp.Add, Reg.R2, -4)
-            .LoadMap(Reg.R1, counters)
-            .Call(Helper.MapLookupElem)
-            .JumpIf(JumpOp.Eq, Reg.R0, 0, Done)
+            .Store(AccessSize.Word, R10, -4, R7)
+            .Mov64(R2, R10)
+            .Alu64(AluOperation.Add, R2, -4)
+            .LoadMap(R1, counters)
+            .Call(BpfHelper.MapLookupElem)
+            .JumpIf(JumpCondition.Equal, R0, 0, Done)
             // This CPU's own copy: a plain increment is enough.
-            .Load(Size.DW, Reg.R1, Reg.R0, 0)
-            .Alu64(AluOp.Add, Reg.R1, 1)
-            .Store(Size.DW, Reg.R0, 0, Reg.R1)
+            .Load(AccessSize.DoubleWord, R1, R0, 0)
+            .Alu64(AluOperation.Add, R1, 1)
+            .Store(AccessSize.DoubleWord, R0, 0, R1)
             .Label(Done)
-            .Mov64(Reg.R0, Reg.R8)
+            .Mov64(R0, R8)
             .Exit();
-        return ProgramSpec.FromAsm(name, asm);
+        return ProgramSpec.FromAssembler(name, asm);
     }
 
     /// <summary>The code of one filter: falls through to <see cref="Match"/> when the frame matches, jumps to <c>mismatch</c> when not.</summary>
-    readonly struct FilterEmitter(Asm asm, PacketFilter filter, string prefix, string mismatch)
+    readonly struct FilterEmitter(Assembler asm, PacketFilter filter, string prefix, string mismatch)
     {
         public void Emit(bool first, bool last)
         {
             if (filter.PlainIpv4 && filter.EtherType != PacketFilter.EtherTypeIpv4)
-                Throw.Config($"filter {filter}", "PlainIpv4 describes IPv4 headers, but the filter does not ask for EtherType IPv4.", "set EtherType = PacketFilter.EtherTypeIpv4 too (the text form \"ip plain\" does).");
+                Throw.Argument("anyOf", $"filter {filter}", "PlainIpv4 describes IPv4 headers, but the filter does not ask for EtherType IPv4.", "set EtherType = PacketFilter.EtherTypeIpv4 too (the text form \"ip plain\" does).");
             bool arp = filter.EtherType == PacketFilter.EtherTypeArp;
             if (filter.ArpOperation is not null && !arp || arp && filter.Destination is { AddressFamily: not AddressFamily.InterNetwork })
-                Throw.Config($"filter {filter}", "ArpOperation and an ARP target need EtherType ARP, and an ARP target is an IPv4 address.", "set EtherType = PacketFilter.EtherTypeArp and an IPv4 Destination (the text forms \"arp op request\", \"arp dst ADDR\" do).");
+                Throw.Argument("anyOf", $"filter {filter}", "ArpOperation and an ARP target need EtherType ARP, and an ARP target is an IPv4 address.", "set EtherType = PacketFilter.EtherTypeArp and an IPv4 Destination (the text forms \"arp op request\", \"arp dst ADDR\" do).");
             if (filter.IcmpType is not null && !(filter.EtherType == PacketFilter.EtherTypeIpv4 && filter.Protocol == PacketFilter.ProtocolIcmp
                 || filter.EtherType == PacketFilter.EtherTypeIpv6 && filter.Protocol == PacketFilter.ProtocolIcmpv6))
-                Throw.Config($"filter {filter}", "IcmpType needs ICMP over IPv4 or ICMPv6 over IPv6.", "set EtherType and Protocol to match (the text forms \"icmp type N\", \"icmp6 type N\" do).");
+                Throw.Argument("anyOf", $"filter {filter}", "IcmpType needs ICMP over IPv4 or ICMPv6 over IPv6.", "set EtherType and Protocol to match (the text forms \"icmp type N\", \"icmp6 type N\" do).");
             if (!first)
                 asm.Label(prefix + "start");
-            asm.Mov64(Reg.R4, Reg.R2)
-                .Alu64(AluOp.Add, Reg.R4, EthernetHeader)
-                .JumpIf(JumpOp.Gt, Reg.R4, Reg.R3, mismatch)
-                .Load(Size.H, Reg.R0, Reg.R2, 12);
+            asm.Mov64(R4, R2)
+                .Alu64(AluOperation.Add, R4, EthernetHeader)
+                .JumpIf(JumpCondition.GreaterThan, R4, R3, mismatch)
+                .Load(AccessSize.HalfWord, R0, R2, 12);
             if (filter.Vlan)
                 EmitVlan();
 
             string next = ReadsTransport ? prefix + Transport : Match;
             if (filter.InspectsIpv4 && filter.InspectsIpv6)
             {
-                asm.JumpIf(JumpOp.Eq, Reg.R0, Network(PacketFilter.EtherTypeIpv4), prefix + Ipv4)
-                    .JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), mismatch);
+                asm.JumpIf(JumpCondition.Equal, R0, Network(PacketFilter.EtherTypeIpv4), prefix + Ipv4)
+                    .JumpIf(JumpCondition.NotEqual, R0, Network(PacketFilter.EtherTypeIpv6), mismatch);
                 EmitIpv6(next);
                 asm.Label(prefix + Ipv4);
                 EmitIpv4(next);
             }
             else if (filter.InspectsIpv4)
             {
-                asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv4), mismatch);
+                asm.JumpIf(JumpCondition.NotEqual, R0, Network(PacketFilter.EtherTypeIpv4), mismatch);
                 EmitIpv4(next);
             }
             else if (filter.InspectsIpv6)
             {
-                asm.JumpIf(JumpOp.Ne, Reg.R0, Network(PacketFilter.EtherTypeIpv6), mismatch);
+                asm.JumpIf(JumpCondition.NotEqual, R0, Network(PacketFilter.EtherTypeIpv6), mismatch);
                 EmitIpv6(next);
             }
             else if (filter.EtherType is { } type)
             {
-                asm.JumpIf(JumpOp.Ne, Reg.R0, Network(type), mismatch);
+                asm.JumpIf(JumpCondition.NotEqual, R0, Network(type), mismatch);
                 if (arp)
                     EmitArp();
             }
@@ -163,17 +164,17 @@ public static class SteeringProgram
 
         void EmitVlan()
         {
-            asm.JumpIf(JumpOp.Eq, Reg.R0, Network(0x8100), prefix + "tagged") // 802.1Q
-                .JumpIf(JumpOp.Ne, Reg.R0, Network(0x88a8), mismatch)         // 802.1ad
+            asm.JumpIf(JumpCondition.Equal, R0, Network(0x8100), prefix + "tagged") // 802.1Q
+                .JumpIf(JumpCondition.NotEqual, R0, Network(0x88a8), mismatch)         // 802.1ad
                 .Label(prefix + "tagged");
             NeedBytes(VlanTag);
             if (filter.VlanId is { } id)
-                asm.Load(Size.H, Reg.R1, Reg.R4, 0)
-                    .ToBigEndian(Reg.R1, 16)
-                    .Alu64(AluOp.And, Reg.R1, 0x0fff) // TCI: priority 3 bits, DEI 1 bit, VLAN id 12 bits
-                    .JumpIf(JumpOp.Ne, Reg.R1, id, mismatch);
-            asm.Load(Size.H, Reg.R0, Reg.R4, 2)
-                .Alu64(AluOp.Add, Reg.R4, VlanTag);
+                asm.Load(AccessSize.HalfWord, R1, R4, 0)
+                    .ToBigEndian(R1, 16)
+                    .Alu64(AluOperation.And, R1, 0x0fff) // TCI: priority 3 bits, DEI 1 bit, VLAN id 12 bits
+                    .JumpIf(JumpCondition.NotEqual, R1, id, mismatch);
+            asm.Load(AccessSize.HalfWord, R0, R4, 2)
+                .Alu64(AluOperation.Add, R4, VlanTag);
         }
 
         /// <summary>The filter looks past the IP header: at the UDP/TCP ports or the ICMP type.</summary>
@@ -185,36 +186,36 @@ public static class SteeringProgram
                 return;
             NeedBytes(ArpHeader);
             if (filter.ArpOperation is { } operation)
-                asm.Load(Size.H, Reg.R1, Reg.R4, 6).JumpIf(JumpOp.Ne, Reg.R1, Network(operation), mismatch);
+                asm.Load(AccessSize.HalfWord, R1, R4, 6).JumpIf(JumpCondition.NotEqual, R1, Network(operation), mismatch);
             if (filter.Destination is { } target)
-                asm.Load(Size.W, Reg.R1, Reg.R4, 24) // the target protocol address
-                    .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(target.GetAddressBytes()), mismatch);
+                asm.Load(AccessSize.Word, R1, R4, 24) // the target protocol address
+                    .JumpIf32(JumpCondition.NotEqual, R1, BinaryPrimitives.ReadInt32LittleEndian(target.GetAddressBytes()), mismatch);
         }
 
         void EmitIpv4(string next)
         {
             NeedBytes(Ipv4Header);
             if (filter.PlainIpv4)
-                asm.Load(Size.B, Reg.R1, Reg.R4, 0)
-                    .JumpIf(JumpOp.Ne, Reg.R1, 0x45, mismatch)                     // version 4, IHL 5: no options
-                    .Load(Size.H, Reg.R1, Reg.R4, 6)
-                    .JumpIf(JumpOp.Set, Reg.R1, Network(0x3fff), mismatch);        // more-fragments flag or an offset: a fragment
+                asm.Load(AccessSize.Byte, R1, R4, 0)
+                    .JumpIf(JumpCondition.NotEqual, R1, 0x45, mismatch)                     // version 4, IHL 5: no options
+                    .Load(AccessSize.HalfWord, R1, R4, 6)
+                    .JumpIf(JumpCondition.AnyBitSet, R1, Network(0x3fff), mismatch);        // more-fragments flag or an offset: a fragment
             if (filter.Destination is { AddressFamily: AddressFamily.InterNetwork } destination)
-                asm.Load(Size.W, Reg.R1, Reg.R4, 16)
-                    .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(destination.GetAddressBytes()), mismatch);
+                asm.Load(AccessSize.Word, R1, R4, 16)
+                    .JumpIf32(JumpCondition.NotEqual, R1, BinaryPrimitives.ReadInt32LittleEndian(destination.GetAddressBytes()), mismatch);
             if (filter.Protocol is { } protocol)
-                asm.Load(Size.B, Reg.R1, Reg.R4, 9).JumpIf(JumpOp.Ne, Reg.R1, protocol, mismatch);
+                asm.Load(AccessSize.Byte, R1, R4, 9).JumpIf(JumpCondition.NotEqual, R1, protocol, mismatch);
             if (ReadsTransport && filter.PlainIpv4)
-                asm.Alu64(AluOp.Add, Reg.R4, Ipv4Header);
+                asm.Alu64(AluOperation.Add, R4, Ipv4Header);
             else if (ReadsTransport)
-                asm.Load(Size.H, Reg.R1, Reg.R4, 6)
-                    .Alu64(AluOp.And, Reg.R1, Network(0x1fff)) // a later fragment carries no UDP/TCP/ICMP header
-                    .JumpIf(JumpOp.Ne, Reg.R1, 0, mismatch)
-                    .Load(Size.B, Reg.R1, Reg.R4, 0)
-                    .Alu64(AluOp.And, Reg.R1, 0x0f)           // IHL, in 4-byte words
-                    .Alu64(AluOp.Lsh, Reg.R1, 2)
-                    .JumpIf(JumpOp.Lt, Reg.R1, Ipv4Header, mismatch)
-                    .Alu64(AluOp.Add, Reg.R4, Reg.R1);
+                asm.Load(AccessSize.HalfWord, R1, R4, 6)
+                    .Alu64(AluOperation.And, R1, Network(0x1fff)) // a later fragment carries no UDP/TCP/ICMP header
+                    .JumpIf(JumpCondition.NotEqual, R1, 0, mismatch)
+                    .Load(AccessSize.Byte, R1, R4, 0)
+                    .Alu64(AluOperation.And, R1, 0x0f)           // IHL, in 4-byte words
+                    .Alu64(AluOperation.ShiftLeft, R1, 2)
+                    .JumpIf(JumpCondition.LessThan, R1, Ipv4Header, mismatch)
+                    .Alu64(AluOperation.Add, R4, R1);
             asm.Jump(next);
         }
 
@@ -225,13 +226,13 @@ public static class SteeringProgram
             {
                 byte[] address = destination.GetAddressBytes();
                 for (int word = 0; word < 4; word++)
-                    asm.Load(Size.W, Reg.R1, Reg.R4, (short)(24 + 4 * word))
-                        .JumpIf32(JumpOp.Ne, Reg.R1, BinaryPrimitives.ReadInt32LittleEndian(address.AsSpan(4 * word)), mismatch);
+                    asm.Load(AccessSize.Word, R1, R4, (short)(24 + 4 * word))
+                        .JumpIf32(JumpCondition.NotEqual, R1, BinaryPrimitives.ReadInt32LittleEndian(address.AsSpan(4 * word)), mismatch);
             }
             if (filter.Protocol is { } protocol)
-                asm.Load(Size.B, Reg.R1, Reg.R4, 6).JumpIf(JumpOp.Ne, Reg.R1, protocol, mismatch);
+                asm.Load(AccessSize.Byte, R1, R4, 6).JumpIf(JumpCondition.NotEqual, R1, protocol, mismatch);
             if (ReadsTransport)
-                asm.Alu64(AluOp.Add, Reg.R4, Ipv6Header);
+                asm.Alu64(AluOperation.Add, R4, Ipv6Header);
             asm.Jump(next);
         }
 
@@ -241,22 +242,22 @@ public static class SteeringProgram
             if (filter.DestinationPort is { } range)
             {
                 NeedBytes(4); // source and destination port, the same place in UDP and TCP
-                asm.Load(Size.H, Reg.R1, Reg.R4, 2).ToBigEndian(Reg.R1, 16);
+                asm.Load(AccessSize.HalfWord, R1, R4, 2).ToBigEndian(R1, 16);
                 if (range.First == range.Last)
-                    asm.JumpIf(JumpOp.Ne, Reg.R1, range.First, mismatch);
+                    asm.JumpIf(JumpCondition.NotEqual, R1, range.First, mismatch);
                 else
-                    asm.JumpIf(JumpOp.Lt, Reg.R1, range.First, mismatch).JumpIf(JumpOp.Gt, Reg.R1, range.Last, mismatch);
+                    asm.JumpIf(JumpCondition.LessThan, R1, range.First, mismatch).JumpIf(JumpCondition.GreaterThan, R1, range.Last, mismatch);
             }
             if (filter.IcmpType is { } type)
             {
                 NeedBytes(IcmpHeader);
-                asm.Load(Size.B, Reg.R1, Reg.R4, 0).JumpIf(JumpOp.Ne, Reg.R1, type, mismatch);
+                asm.Load(AccessSize.Byte, R1, R4, 0).JumpIf(JumpCondition.NotEqual, R1, type, mismatch);
             }
         }
 
         /// <summary>Gives up on the frame unless <paramref name="count"/> bytes from r4 are inside it (the verifier insists).</summary>
         void NeedBytes(int count) =>
-            asm.Mov64(Reg.R5, Reg.R4).Alu64(AluOp.Add, Reg.R5, count).JumpIf(JumpOp.Gt, Reg.R5, Reg.R3, mismatch);
+            asm.Mov64(R5, R4).Alu64(AluOperation.Add, R5, count).JumpIf(JumpCondition.GreaterThan, R5, R3, mismatch);
     }
 
     /// <summary>A 16-bit field as a little-endian load of its network-order bytes reads it.</summary>

@@ -207,7 +207,7 @@ public sealed class XskMap : TypedMap
     public void Register(uint queue, int socketFd)
     {
         if (queue >= Slots)
-            Throw.Config($"{Name}.Register(queue {queue}, fd {socketFd})", $"the XSKMAP has {Slots} slots (one per queue), so queue {queue} has none.", "bind to a queue below the slot count, or create the map with more slots.");
+            Throw.OutOfRange(nameof(queue), $"{Name}.Register(queue {queue}, fd {socketFd})", $"the XSKMAP has {Slots} slots (one per queue), so queue {queue} has none.", "bind to a queue below the slot count, or create the map with more slots.");
         Map.Update(queue, (uint)socketFd);
     }
 

@@ -90,7 +90,7 @@ public sealed unsafe class XdpLink : IDisposable
     {
         ArgumentNullException.ThrowIfNull(program);
         if (!Enum.IsDefined(mode))
-            Throw.Config($"XdpLink.Attach(\"{program.Name}\", mode: {(int)mode})", "the mode is not an XdpAttachMode (the kernel would read it as flags).",
+            Throw.OutOfRange(nameof(mode), $"XdpLink.Attach(\"{program.Name}\", mode: {(int)mode})", "the mode is not an XdpAttachMode (the kernel would read it as flags).",
                 "use XdpAttachMode.Auto, Skb, Drv or Hw.");
         NetDevice device = NetDevice.Get(ifindex);
         string call = $"bpf(BPF_LINK_CREATE, XDP \"{program.Name}\" -> {device.Name}, {mode})";

@@ -48,9 +48,9 @@ public readonly record struct NapiSettings(int DeferHardIrqs, long GroFlushTimeo
     {
         NetDevice.IndexOf(interfaceName);
         if (settings.DeferHardIrqs < 0)
-            Throw.Config($"NapiSettings.DeferHardIrqs = {settings.DeferHardIrqs}", "napi_defer_hard_irqs counts polls and cannot be negative.", "use 0 (off) or a small count such as 2.");
+            Throw.OutOfRange(nameof(settings), $"NapiSettings.DeferHardIrqs = {settings.DeferHardIrqs}", "napi_defer_hard_irqs counts polls and cannot be negative.", "use 0 (off) or a small count such as 2.");
         if (settings.GroFlushTimeout < 0)
-            Throw.Config($"NapiSettings.GroFlushTimeout = {settings.GroFlushTimeout}", "gro_flush_timeout is in nanoseconds and cannot be negative.", "use 0 (off) or e.g. 200000 (200 µs).");
+            Throw.OutOfRange(nameof(settings), $"NapiSettings.GroFlushTimeout = {settings.GroFlushTimeout}", "gro_flush_timeout is in nanoseconds and cannot be negative.", "use 0 (off) or e.g. 200000 (200 µs).");
         InPrivateSysfs(interfaceName, directory =>
         {
             WriteValue(directory, "napi_defer_hard_irqs", settings.DeferHardIrqs.ToString(CultureInfo.InvariantCulture), interfaceName);

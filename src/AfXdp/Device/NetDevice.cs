@@ -59,7 +59,7 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (Encoding.UTF8.GetByteCount(name) > 15)
-            Throw.Config($"interface \"{name}\"", "interface names have at most 15 bytes (IFNAMSIZ - 1).", "check the name with `ip -br link`.");
+            Throw.Argument(nameof(name), $"interface \"{name}\"", "interface names have at most 15 bytes (IFNAMSIZ - 1).", "check the name with `ip -br link`.");
         uint index = Sys.IfNameToIndex(name);
         if (index == 0)
         {
@@ -130,7 +130,7 @@ public sealed record NetDevice(string Name, int Index, uint RxQueues, uint TxQue
     public static NetDevice Get(int index)
     {
         if (index <= 0)
-            Throw.Config($"interface index {index}", "interface indices start at 1 (if_nametoindex returns 0 for \"no such interface\").",
+            Throw.OutOfRange(nameof(index), $"interface index {index}", "interface indices start at 1 (if_nametoindex returns 0 for \"no such interface\").",
                 "look the interface up by name, or take the index from `ip -br link` in its namespace.");
         using var netlink = new NetlinkRoute();
         Dictionary<ushort, byte[]> link;

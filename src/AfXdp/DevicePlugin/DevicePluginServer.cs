@@ -84,7 +84,7 @@ public sealed unsafe class DevicePluginServer : IDisposable
         _options = options ?? new DevicePluginServerOptions();
         string call = $"bind(AF_UNIX SOCK_SEQPACKET, \"{SocketPath}\")";
         if (_socketName.Length == 0 || !Sys.TryUnixAddress(SocketPath, out _))
-            Throw.Config(call, $"the path is empty or longer than the {Sys.UnixPathSize - 1} bytes a unix socket address holds.", "use a shorter path.");
+            Throw.Argument(nameof(socketPath), call, $"the path is empty or longer than the {Sys.UnixPathSize - 1} bytes a unix socket address holds.", "use a shorter path.");
         int fd = Sys.Socket(Sys.AF_UNIX, Sys.SOCK_SEQPACKET | Sys.SOCK_CLOEXEC | Sys.SOCK_NONBLOCK, 0);
         if (fd < 0)
             Throw.Errno("socket(AF_UNIX, SOCK_SEQPACKET)", Sys.LastErrno);

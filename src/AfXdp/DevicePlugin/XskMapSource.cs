@@ -50,11 +50,11 @@ public sealed record XskMapSource(XskMapSourceKind Kind, string? Path = null)
         return source is not null;
     }
 
-    /// <summary>Like <see cref="TryParse"/>, throwing an <see cref="AfXdpException"/> naming the text and the expected forms.</summary>
+    /// <summary>Like <see cref="TryParse"/>, throwing an <see cref="ArgumentException"/> naming the text and the expected forms.</summary>
     public static XskMapSource Parse(string text)
     {
         if (!TryParse(text, out XskMapSource? source, out string error))
-            Throw.Config($"XskMapSource \"{text}\"", error + ".", $"write {Forms}.");
+            Throw.Argument(nameof(text), $"XskMapSource \"{text}\"", error + ".", $"write {Forms}.");
         return source!;
     }
 

@@ -120,7 +120,7 @@ public static class Doctor
 
     static string Mib(ulong bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.#} MiB");
 
-    static ProgramSpec PassProgram() => ProgramSpec.FromAsm("afxdp_doctor", new Asm().Mov64(Reg.R0, (int)XdpAction.Pass).Exit());
+    static ProgramSpec PassProgram() => ProgramSpec.FromAssembler("afxdp_doctor", new Assembler().Mov64(Register.R0, (int)XdpAction.Pass).Exit());
 
     static DoctorCheck ProgramLoad()
     {

@@ -85,27 +85,27 @@ public sealed record XdpEngineOptions
     /// <summary>Attach the default redirect program and register every socket; false when the application brings its own.</summary>
     public bool AttachProgram { get; init; } = true;
 
-    /// <summary>Throws an <see cref="AfXdpException"/> naming the first bad option, before any syscall.</summary>
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad option, before any syscall.</summary>
     public void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(Interface);
         if (Queues is { Count: 0 })
-            Throw.Config("XdpEngineOptions.Queues = []", "an engine needs at least one queue.", "leave Queues null for all queues, or list some.");
+            Throw.Argument(nameof(Queues), "XdpEngineOptions.Queues = []", "an engine needs at least one queue.", "leave Queues null for all queues, or list some.");
         if (Queues is not null && Queues.Distinct().Count() != Queues.Count)
-            Throw.Config($"XdpEngineOptions.Queues = [{string.Join(", ", Queues)}]", "a queue is listed twice; each queue takes one socket.", "list every queue once.");
+            Throw.Argument(nameof(Queues), $"XdpEngineOptions.Queues = [{string.Join(", ", Queues)}]", "a queue is listed twice; each queue takes one socket.", "list every queue once.");
         if (Cores is not null && Queues is not null && Cores.Count != Queues.Count)
-            Throw.Config($"XdpEngineOptions.Cores = [{string.Join(", ", Cores)}]", $"there are {Queues.Count} queues and {Cores.Count} cores.", "give one core per queue, in the order of Queues.");
+            Throw.Argument(nameof(Cores), $"XdpEngineOptions.Cores = [{string.Join(", ", Cores)}]", $"there are {Queues.Count} queues and {Cores.Count} cores.", "give one core per queue, in the order of Queues.");
         if (Cores?.Where(c => c is < 0 or >= Affinity.MaxCpus).Select(c => (int?)c).FirstOrDefault() is int bad)
-            Throw.Config($"XdpEngineOptions.Cores: {bad}", $"a CPU number lies between 0 and {Affinity.MaxCpus - 1}.", "use the numbers `nproc` / `lscpu` show.");
+            Throw.OutOfRange(nameof(Cores), $"XdpEngineOptions.Cores: {bad}", $"a CPU number lies between 0 and {Affinity.MaxCpus - 1}.", "use the numbers `nproc` / `lscpu` show.");
         Xsk.RingSize.Validate(nameof(RingSize), RingSize);
         if (BatchSize is 0 || BatchSize > RingSize)
-            Throw.Config($"XdpEngineOptions.BatchSize = {BatchSize}", $"a batch holds 1 to RingSize ({RingSize}) packets.", "use e.g. 64.");
+            Throw.OutOfRange(nameof(BatchSize), $"XdpEngineOptions.BatchSize = {BatchSize}", $"a batch holds 1 to RingSize ({RingSize}) packets.", "use e.g. 64.");
         if (FramesPerQueue < RingSize + BatchSize)
-            Throw.Config($"XdpEngineOptions.FramesPerQueue = {FramesPerQueue}",
+            Throw.OutOfRange(nameof(FramesPerQueue), $"XdpEngineOptions.FramesPerQueue = {FramesPerQueue}",
                 "a queue needs a full FILL ring of frames plus a batch for sending or it stalls.", $"use at least RingSize + BatchSize ({RingSize + BatchSize}), e.g. 2 x RingSize.");
         ValidateWaits("XdpEngineOptions", SpinTime, Coalesce);
         if (IdleTimeout <= TimeSpan.Zero || IdleTimeout > TimeSpan.FromSeconds(10))
-            Throw.Config($"XdpEngineOptions.IdleTimeout = {IdleTimeout}", "the idle timeout lies between 1 ms and 10 s.", "use e.g. 100 ms.");
+            Throw.OutOfRange(nameof(IdleTimeout), $"XdpEngineOptions.IdleTimeout = {IdleTimeout}", "the idle timeout lies between 1 ms and 10 s.", "use e.g. 100 ms.");
         new UmemConfig { FrameCount = FramesPerQueue, FrameSize = FrameSize, FillRingSize = RingSize, CompletionRingSize = RingSize }.Validate();
     }
 
@@ -113,8 +113,8 @@ public sealed record XdpEngineOptions
     internal static void ValidateWaits(string owner, TimeSpan spinTime, TimeSpan coalesce)
     {
         if (spinTime < TimeSpan.Zero && spinTime != Timeout.InfiniteTimeSpan)
-            Throw.Config($"{owner}.SpinTime = {spinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");
+            Throw.OutOfRange("SpinTime", $"{owner}.SpinTime = {spinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");
         if (coalesce < TimeSpan.Zero || coalesce > TimeSpan.FromMilliseconds(10))
-            Throw.Config($"{owner}.Coalesce = {coalesce}", "the wait for more frames lies between 0 and 10 ms; it adds that much latency.", "use TimeSpan.Zero, or e.g. 200 µs.");
+            Throw.OutOfRange("Coalesce", $"{owner}.Coalesce = {coalesce}", "the wait for more frames lies between 0 and 10 ms; it adds that much latency.", "use TimeSpan.Zero, or e.g. 200 µs.");
     }
 }

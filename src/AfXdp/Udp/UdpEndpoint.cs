@@ -39,7 +39,7 @@ public readonly record struct UdpEndpoint
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         if (endpoint.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
-            Throw.Config($"endpoint {endpoint}", "the UDP service serves IPv4 and IPv6 endpoints.", "give an IPv4 or IPv6 address, e.g. 192.0.2.1:53 or [2001:db8::1]:53.");
+            Throw.Argument(nameof(endpoint), $"endpoint {endpoint}", "the UDP service serves IPv4 and IPv6 endpoints.", "give an IPv4 or IPv6 address, e.g. 192.0.2.1:53 or [2001:db8::1]:53.");
         return new UdpEndpoint(Ipv6Address.ToUInt128(endpoint.Address), (ushort)endpoint.Port);
     }
 

@@ -84,16 +84,16 @@ public sealed class UdpSender
         if (payload.Length > maxPayload)
             throw new ArgumentOutOfRangeException(nameof(payload), payload.Length, $"a datagram to {to} carries at most {maxPayload} bytes here (the MTU).");
         if (!_hosts.TryGetValue(from.Address, out HostPolicy host))
-            Throw.Config($"UdpSender.Send(from {from})", "datagrams go out from an address the service serves, never another host's.", $"send from {Source} or another served address.");
+            Throw.Argument(nameof(from), $"UdpSender.Send(from {from})", "datagrams go out from an address the service serves, never another host's.", $"send from {Source} or another served address.");
         if (to.IsIpv6 != from.IsIpv6)
-            Throw.Config($"UdpSender.Send(to {to}, from {from})", "a datagram goes from and to addresses of one family, IPv4 or IPv6.", $"send from a served address of {to}'s family.");
+            Throw.Argument(nameof(to), $"UdpSender.Send(to {to}, from {from})", "a datagram goes from and to addresses of one family, IPv4 or IPv6.", $"send from a served address of {to}'s family.");
         // The same rules as for answering: a datagram to a group or a reflector could start a loop or a flood.
         if (to.IsIpv6 ? !host.IsAnswerableSource(to.Address) : !host.IsAnswerableSource((uint)to.Address))
-            Throw.Config($"UdpSender.Send(to {to})", to.IsIpv6
+            Throw.Argument(nameof(to), $"UdpSender.Send(to {to})", to.IsIpv6
                 ? $"{Ipv6Address.ToIPAddress(to.Address)} names no single unicast host (RFC 4291: it is ::, loopback, multicast, IPv4-mapped, or the sender's own address)."
                 : $"{Ipv6Address.ToIPAddress(to.Address)} names no single unicast host seen from {Ipv6Address.ToIPAddress(from.Address)}/{host.PrefixLength} (RFC 1122 3.2.1.3: it is in 0/8, loopback, multicast or class E, a broadcast, the subnet's network address, or the sender's own address).", "send to one unicast host.");
         if (ReplyRules.IsReflectorPort(to.Port))
-            Throw.Config($"UdpSender.Send(to {to})", $"port {to.Port} is a reflector port (ReplyRules.IsReflectorPort: port 0 or a service that answers any datagram), so a datagram there could start a loop or a flood.", "send to a port ReplyRules.IsReflectorPort does not list.");
+            Throw.Argument(nameof(to), $"UdpSender.Send(to {to})", $"port {to.Port} is a reflector port (ReplyRules.IsReflectorPort: port 0 or a service that answers any datagram), so a datagram there could start a loop or a flood.", "send to a port ReplyRules.IsReflectorPort does not list.");
         if (!TryResolve(to.Address, out MacAddress mac))
             return UdpSendResult.Unresolved;
         if (!_queue.TryTakeFrame(out Packet packet))

@@ -62,25 +62,25 @@ public sealed record UdpServiceOptions
     /// </summary>
     public Action<UdpServiceReport>? Log { get; init; }
 
-    /// <summary>Throws an <see cref="AfXdpException"/> naming the first value that cannot work, its cause and the fix.</summary>
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first value that cannot work, its cause and the fix.</summary>
     public void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(Interface);
         ArgumentNullException.ThrowIfNull(Endpoints);
         if (Endpoints.Count == 0)
-            Throw.Config("UdpServiceOptions.Endpoints = []", "a UDP service serves at least one (address, port) pair.", "list the endpoints to serve, e.g. 192.0.2.1:53 or [2001:db8::1]:53.");
+            Throw.Argument(nameof(Endpoints), "UdpServiceOptions.Endpoints = []", "a UDP service serves at least one (address, port) pair.", "list the endpoints to serve, e.g. 192.0.2.1:53 or [2001:db8::1]:53.");
         foreach (IPEndPoint endpoint in Endpoints)
         {
             UdpEndpoint.From(endpoint);
             if (endpoint.Port == 0)
-                Throw.Config($"UdpServiceOptions.Endpoints: {endpoint}", "port 0 is no port a client can send to.", "give the port to serve, e.g. 53.");
+                Throw.Argument(nameof(Endpoints), $"UdpServiceOptions.Endpoints: {endpoint}", "port 0 is no port a client can send to.", "give the port to serve, e.g. 53.");
         }
         if (Endpoints.Distinct().Count() != Endpoints.Count)
-            Throw.Config($"UdpServiceOptions.Endpoints = [{string.Join(", ", Endpoints)}]", "an endpoint is listed twice.", "list every endpoint once.");
+            Throw.Argument(nameof(Endpoints), $"UdpServiceOptions.Endpoints = [{string.Join(", ", Endpoints)}]", "an endpoint is listed twice.", "list every endpoint once.");
         if (BatchSize is 0 or > 1024)
-            Throw.Config($"UdpServiceOptions.BatchSize = {BatchSize}", "a batch holds 1 to 1024 datagrams.", "use e.g. 64.");
+            Throw.OutOfRange(nameof(BatchSize), $"UdpServiceOptions.BatchSize = {BatchSize}", "a batch holds 1 to 1024 datagrams.", "use e.g. 64.");
         Engine.XdpEngineOptions.ValidateWaits("UdpServiceOptions", SpinTime, Coalesce);
         if (NeighbourLifetime <= TimeSpan.Zero)
-            Throw.Config($"UdpServiceOptions.NeighbourLifetime = {NeighbourLifetime}", "a cached neighbour must live a while.", "use e.g. 10 s.");
+            Throw.OutOfRange(nameof(NeighbourLifetime), $"UdpServiceOptions.NeighbourLifetime = {NeighbourLifetime}", "a cached neighbour must live a while.", "use e.g. 10 s.");
     }
 }

@@ -79,7 +79,7 @@ public readonly struct RxBatch
         if (_ring is null)
             return 0;
         if (!ReferenceEquals(tx.Socket.Umem, _ring.Umem))
-            Throw.Config($"RxBatch.Transmit({tx.Socket})", "the TX ring's socket uses another UMEM, where these frames' addresses mean nothing.",
+            Throw.Argument(nameof(tx), $"RxBatch.Transmit({tx.Socket})", "the TX ring's socket uses another UMEM, where these frames' addresses mean nothing.",
                 "transmit on a socket that shares this UMEM, or copy the frames into the other UMEM.");
         return _ring.Transmit(Start, Count, tx);
     }

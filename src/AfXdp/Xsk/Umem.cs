@@ -32,7 +32,8 @@ public sealed unsafe class Umem : IDisposable
     /// Maps the packet memory, opens an AF_XDP socket, registers the memory on it (XDP_UMEM_REG) and maps
     /// its FILL and COMPLETION rings; null <paramref name="config"/> means the <see cref="UmemConfig"/> defaults.
     /// </summary>
-    /// <exception cref="AfXdpException">A bad configuration value, a size above RLIMIT_MEMLOCK without CAP_IPC_LOCK, required huge pages missing, or a failed syscall (e.g. no CAP_NET_RAW).</exception>
+    /// <exception cref="ArgumentException">A bad configuration value (<see cref="UmemConfig.Validate"/>).</exception>
+    /// <exception cref="AfXdpException">A size above RLIMIT_MEMLOCK without CAP_IPC_LOCK, required huge pages missing, or a failed syscall (e.g. no CAP_NET_RAW).</exception>
     public Umem(UmemConfig? config = null)
     {
         Config = config ?? new UmemConfig();

@@ -66,36 +66,36 @@ public sealed record UmemConfig
     /// <summary>Total bytes of packet memory.</summary>
     public ulong Size => (ulong)FrameCount * FrameSize;
 
-    /// <summary>Throws <see cref="AfXdpException"/> naming the first bad value and how to fix it.</summary>
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad value and how to fix it.</summary>
     public void Validate()
     {
         if (FrameCount == 0)
-            Throw.Config("UmemConfig.FrameCount = 0", "a UMEM needs at least one frame.", "use e.g. 4096 frames.");
+            Throw.OutOfRange(nameof(FrameCount), "UmemConfig.FrameCount = 0", "a UMEM needs at least one frame.", "use e.g. 4096 frames.");
         if (!UnalignedChunks && FrameSize is not (2048 or 4096))
-            Throw.Config($"UmemConfig.FrameSize = {FrameSize}",
+            Throw.OutOfRange(nameof(FrameSize), $"UmemConfig.FrameSize = {FrameSize}",
                 "in aligned mode the kernel accepts only a power-of-two frame size from 2048 to the page size (4096).",
                 "use 2048 or 4096, or set UnalignedChunks = true for other sizes.");
         if (UnalignedChunks && (FrameSize < MinFrameSize || FrameSize > Environment.SystemPageSize))
-            Throw.Config($"UmemConfig.FrameSize = {FrameSize}",
+            Throw.OutOfRange(nameof(FrameSize), $"UmemConfig.FrameSize = {FrameSize}",
                 $"the kernel accepts frame sizes from {MinFrameSize} to the page size ({Environment.SystemPageSize}).",
                 $"use a size between {MinFrameSize} and {Environment.SystemPageSize}.");
         // In 64 bits: a huge Headroom must not wrap around into an accepted value.
         if ((ulong)Headroom + TxMetadataLength > (ulong)FrameSize - KernelHeadroom - KernelTailroom)
-            Throw.Config($"UmemConfig.Headroom = {Headroom}",
+            Throw.OutOfRange(nameof(Headroom), $"UmemConfig.Headroom = {Headroom}",
                 $"headroom plus TX metadata must leave room for a packet between the kernel's own {KernelHeadroom} bytes in front and {KernelTailroom} behind in a {FrameSize}-byte frame.",
                 $"keep Headroom + TxMetadataLength at most {FrameSize - KernelHeadroom - KernelTailroom}.");
         if (TxMetadataLength >= 256 || TxMetadataLength % 8 != 0)
-            Throw.Config($"UmemConfig.TxMetadataLength = {TxMetadataLength}",
+            Throw.OutOfRange(nameof(TxMetadataLength), $"UmemConfig.TxMetadataLength = {TxMetadataLength}",
                 "the kernel accepts TX metadata lengths that are multiples of 8 below 256.",
                 "use 0, or 8/16/24 ... up to 248 (struct xsk_tx_metadata is 24 bytes).");
         if (TxSoftwareChecksum && TxMetadataLength < XskTxMetadata.Size)
-            Throw.Config($"UmemConfig {{ TxSoftwareChecksum = true, TxMetadataLength = {TxMetadataLength} }}",
+            Throw.Argument(nameof(TxMetadataLength), $"UmemConfig {{ TxSoftwareChecksum = true, TxMetadataLength = {TxMetadataLength} }}",
                 "software checksums are requested per packet in its TX metadata, and there is no room for struct xsk_tx_metadata.",
                 $"set TxMetadataLength = {XskTxMetadata.Size}.");
         RingSize.Validate(nameof(FillRingSize), FillRingSize);
         RingSize.Validate(nameof(CompletionRingSize), CompletionRingSize);
         if (Size > (ulong)long.MaxValue)
-            Throw.Config($"UmemConfig.FrameCount = {FrameCount}", "the UMEM would be larger than the address space.", "use fewer frames.");
+            Throw.OutOfRange(nameof(FrameCount), $"UmemConfig.FrameCount = {FrameCount}", "the UMEM would be larger than the address space.", "use fewer frames.");
     }
 }
 
@@ -116,7 +116,7 @@ internal static class RingSize
         if (size == 0 && zeroAllowed)
             return;
         if (size == 0 || (size & (size - 1)) != 0 || size > Max)
-            Throw.Config($"{name} = {size}",
+            Throw.OutOfRange(name[(name.LastIndexOf('.') + 1)..], $"{name} = {size}",
                 "ring sizes must be a power of two (the kernel masks indices with size - 1).",
                 $"use a power of two such as 512, 1024, 2048 or 4096 (at most {Max}){(zeroAllowed ? ", or 0 for no ring" : "")}.");
     }

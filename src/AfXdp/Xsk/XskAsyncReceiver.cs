@@ -59,9 +59,9 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
         ArgumentNullException.ThrowIfNull(rx);
         options ??= new XskAsyncReceiverOptions();
         if (options.MaxBatch == 0 || options.MaxBatch > rx.Size)
-            Throw.Config($"XskAsyncReceiverOptions.MaxBatch = {options.MaxBatch}", $"a batch holds 1 to {rx.Size} descriptors (the RX ring's size).", "use e.g. 64.");
+            Throw.OutOfRange(nameof(options), $"XskAsyncReceiverOptions.MaxBatch = {options.MaxBatch}", $"a batch holds 1 to {rx.Size} descriptors (the RX ring's size).", "use e.g. 64.");
         if (options.SpinTime < TimeSpan.Zero)
-            Throw.Config($"XskAsyncReceiverOptions.SpinTime = {options.SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero to wait at once.");
+            Throw.OutOfRange(nameof(options), $"XskAsyncReceiverOptions.SpinTime = {options.SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero to wait at once.");
         _socket = rx.Socket;
         _rx = rx;
         _maxBatch = options.MaxBatch;

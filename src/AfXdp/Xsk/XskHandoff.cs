@@ -45,11 +45,11 @@ public static unsafe class XskHandoff
         ArgumentNullException.ThrowIfNull(umem);
         ArgumentNullException.ThrowIfNull(sockets);
         if (umem.Memory is null)
-            Throw.Config("XskHandoff.Send(umem)", "the UMEM's memory is anonymous, so no other process can map it.", "create it with Umem.CreateShareable (or UmemConfig.Shareable = true).");
+            Throw.Argument(nameof(umem), "XskHandoff.Send(umem)", "the UMEM's memory is anonymous, so no other process can map it.", "create it with Umem.CreateShareable (or UmemConfig.Shareable = true).");
         if (sockets.Count == 0 || sockets.Count + 2 > MaxDescriptors)
-            Throw.Config($"XskHandoff.Send({sockets.Count} sockets)", $"one message carries 1 to {MaxDescriptors - 2} sockets (SCM_MAX_FD is {MaxDescriptors} descriptors).", "send fewer sockets per message.");
+            Throw.Argument(nameof(sockets), $"XskHandoff.Send({sockets.Count} sockets)", $"one message carries 1 to {MaxDescriptors - 2} sockets (SCM_MAX_FD is {MaxDescriptors} descriptors).", "send fewer sockets per message.");
         if (sockets.FirstOrDefault(s => s.Umem != umem) is { } foreign)
-            Throw.Config($"XskHandoff.Send({foreign})", "the socket is bound on another UMEM.", "send each UMEM with its own sockets.");
+            Throw.Argument(nameof(sockets), $"XskHandoff.Send({foreign})", "the socket is bound on another UMEM.", "send each UMEM with its own sockets.");
 
         List<SafeFd> fds = [umem.Memory, umem.Socket, .. sockets.Where(s => !s.UsesUmemSocket).Select(s => s.Handle)];
         byte[] message = Encode(umem.Config, umem.BoundInterface, umem.BoundQueue, sockets);
@@ -122,7 +122,7 @@ public static unsafe class XskHandoff
     static int UnixFd(Socket socket)
     {
         if (socket.AddressFamily != AddressFamily.Unix)
-            Throw.Config($"XskHandoff over a {socket.AddressFamily} socket", "descriptors travel only over unix sockets (SCM_RIGHTS).", "use a Socket(AddressFamily.Unix, ...).");
+            Throw.Argument(nameof(socket), $"XskHandoff over a {socket.AddressFamily} socket", "descriptors travel only over unix sockets (SCM_RIGHTS).", "use a Socket(AddressFamily.Unix, ...).");
         return (int)socket.SafeHandle.DangerousGetHandle();
     }
 

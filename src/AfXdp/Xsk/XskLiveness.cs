@@ -57,7 +57,7 @@ public sealed unsafe class XskLiveness
         ArgumentNullException.ThrowIfNull(socket);
         Period = period ?? DefaultPeriod;
         if (Period <= TimeSpan.Zero || Period > TimeSpan.FromSeconds(1))
-            Throw.Config($"XskLiveness period {Period}", "a check period is above 0 and at most a second: longer, and a gone interface goes unnoticed too long.",
+            Throw.OutOfRange(nameof(period), $"XskLiveness period {Period}", "a check period is above 0 and at most a second: longer, and a gone interface goes unnoticed too long.",
                 "use the default (200 ms).");
         _socket = socket;
         _link = link;

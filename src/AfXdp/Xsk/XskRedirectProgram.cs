@@ -44,8 +44,8 @@ public sealed class XskRedirectProgram : IDisposable
     public IReadOnlyList<PacketFilter> Filters { get; }
 
     /// <summary>The unfiltered program's instructions for an XSKMAP: bpf_redirect_map(&amp;xsks, ctx->rx_queue_index, XDP_PASS).</summary>
-    public static ProgramSpec Spec(IBpfMapReference xskMap) => ProgramSpec.FromAsm(ProgramName, new Asm()
-        .RedirectToQueueSocket(Reg.R1, xskMap)
+    public static ProgramSpec Spec(IBpfMapReference xskMap) => ProgramSpec.FromAssembler(ProgramName, new Assembler()
+        .RedirectToQueueSocket(Bpf.Register.R1, xskMap)
         .Exit());
 
     /// <summary>
@@ -111,7 +111,7 @@ public sealed class XskRedirectProgram : IDisposable
     {
         ArgumentNullException.ThrowIfNull(socket);
         if (socket.InterfaceIndex != Link.InterfaceIndex)
-            Throw.Config($"Register({socket})", $"the program is attached to {Link.InterfaceName}, the socket is bound to {socket.InterfaceName}.", "attach a program to the socket's interface.");
+            Throw.Argument(nameof(socket), $"Register({socket})", $"the program is attached to {Link.InterfaceName}, the socket is bound to {socket.InterfaceName}.", "attach a program to the socket's interface.");
         XskMap.Register(socket);
     }
 

@@ -292,9 +292,9 @@ public abstract unsafe class XskSocket : IDisposable
     public void EnableBusyPoll(int timeoutMicroseconds, int budget)
     {
         if (timeoutMicroseconds < 0)
-            Throw.Config($"EnableBusyPoll(timeoutMicroseconds: {timeoutMicroseconds})", "a busy-poll time cannot be negative.", "use e.g. 20 microseconds.");
+            Throw.OutOfRange(nameof(timeoutMicroseconds), $"EnableBusyPoll(timeoutMicroseconds: {timeoutMicroseconds})", "a busy-poll time cannot be negative.", "use e.g. 20 microseconds.");
         if (budget is < 1 or > ushort.MaxValue)
-            Throw.Config($"EnableBusyPoll(budget: {budget})", $"the kernel takes a busy-poll budget from 1 to {ushort.MaxValue} (SO_BUSY_POLL_BUDGET is a u16).",
+            Throw.OutOfRange(nameof(budget), $"EnableBusyPoll(budget: {budget})", $"the kernel takes a busy-poll budget from 1 to {ushort.MaxValue} (SO_BUSY_POLL_BUDGET is a u16).",
                 "use the batch size, e.g. 64.");
         SetSocketOption(Sys.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");

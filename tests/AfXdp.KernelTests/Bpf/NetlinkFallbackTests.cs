@@ -15,7 +15,7 @@ public sealed class NetlinkFallbackTests
 {
     public NetlinkFallbackTests() => KernelTest.RequireRoot();
 
-    static BpfProgram LoadPass(string name) => BpfProgram.LoadXdp(ProgramSpec.FromAsm(name, new Asm().Mov64(Reg.R0, 2).Exit()));
+    static BpfProgram LoadPass(string name) => BpfProgram.LoadXdp(ProgramSpec.FromAssembler(name, new Assembler().Mov64(Register.R0, 2).Exit()));
 
     [Theory]
     [InlineData(XdpAttachMode.Skb)]

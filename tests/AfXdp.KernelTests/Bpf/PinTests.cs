@@ -35,7 +35,7 @@ public sealed class PinTests
         Assert.False(BpfFs.IsBpfFs(BpfFs.DefaultMount));
         uint mapId, programId;
         using (ArrayMap<ulong> map = ArrayMap<ulong>.Create("afxdp_pinned", 2))
-        using (BpfProgram program = BpfProgram.LoadXdp(ProgramSpec.FromAsm("afxdp_pinned", new Asm().Mov64(Reg.R0, 2).Exit())))
+        using (BpfProgram program = BpfProgram.LoadXdp(ProgramSpec.FromAssembler("afxdp_pinned", new Assembler().Mov64(Register.R0, 2).Exit())))
         {
             map[1] = 77;
             map.Pin($"{dir}/map");

@@ -2,6 +2,7 @@ using AfXdp.Bpf;
 using AfXdp.Device;
 using AfXdp.Testing;
 using AfXdp.Xsk;
+using static AfXdp.Bpf.Register;
 
 namespace AfXdp.KernelTests.Selftest;
 
@@ -31,7 +32,7 @@ public sealed class XdpProgramTests
     }
 
     /// <summary>
-    /// An XDP program built with the Asm builder that counts frames in an array map (atomic fetch-and-add) and
+    /// An XDP program built with the Assembler builder that counts frames in an array map (atomic fetch-and-add) and
     /// drops every second one: exactly the even packets arrive and the counter saw every packet.
     /// </summary>
     [Theory, AttachModes]
@@ -60,24 +61,24 @@ public sealed class XdpProgramTests
     {
         const int XDP_DROP = 1;
         // lock r1 = fetch_add(*(u64 *)(r0 + 0), r1): BPF_STX | BPF_ATOMIC | BPF_DW with BPF_ADD | BPF_FETCH, the old value lands in r1.
-        var fetchAdd = new Insn(Insn.STX | Insn.ATOMIC | (byte)Size.DW, (byte)Reg.R0 | (byte)Reg.R1 << 4, 0, (int)AluOp.Add | 1);
-        return ProgramSpec.FromAsm("afxdp_drop_half", new Asm()
-            .Mov64(Reg.R6, Reg.R1)
-            .Store(Size.W, Reg.R10, -4, 0)
-            .Mov64(Reg.R2, Reg.R10)
-            .Alu64(AluOp.Add, Reg.R2, -4)
-            .LoadMap(Reg.R1, counter)
-            .Call(Helper.MapLookupElem)
-            .JumpIf(JumpOp.Eq, Reg.R0, 0, "redirect")
-            .Mov64(Reg.R1, 1)
+        var fetchAdd = new Instruction(Opcode.Stx | Opcode.Atomic | (byte)AccessSize.DoubleWord, (byte)R0 | (byte)R1 << 4, 0, (int)AluOperation.Add | 1);
+        return ProgramSpec.FromAssembler("afxdp_drop_half", new Assembler()
+            .Mov64(R6, R1)
+            .Store(AccessSize.Word, R10, -4, 0)
+            .Mov64(R2, R10)
+            .Alu64(AluOperation.Add, R2, -4)
+            .LoadMap(R1, counter)
+            .Call(BpfHelper.MapLookupElem)
+            .JumpIf(JumpCondition.Equal, R0, 0, "redirect")
+            .Mov64(R1, 1)
             .Emit(fetchAdd)
-            .Alu64(AluOp.And, Reg.R1, 1)
-            .JumpIf(JumpOp.Ne, Reg.R1, 0, "drop")
+            .Alu64(AluOperation.And, R1, 1)
+            .JumpIf(JumpCondition.NotEqual, R1, 0, "drop")
             .Label("redirect")
-            .RedirectToQueueSocket(Reg.R6, xsks)
+            .RedirectToQueueSocket(R6, xsks)
             .Exit()
             .Label("drop")
-            .Mov64(Reg.R0, XDP_DROP)
+            .Mov64(R0, XDP_DROP)
             .Exit());
     }
 }

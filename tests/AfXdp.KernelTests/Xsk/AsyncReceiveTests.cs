@@ -82,7 +82,7 @@ public sealed class AsyncReceiveTests
         Assert.Throws<ObjectDisposedException>(() => receiver.ReceiveAsync(TestContext.Current.CancellationToken));
         receiver.Dispose();
 
-        Assert.Contains("MaxBatch", Assert.Throws<AfXdpException>(() => new XskAsyncReceiver(bed.Socket.Rx, new XskAsyncReceiverOptions { MaxBatch = 0 })).Message);
+        Assert.Contains("MaxBatch", Assert.Throws<ArgumentOutOfRangeException>(() => new XskAsyncReceiver(bed.Socket.Rx, new XskAsyncReceiverOptions { MaxBatch = 0 })).Message);
     }
 
     static int Take(XskTestBed bed, XskAsyncReceiver receiver, RxBatch batch, List<string> payloads)

@@ -35,8 +35,8 @@ public sealed class BusyPollTests
     public void Bad_napi_values_and_unknown_interfaces_are_refused()
     {
         using VethLab lab = VethLab.Create();
-        Assert.Contains("cannot be negative", Assert.Throws<AfXdpException>(() => lab.Run(VethSide.B, () => NapiSettings.Write(lab.InterfaceB, new NapiSettings(-1, 0)))).Message);
-        Assert.Contains("cannot be negative", Assert.Throws<AfXdpException>(() => lab.Run(VethSide.B, () => NapiSettings.Write(lab.InterfaceB, new NapiSettings(0, -5)))).Message);
+        Assert.Contains("cannot be negative", Assert.Throws<ArgumentOutOfRangeException>(() => lab.Run(VethSide.B, () => NapiSettings.Write(lab.InterfaceB, new NapiSettings(-1, 0)))).Message);
+        Assert.Contains("cannot be negative", Assert.Throws<ArgumentOutOfRangeException>(() => lab.Run(VethSide.B, () => NapiSettings.Write(lab.InterfaceB, new NapiSettings(0, -5)))).Message);
         // The device is B's: from the host's namespace there is no such interface.
         Assert.Contains("no interface", Assert.Throws<AfXdpException>(() => NapiSettings.Read(lab.InterfaceB)).Message);
     }

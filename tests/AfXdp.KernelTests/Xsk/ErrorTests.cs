@@ -111,7 +111,7 @@ public sealed class ErrorTests
     {
         KernelTest.RequireRoot();
         // Returns without setting r0: the verifier refuses to read an uninitialised register.
-        var spec = ProgramSpec.FromAsm("afxdp_bad", new Asm().Mov64(Reg.R1, 0).Exit());
+        var spec = ProgramSpec.FromAssembler("afxdp_bad", new Assembler().Mov64(Register.R1, 0).Exit());
         VerifierException e = Assert.Throws<VerifierException>(() => BpfProgram.LoadXdp(spec).Dispose());
         Assert.Equal(Errno.EACCES, e.Errno);
         Assert.Contains("R0 !read_ok", e.Log);

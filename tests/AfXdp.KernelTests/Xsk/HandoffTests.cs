@@ -79,7 +79,7 @@ public sealed class HandoffTests
     {
         using var bed = new XskTestBed(attach: null, new XskSocketConfig { TxRingSize = 0 });
         using var pair = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        var e = Assert.Throws<AfXdpException>(() => XskHandoff.Send(pair, bed.Umem, bed.Socket));
+        var e = Assert.Throws<ArgumentException>(() => XskHandoff.Send(pair, bed.Umem, bed.Socket));
         Assert.Contains("Umem.CreateShareable", e.Message);
     }
 }

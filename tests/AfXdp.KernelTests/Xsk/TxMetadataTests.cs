@@ -113,8 +113,8 @@ public sealed class TxMetadataTests
     [Fact]
     public void Software_checksums_need_a_metadata_area()
     {
-        var e = Assert.Throws<AfXdpException>(() => new UmemConfig { TxSoftwareChecksum = true }.Validate());
-        Assert.Contains("TxMetadataLength = 24", e.Fix);
+        var e = Assert.Throws<ArgumentException>(() => new UmemConfig { TxSoftwareChecksum = true }.Validate());
+        Assert.Contains("Fix: set TxMetadataLength = 24", e.Message);
         using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 });
         var noRoom = Assert.Throws<AfXdpException>(() => bed.Umem.TxMetadataAt(4096));
         Assert.Contains("TxMetadataLength", noRoom.Message);

@@ -22,7 +22,7 @@ public class SteeringProgramTests
         ProgramSpec spec = Spec("udp dst port 4791");
         Assert.Equal("afxdp_steer", spec.Name);
         Assert.Equal(["afxdp_xsks", "afxdp_verdicts"], spec.Maps.Select(m => m.Map.Name));
-        Assert.Equal(Insn.Exit(), spec.Instructions[^1]);
+        Assert.Equal(Instruction.Exit(), spec.Instructions[^1]);
         Assert.Contains("call bpf_redirect_map#51", spec.ToString());
         Assert.Contains("call bpf_map_lookup_elem#1", spec.ToString());
     }
@@ -63,7 +63,7 @@ public class SteeringProgramTests
     public void EveryHeaderReadIsPrecededByABoundsCheck(string filter, int checks)
     {
         // "r5 = r4 + n; if r5 > r3 (data_end) goto pass" before each header past Ethernet (whose check compares r4).
-        bool IsBoundsCheck(Insn i) => i.Code == (Insn.JMP | (byte)JumpOp.Gt | Insn.X) && i.Dst == Reg.R5 && i.Src == Reg.R3;
+        bool IsBoundsCheck(Instruction i) => i.Code == (Opcode.Jmp | (byte)JumpCondition.GreaterThan | Opcode.X) && i.Destination == Register.R5 && i.Source == Register.R3;
         Assert.Equal(checks, Spec(filter).Instructions.Count(IsBoundsCheck));
     }
 
@@ -88,12 +88,12 @@ public class SteeringProgramTests
     [Fact]
     public void FieldsOfAnotherProtocolAreRefusedWhenTheProgramIsBuilt()
     {
-        AfXdpException arp = Assert.Throws<AfXdpException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0800, ArpOperation = 1 }, new FakeMap("x", 3), new FakeMap("v", 4)));
-        Assert.Contains("ArpOperation and an ARP target need EtherType ARP", arp.Cause);
-        AfXdpException target = Assert.Throws<AfXdpException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0806, Destination = IPAddress.Parse("fd00::2") }, new FakeMap("x", 3), new FakeMap("v", 4)));
-        Assert.Contains("an ARP target is an IPv4 address", target.Cause);
-        AfXdpException icmp = Assert.Throws<AfXdpException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0800, Protocol = 17, IcmpType = 8 }, new FakeMap("x", 3), new FakeMap("v", 4)));
-        Assert.Contains("IcmpType needs ICMP over IPv4 or ICMPv6 over IPv6", icmp.Cause);
+        ArgumentException arp = Assert.Throws<ArgumentException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0800, ArpOperation = 1 }, new FakeMap("x", 3), new FakeMap("v", 4)));
+        Assert.Contains("ArpOperation and an ARP target need EtherType ARP", arp.Message);
+        ArgumentException target = Assert.Throws<ArgumentException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0806, Destination = IPAddress.Parse("fd00::2") }, new FakeMap("x", 3), new FakeMap("v", 4)));
+        Assert.Contains("an ARP target is an IPv4 address", target.Message);
+        ArgumentException icmp = Assert.Throws<ArgumentException>(() => SteeringProgram.Spec(new PacketFilter { EtherType = 0x0800, Protocol = 17, IcmpType = 8 }, new FakeMap("x", 3), new FakeMap("v", 4)));
+        Assert.Contains("IcmpType needs ICMP over IPv4 or ICMPv6 over IPv6", icmp.Message);
     }
 
     [Fact]

@@ -98,8 +98,8 @@ public class DevicePluginProtocolTests
         Assert.Contains($"'{text}'", error);
         Assert.Contains("uds[:PATH]", error);
         Assert.Contains("pin[:PATH]", error);
-        var e = Assert.Throws<AfXdpException>(() => XskMapSource.Parse(text));
-        Assert.Equal(0, e.Errno);
+        var e = Assert.Throws<ArgumentException>(() => XskMapSource.Parse(text));
+        Assert.Equal("text", e.ParamName);
         Assert.Contains($"'{text}'", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

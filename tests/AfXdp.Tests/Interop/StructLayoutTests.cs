@@ -97,7 +97,7 @@ public unsafe class StructLayoutTests
         Assert.Equal(80, Offset<bpf_prog_info>(nameof(bpf_prog_info.ifindex)));
         Assert.Equal(16, Offset<bpf_link_info>(nameof(bpf_link_info.xdp_ifindex)));
         Assert.Equal(12, Offset<bpf_attr_obj>(nameof(bpf_attr_obj.file_flags)));
-        Assert.Equal(8, sizeof(AfXdp.Bpf.Insn));
+        Assert.Equal(8, sizeof(AfXdp.Bpf.Instruction));
 
         Assert.Equal(80, sizeof(bpf_attr_test_run));
         Assert.Equal(16, Offset<bpf_attr_test_run>(nameof(bpf_attr_test_run.data_in)));

@@ -1,92 +1,94 @@
+using static AfXdp.Bpf.Register;
+
 namespace AfXdp.Bpf;
 
 /// <summary>
 /// Builds a program: instructions as values, jumps to symbolic labels (resolved by
 /// <see cref="Build"/>), and map references by object (resolved to fds at load).
 /// </summary>
-public sealed class Asm
+public sealed class Assembler
 {
-    readonly List<Insn> _insns = [];
+    readonly List<Instruction> _instructions = [];
     readonly Dictionary<string, int> _labels = [];
     readonly List<(int Index, string Label)> _jumps = [];
     readonly List<(int Index, string Label)> _calls = [];
     readonly List<MapReference> _maps = [];
 
     /// <summary>Instructions so far (an lddw counts two).</summary>
-    public int Count => _insns.Count;
+    public int Count => _instructions.Count;
 
     /// <summary>Appends one instruction as it is.</summary>
-    public Asm Emit(Insn insn)
+    public Assembler Emit(Instruction instruction)
     {
-        _insns.Add(insn);
+        _instructions.Add(instruction);
         return this;
     }
 
     /// <summary>Marks the position of the next instruction.</summary>
-    public Asm Label(string name)
+    public Assembler Label(string name)
     {
-        if (!_labels.TryAdd(name, _insns.Count))
+        if (!_labels.TryAdd(name, _instructions.Count))
             throw new ArgumentException($"label '{name}' is defined twice", nameof(name));
         return this;
     }
 
     /// <summary>Appends dst = imm (sign-extended to 64 bits).</summary>
-    public Asm Mov64(Reg dst, int imm) => Emit(Insn.Mov64(dst, imm));
+    public Assembler Mov64(Register destination, int immediate) => Emit(Instruction.Mov64(destination, immediate));
     /// <summary>Appends dst = src (64 bits).</summary>
-    public Asm Mov64(Reg dst, Reg src) => Emit(Insn.Mov64(dst, src));
+    public Assembler Mov64(Register destination, Register source) => Emit(Instruction.Mov64(destination, source));
     /// <summary>Appends dst = imm in the low 32 bits, upper half zeroed.</summary>
-    public Asm Mov32(Reg dst, int imm) => Emit(Insn.Mov32(dst, imm));
+    public Assembler Mov32(Register destination, int immediate) => Emit(Instruction.Mov32(destination, immediate));
     /// <summary>Appends dst = low 32 bits of src, upper half zeroed.</summary>
-    public Asm Mov32(Reg dst, Reg src) => Emit(Insn.Mov32(dst, src));
+    public Assembler Mov32(Register destination, Register source) => Emit(Instruction.Mov32(destination, source));
     /// <summary>Appends dst = dst op imm (64 bits).</summary>
-    public Asm Alu64(AluOp op, Reg dst, int imm) => Emit(Insn.Alu64(op, dst, imm));
+    public Assembler Alu64(AluOperation operation, Register destination, int immediate) => Emit(Instruction.Alu64(operation, destination, immediate));
     /// <summary>Appends dst = dst op src (64 bits).</summary>
-    public Asm Alu64(AluOp op, Reg dst, Reg src) => Emit(Insn.Alu64(op, dst, src));
+    public Assembler Alu64(AluOperation operation, Register destination, Register source) => Emit(Instruction.Alu64(operation, destination, source));
     /// <summary>Appends dst = dst op imm on the low 32 bits.</summary>
-    public Asm Alu32(AluOp op, Reg dst, int imm) => Emit(Insn.Alu32(op, dst, imm));
+    public Assembler Alu32(AluOperation operation, Register destination, int immediate) => Emit(Instruction.Alu32(operation, destination, immediate));
     /// <summary>Appends dst = dst op src on the low 32 bits.</summary>
-    public Asm Alu32(AluOp op, Reg dst, Reg src) => Emit(Insn.Alu32(op, dst, src));
+    public Assembler Alu32(AluOperation operation, Register destination, Register source) => Emit(Instruction.Alu32(operation, destination, source));
     /// <summary>Appends dst = -dst (64 bits).</summary>
-    public Asm Neg64(Reg dst) => Emit(Insn.Neg64(dst));
+    public Assembler Neg64(Register destination) => Emit(Instruction.Neg64(destination));
     /// <summary>Appends dst = -dst (low 32 bits).</summary>
-    public Asm Neg32(Reg dst) => Emit(Insn.Neg32(dst));
+    public Assembler Neg32(Register destination) => Emit(Instruction.Neg32(destination));
     /// <summary>Appends a swap of the low 16, 32 or 64 bits to network order.</summary>
-    public Asm ToBigEndian(Reg dst, int bits) => Emit(Insn.ToBigEndian(dst, bits));
+    public Assembler ToBigEndian(Register destination, int bits) => Emit(Instruction.ToBigEndian(destination, bits));
     /// <summary>Appends a conversion of the low 16, 32 or 64 bits to little-endian.</summary>
-    public Asm ToLittleEndian(Reg dst, int bits) => Emit(Insn.ToLittleEndian(dst, bits));
+    public Assembler ToLittleEndian(Register destination, int bits) => Emit(Instruction.ToLittleEndian(destination, bits));
     /// <summary>Appends dst = *(size *)(src + offset).</summary>
-    public Asm Load(Size size, Reg dst, Reg src, short offset) => Emit(Insn.Load(size, dst, src, offset));
+    public Assembler Load(AccessSize size, Register destination, Register source, short offset) => Emit(Instruction.Load(size, destination, source, offset));
     /// <summary>Appends *(size *)(dst + offset) = src.</summary>
-    public Asm Store(Size size, Reg dst, short offset, Reg src) => Emit(Insn.Store(size, dst, offset, src));
+    public Assembler Store(AccessSize size, Register destination, short offset, Register source) => Emit(Instruction.Store(size, destination, offset, source));
     /// <summary>Appends *(size *)(dst + offset) = imm.</summary>
-    public Asm Store(Size size, Reg dst, short offset, int imm) => Emit(Insn.Store(size, dst, offset, imm));
+    public Assembler Store(AccessSize size, Register destination, short offset, int immediate) => Emit(Instruction.Store(size, destination, offset, immediate));
     /// <summary>Appends an atomic operation on *(size *)(dst + offset) with src.</summary>
-    public Asm Atomic(AtomicOp op, Size size, Reg dst, short offset, Reg src) => Emit(Insn.Atomic(op, size, dst, offset, src));
+    public Assembler Atomic(AtomicOperation operation, AccessSize size, Register destination, short offset, Register source) => Emit(Instruction.Atomic(operation, size, destination, offset, source));
     /// <summary>Appends a call of a kernel helper (arguments in r1-r5, result in r0).</summary>
-    public Asm Call(Helper helper) => Emit(Insn.Call(helper));
+    public Assembler Call(BpfHelper helper) => Emit(Instruction.Call(helper));
     /// <summary>Appends the return of r0.</summary>
-    public Asm Exit() => Emit(Insn.Exit());
+    public Assembler Exit() => Emit(Instruction.Exit());
 
     /// <summary>Calls the function that starts at <paramref name="label"/> (bpf-to-bpf call; r1-r5 are its arguments, r0 its result).</summary>
-    public Asm Call(string label)
+    public Assembler Call(string label)
     {
-        _calls.Add((_insns.Count, label));
-        return Emit(Insn.CallLocal(0));
+        _calls.Add((_instructions.Count, label));
+        return Emit(Instruction.CallLocal(0));
     }
 
     /// <summary>dst = imm64 (two instructions).</summary>
-    public Asm LoadImm64(Reg dst, long imm)
+    public Assembler LoadImm64(Register destination, long immediate)
     {
-        (Insn lo, Insn hi) = Insn.LoadImm64(dst, imm);
+        (Instruction lo, Instruction hi) = Instruction.LoadImm64(destination, immediate);
         return Emit(lo).Emit(hi);
     }
 
     /// <summary>dst = the map's fd, patched when the program loads (lddw with BPF_PSEUDO_MAP_FD).</summary>
-    public Asm LoadMap(Reg dst, IBpfMapReference map)
+    public Assembler LoadMap(Register destination, IBpfMapReference map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        _maps.Add(new MapReference(_insns.Count, map));
-        (Insn lo, Insn hi) = Insn.LoadImm64(dst, 0, Insn.PSEUDO_MAP_FD);
+        _maps.Add(new MapReference(_instructions.Count, map));
+        (Instruction lo, Instruction hi) = Instruction.LoadMapFd(destination, 0);
         return Emit(lo).Emit(hi);
     }
 
@@ -95,37 +97,37 @@ public sealed class Asm
     /// <paramref name="context"/>: the frame goes to the socket of its queue, or to the kernel when the
     /// queue's slot is empty. Clobbers r1-r5.
     /// </summary>
-    public Asm RedirectToQueueSocket(Reg context, IBpfMapReference xskMap) => this
-        .Load(Size.W, Reg.R2, context, XdpMd.RxQueueIndex)
-        .LoadMap(Reg.R1, xskMap)
-        .Mov64(Reg.R3, 2) // XDP_PASS
-        .Call(Helper.RedirectMap);
+    public Assembler RedirectToQueueSocket(Register context, IBpfMapReference xskMap) => this
+        .Load(AccessSize.Word, R2, context, XdpMd.RxQueueIndex)
+        .LoadMap(R1, xskMap)
+        .Mov64(R3, 2) // XDP_PASS
+        .Call(BpfHelper.RedirectMap);
 
     /// <summary>goto label</summary>
-    public Asm Jump(string label) => JumpTo(Insn.Jump(0), label);
+    public Assembler Jump(string label) => JumpTo(Instruction.Jump(0), label);
 
     /// <summary>if dst OP imm goto label</summary>
-    public Asm JumpIf(JumpOp op, Reg dst, int imm, string label) => JumpTo(Insn.Jump(op, dst, imm, 0), label);
+    public Assembler JumpIf(JumpCondition condition, Register destination, int immediate, string label) => JumpTo(Instruction.Jump(condition, destination, immediate, 0), label);
 
     /// <summary>if dst OP src goto label</summary>
-    public Asm JumpIf(JumpOp op, Reg dst, Reg src, string label) => JumpTo(Insn.Jump(op, dst, src, 0), label);
+    public Assembler JumpIf(JumpCondition condition, Register destination, Register source, string label) => JumpTo(Instruction.Jump(condition, destination, source, 0), label);
 
     /// <summary>if (u32)dst OP imm goto label</summary>
-    public Asm JumpIf32(JumpOp op, Reg dst, int imm, string label) => JumpTo(Insn.Jump32(op, dst, imm, 0), label);
+    public Assembler JumpIf32(JumpCondition condition, Register destination, int immediate, string label) => JumpTo(Instruction.Jump32(condition, destination, immediate, 0), label);
 
     /// <summary>if (u32)dst OP (u32)src goto label</summary>
-    public Asm JumpIf32(JumpOp op, Reg dst, Reg src, string label) => JumpTo(Insn.Jump32(op, dst, src, 0), label);
+    public Assembler JumpIf32(JumpCondition condition, Register destination, Register source, string label) => JumpTo(Instruction.Jump32(condition, destination, source, 0), label);
 
-    Asm JumpTo(Insn jump, string label)
+    Assembler JumpTo(Instruction jump, string label)
     {
-        _jumps.Add((_insns.Count, label));
+        _jumps.Add((_instructions.Count, label));
         return Emit(jump);
     }
 
     /// <summary>Resolves labels; throws naming an undefined label or an out-of-range jump.</summary>
-    public (Insn[] Instructions, MapReference[] Maps) Build()
+    public (Instruction[] Instructions, MapReference[] Maps) Build()
     {
-        Insn[] result = [.. _insns];
+        Instruction[] result = [.. _instructions];
         foreach ((int index, string label) in _jumps)
         {
             int offset = OffsetTo(index, label, "jump");
