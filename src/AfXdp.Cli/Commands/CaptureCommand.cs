@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
 using AfXdp.DevicePlugin;

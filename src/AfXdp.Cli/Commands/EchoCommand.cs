@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
 using AfXdp.DevicePlugin;

@@ -78,8 +78,8 @@ public readonly struct RxBatch
         ArgumentNullException.ThrowIfNull(tx);
         if (_ring is null)
             return 0;
-        if (!ReferenceEquals(tx.Socket.Umem, _ring.Umem))
-            Throw.Config($"RxBatch.Transmit({tx.Socket})", "the TX ring's socket uses another UMEM, where these frames' addresses mean nothing.",
+        if (!ReferenceEquals(tx.Umem, _ring.Umem))
+            Throw.Config($"RxBatch.Transmit({tx.Owner})", "the TX ring's socket uses another UMEM, where these frames' addresses mean nothing.",
                 "transmit on a socket that shares this UMEM, or copy the frames into the other UMEM.");
         return _ring.Transmit(Start, Count, tx);
     }

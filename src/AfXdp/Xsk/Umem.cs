@@ -49,8 +49,9 @@ public sealed unsafe class Umem : IDisposable
             XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
             XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
             xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(Socket);
-            (_fillMap, Fill) = XskFd.MapFillRing(Socket, offsets, Config.FillRingSize, this);
-            (_completionMap, Completion) = XskFd.MapCompletionRing(Socket, offsets, Config.CompletionRingSize, Fill);
+            Doorbell = new XskDoorbell(Socket);
+            (_fillMap, Fill) = XskFd.MapFillRing(Doorbell, offsets, Config.FillRingSize, this);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(Socket, offsets, Config.CompletionRingSize, Fill, SocketCounters);
         }
         catch
         {
@@ -85,6 +86,15 @@ public sealed unsafe class Umem : IDisposable
 
     /// <summary>The AF_XDP socket the UMEM is registered on (the first bound socket uses it).</summary>
     internal SafeFd Socket { get; } = null!;
+
+    /// <summary>Wakes the kernel for the rings of <see cref="Socket"/>; the first bound socket uses it too.</summary>
+    internal XskDoorbell Doorbell { get; } = null!;
+
+    /// <summary>
+    /// The counters of the socket that will use <see cref="Socket"/>: made with the UMEM, because its
+    /// COMPLETION ring counts sent frames into them from the start.
+    /// </summary>
+    internal XskCounters SocketCounters { get; } = new();
 
     /// <summary>Start of the packet memory.</summary>
     public byte* Pointer => _base;
@@ -190,8 +200,9 @@ public sealed unsafe class Umem : IDisposable
                     "check the sender's UMEM size and this process's address-space limit (ulimit -v).");
             _base = _area.Pointer;
             xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(socket);
-            (_fillMap, Fill) = XskFd.MapFillRing(socket, offsets, config.FillRingSize, this);
-            (_completionMap, Completion) = XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize, Fill);
+            Doorbell = new XskDoorbell(socket);
+            (_fillMap, Fill) = XskFd.MapFillRing(Doorbell, offsets, config.FillRingSize, this);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize, Fill, SocketCounters);
         }
         catch
         {

@@ -18,6 +18,7 @@ namespace AfXdp.Xsk;
 public abstract unsafe class XskSocket : IDisposable
 {
     readonly SafeFd _socket;
+    readonly XskDoorbell _doorbell = null!;
     readonly List<SafeMapping> _maps = [];
     readonly bool _ownsSocket;
     int _busyPollBudget;
@@ -52,7 +53,10 @@ public abstract unsafe class XskSocket : IDisposable
         {
             primary = umem.TryClaimPrimarySocket();
             _ownsSocket = !primary;
-            _socket = primary ? umem.Socket : XskFd.Open();
+            _doorbell = primary ? umem.Doorbell : new XskDoorbell(XskFd.Open());
+            _socket = _doorbell.Socket;
+            Counters = primary ? umem.SocketCounters : new XskCounters();
+            _doorbell.Describe(ToString(), InterfaceName, queueId);
             bool sharesRings = primary || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
             if (rx)
                 XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Config.RxRingSize, "XDP_RX_RING");
@@ -63,7 +67,7 @@ public abstract unsafe class XskSocket : IDisposable
                 XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
                 XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
             }
-            MapRings(XskFd.GetMmapOffsets(_socket), sharesRings, primary || !sharesRings, rx, tx);
+            MapRings(XskFd.GetMmapOffsets(_socket), sharesRings, rx, tx);
             ApplyTxOptions();
             Bind(primary);
             if (primary)
@@ -86,16 +90,19 @@ public abstract unsafe class XskSocket : IDisposable
     {
         Umem = umem;
         Config = config;
+        _doorbell = ownsSocket ? new XskDoorbell(socket) : umem.Doorbell;
         _socket = socket;
         _ownsSocket = ownsSocket;
+        Counters = ownsSocket ? new XskCounters() : umem.SocketCounters;
         InterfaceIndex = interfaceIndex;
         InterfaceName = interfaceName;
         QueueId = queueId;
+        _doorbell.Describe(ToString(), interfaceName, queueId);
         umem.AddSocket();
         try
         {
             bool sharesRings = !ownsSocket || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
-            MapRings(XskFd.GetMmapOffsets(socket), sharesRings, !ownsSocket || !sharesRings, rx, tx);
+            MapRings(XskFd.GetMmapOffsets(socket), sharesRings, rx, tx);
         }
         catch
         {
@@ -113,7 +120,12 @@ public abstract unsafe class XskSocket : IDisposable
             _ => new TxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
         };
 
-    void MapRings(in xdp_mmap_offsets offsets, bool sharesRings, bool ownsRings, bool rx, bool tx)
+    /// <summary>
+    /// Maps the rings, each constructed with what it needs: the doorbell of this socket's descriptor, the UMEM,
+    /// the FILL ring it pairs with and the counters it counts into. Shared FILL and COMPLETION rings are the
+    /// UMEM's, which wake through the UMEM's descriptor and count into the counters of the socket that uses it.
+    /// </summary>
+    void MapRings(in xdp_mmap_offsets offsets, bool sharesRings, bool rx, bool tx)
     {
         if (sharesRings)
         {
@@ -122,31 +134,23 @@ public abstract unsafe class XskSocket : IDisposable
         }
         else
         {
-            Fill = Keep(XskFd.MapFillRing(_socket, offsets, Config.FillRingSize, Umem));
-            Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize, Fill));
-        }
-        if (ownsRings)
-        {
-            Fill.Owner = this;
-            Completion.Counters = Counters;
+            Fill = Keep(XskFd.MapFillRing(_doorbell, offsets, Config.FillRingSize, Umem));
+            Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize, Fill, Counters));
         }
         if (rx)
-            RxRing = Keep(XskFd.MapRxRing(_socket, offsets, Config.RxRingSize, this, Fill));
+            RxRing = Keep(XskFd.MapRxRing(_doorbell, offsets, Config.RxRingSize, Umem, Fill, Counters, Config.MultiBuffer));
         if (tx)
-            TxRing = Keep(XskFd.MapTxRing(_socket, offsets, Config.TxRingSize, this, Completion));
+            TxRing = Keep(XskFd.MapTxRing(_doorbell, offsets, Config.TxRingSize, Umem, Counters, alwaysKick: !Config.NeedWakeup));
     }
 
     /// <summary>What this socket's data path moved, counted by the ring verbs (read by <c>AfXdpMetrics</c>).</summary>
-    public XskCounters Counters { get; } = new();
+    public XskCounters Counters { get; }
 
     /// <summary>The RX ring, for shapes that have one.</summary>
     internal RxRing? RxRing { get; private set; }
 
     /// <summary>The TX ring, for shapes that have one.</summary>
     internal TxRing? TxRing { get; private set; }
-
-    /// <summary>True after <see cref="EnableBusyPoll"/>: an empty receive then always makes the (polling) wakeup syscall.</summary>
-    internal bool BusyPolling { get; private set; }
 
     /// <summary>The ring sizes and bind options the socket was created with.</summary>
     public XskSocketConfig Config { get; }
@@ -213,53 +217,17 @@ public abstract unsafe class XskSocket : IDisposable
     /// kernel was busy (EAGAIN, EBUSY, ENOBUFS, ENETDOWN): try again on the next batch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool WakeupTx()
-    {
-        if (Sys.SendTo(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, 0) >= 0)
-            return true;
-        return TxWakeupFailed(Sys.LastErrno);
-    }
+    public bool WakeupTx() => _doorbell.WakeupTx();
 
     /// <summary>
     /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN; -1 waits
     /// without limit), which also wakes the kernel to refill from the FILL ring. Returns true when frames are
     /// ready; false on timeout, also while the interface is down. Throws when the interface is gone.
     /// </summary>
-    public bool PollRx(int timeoutMs) => Poll(Sys.POLLIN, timeoutMs);
+    public bool PollRx(int timeoutMs) => _doorbell.Poll(Sys.POLLIN, timeoutMs);
 
     /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX. As <see cref="PollRx"/> otherwise.</summary>
-    public bool PollTx(int timeoutMs) => Poll(Sys.POLLOUT, timeoutMs);
-
-    bool Poll(short events, int timeoutMs)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, -1);
-        Sys.pollfd pfd = new() { fd = _socket.Fd, events = events };
-        if (pfd.fd < 0)
-            PollFailed(events, Errno.EBADF); // poll(2) would ignore a negative descriptor and wait out the timeout
-        int n = Sys.Poll(&pfd, 1, timeoutMs);
-        if (n > 0)
-            return (pfd.revents & events) != 0;
-        if (n < 0)
-        {
-            int errno = Sys.LastErrno;
-            if (errno != Errno.EINTR)
-                PollFailed(events, errno);
-            return false;
-        }
-        // An unbound socket (its interface removed) polls as "nothing yet" forever; the idle path asks once.
-        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) < 0 && Sys.LastErrno == Errno.ENXIO)
-            PollFailed(events, Errno.ENXIO);
-        return false;
-    }
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    void PollFailed(short events, int errno)
-    {
-        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
-        if (errno == Errno.ENXIO)
-            ThrowUnbound(call);
-        Throw.Errno(call, errno);
-    }
+    public bool PollTx(int timeoutMs) => _doorbell.Poll(Sys.POLLOUT, timeoutMs);
 
     /// <summary>
     /// Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for
@@ -267,12 +235,7 @@ public abstract unsafe class XskSocket : IDisposable
     /// socket has no RX ring.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool WakeupRx()
-    {
-        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) >= 0)
-            return true;
-        return RxWakeupFailed(Sys.LastErrno);
-    }
+    public bool WakeupRx() => _doorbell.WakeupRx();
 
     /// <summary>
     /// Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, kernel 5.11+):
@@ -300,7 +263,7 @@ public abstract unsafe class XskSocket : IDisposable
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
         _busyPollBudget = budget;
-        BusyPolling = true;
+        _doorbell.BusyPolling = true;
     }
 
     /// <summary>
@@ -390,50 +353,6 @@ public abstract unsafe class XskSocket : IDisposable
         _maps.Add(mapped.Map);
         return mapped.Ring;
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    bool TxWakeupFailed(int errno)
-    {
-        const string call = "sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)";
-        if (errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN)
-            return false;
-        if (errno == Errno.EINVAL)
-            // net/xdp/xsk.c, xsk_skb_metadata: the descriptor is left at the head of the TX ring.
-            Throw.Kernel(call, errno,
-                "the kernel refused the packet at the head of the TX ring because of its TX metadata: a request flag it does not know, " +
-                "a checksum position past the packet's end, or XDP_TX_METADATA on a UMEM without a TX metadata area. The descriptor stays in the ring.",
-                "check the XskTxMetadata before sending (RequestChecksum needs start + offset + 2 <= the packet length), then close the socket and open a new one.");
-        if (errno == Errno.ENXIO)
-            ThrowUnbound(call);
-        Throw.Errno(call, errno);
-        return false;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    bool RxWakeupFailed(int errno)
-    {
-        const string call = "recvfrom(AF_XDP socket, MSG_DONTWAIT) (RX wakeup)";
-        switch (errno)
-        {
-            case Errno.EAGAIN or Errno.EINTR or Errno.EBUSY or Errno.ENETDOWN:
-                return false;
-            case Errno.ENXIO:
-                ThrowUnbound(call);
-                break;
-            case Errno.ENOBUFS:
-                Throw.Kernel(call, errno, $"{this} has no RX ring (XskSocketConfig.RxRingSize = 0).", "create the socket with an RX ring to receive.");
-                break;
-        }
-        Throw.Errno(call, errno);
-        return false;
-    }
-
-    /// <summary>The kernel unbinds a socket whose interface goes away (xsk_notifier on NETDEV_UNREGISTER); every call then says ENXIO.</summary>
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    void ThrowUnbound(string call) =>
-        Throw.Kernel(call, Errno.ENXIO,
-            $"{InterfaceName} queue {QueueId} is gone: the kernel unbound the socket when the interface was removed (deleted, or moved out of or destroyed with its namespace).",
-            "dispose the socket and its UMEM; bind new ones once the interface exists again.");
 
     void Bind(bool primary)
     {

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Device;
 using AfXdp.Interop;
 using AfXdp.Testing;

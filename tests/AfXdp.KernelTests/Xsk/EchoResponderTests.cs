@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Device;
 using AfXdp.Testing;
 using AfXdp.Xsk;

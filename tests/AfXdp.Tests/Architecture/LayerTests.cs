@@ -24,13 +24,12 @@ public sealed partial class LayerTests
         ["Diagnostics"] = ["Interop", "Device", "Bpf", "Xsk"],
         ["Engine"] = ["Interop", "Device", "Bpf", "Xsk", "Net", "Metrics"],
         ["Udp"] = ["Interop", "Device", "Bpf", "Xsk", "Net", "Engine", "Metrics"],
-        ["Apps"] = ["Interop", "Device", "Bpf", "Xsk", "Net", "Engine", "Metrics"],
     };
 
     [GeneratedRegex(@"^\s*using\s+(?:static\s+)?AfXdp\.(?<folder>[A-Za-z]+)", RegexOptions.Multiline)]
     private static partial Regex UsingDirective();
 
-    [GeneratedRegex(@"(?<![\w.])AfXdp\.(?<folder>Interop|Device|DevicePlugin|Bpf|Xsk|Net|Metrics|Diagnostics|Engine|Udp|Apps)\.")]
+    [GeneratedRegex(@"(?<![\w.])AfXdp\.(?<folder>Interop|Device|DevicePlugin|Bpf|Xsk|Net|Metrics|Diagnostics|Engine|Udp)\.")]
     private static partial Regex QualifiedReference();
 
     static string LibraryRoot => Repository.PathOf("src", "AfXdp");

@@ -6,10 +6,10 @@ using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
-namespace AfXdp.Apps;
+namespace AfXdp.Cli.Apps;
 
 /// <summary>What an <see cref="EchoResponder"/> answers for, and where.</summary>
-public sealed record EchoResponderConfig
+internal sealed record EchoResponderConfig
 {
     /// <summary>The interface to answer on, in the calling thread's network namespace.</summary>
     public required string Interface { get; init; }
@@ -58,7 +58,7 @@ public sealed record EchoResponderConfig
 /// <param name="BadSource">Requests from a source no host answers (broadcast, multicast, loopback, reserved, own or subnet-broadcast address; group source MAC).</param>
 /// <param name="ReflectorPort">UDP datagrams from port 0, a reflector port (echo, chargen, DNS, ...) or the echo port itself.</param>
 /// <param name="TxRingFull">Frames dropped because the TX ring stayed full.</param>
-public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long Malformed,
+internal readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long Malformed,
     long BadChecksum, long BadSource, long ReflectorPort, long TxRingFull)
 {
     /// <summary>All replies sent: ARP, ICMP echo and UDP echo together.</summary>
@@ -80,7 +80,7 @@ public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies
 /// turn around in place, <see cref="RxBatch.Transmit"/>, <see cref="CompletionRing.Recycle"/>. Create it in the interface's network
 /// namespace; <see cref="ProcessBatch"/> may then run on any one thread, and allocates nothing.
 /// </remarks>
-public sealed class EchoResponder : IDisposable
+internal sealed class EchoResponder : IDisposable
 {
     const uint FrameCount = 4096;
     const uint RingSize = 2048;
@@ -174,7 +174,7 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The counts so far; safe to read from another thread.</summary>
     public EchoCounters Counters => new(Volatile.Read(ref _arpReplies), Volatile.Read(ref _icmpEchoReplies), Volatile.Read(ref _udpEchoReplies),
         Refused(ReplyVerdict.NotForUs), Refused(ReplyVerdict.Malformed), Refused(ReplyVerdict.BadChecksum), Refused(ReplyVerdict.BadSource),
-        Refused(ReplyVerdict.ReflectorPort), Volatile.Read(ref _socket.Counters.TxDropped));
+        Refused(ReplyVerdict.ReflectorPort), _socket.Counters.TxDropped);
 
     /// <summary>
     /// Answers the requests that have arrived (at most one batch) and returns how many frames it
