@@ -9,7 +9,7 @@ using AfXdp.Xsk;
 namespace AfXdp.Cli.Apps;
 
 /// <summary>What an <see cref="EchoResponder"/> answers for, and where.</summary>
-internal sealed record EchoResponderConfig
+internal sealed record EchoResponderOptions
 {
     /// <summary>The interface to answer on, in the calling thread's network namespace.</summary>
     public required string Interface { get; init; }
@@ -110,44 +110,44 @@ internal sealed class EchoResponder : IDisposable
     ];
 
     /// <summary>
-    /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderConfig.Queue"/>, fills the FILL ring and
-    /// attaches the steering program (or registers in <see cref="EchoResponderConfig.XskMap"/>); everything opened so far
+    /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderOptions.Queue"/>, fills the FILL ring and
+    /// attaches the steering program (or registers in <see cref="EchoResponderOptions.XskMap"/>); everything opened so far
     /// is released again if a step fails.
     /// </summary>
-    /// <exception cref="ArgumentNullException"><paramref name="config"/> is null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="AfXdpException">The address is not IPv4, the batch is 0 or larger than the ring (2048), or the kernel refuses a step (no such interface, missing capability, queue not in use).</exception>
-    public EchoResponder(EchoResponderConfig config)
+    public EchoResponder(EchoResponderOptions options)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        if (config.Address.AddressFamily != AddressFamily.InterNetwork)
-            Throw.Config($"EchoResponderConfig.Address = {config.Address}", "the responder answers for an IPv4 address (ARP, ICMP, UDP over IPv4).", "give an IPv4 address.");
-        if (config.Batch is 0 or > RingSize)
-            Throw.Config($"EchoResponderConfig.Batch = {config.Batch}", $"a batch takes 1 to {RingSize} descriptors (the ring size).", "use e.g. 64.");
-        Config = config;
-        _batch = config.Batch;
-        NetDevice device = NetDevice.Get(config.Interface);
-        uint address = Ipv4Address.ToUInt32(config.Address);
-        if (config.PrefixLength is < 0 or > 32)
-            Throw.Config($"EchoResponderConfig.PrefixLength = {config.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
-        var host = new HostPolicy(config.Mac ?? new MacAddress(device.HardwareAddress), address, config.PrefixLength ?? PrefixOnInterface(device.Name, config.Address))
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Address.AddressFamily != AddressFamily.InterNetwork)
+            Throw.Config($"EchoResponderOptions.Address = {options.Address}", "the responder answers for an IPv4 address (ARP, ICMP, UDP over IPv4).", "give an IPv4 address.");
+        if (options.Batch is 0 or > RingSize)
+            Throw.Config($"EchoResponderOptions.Batch = {options.Batch}", $"a batch takes 1 to {RingSize} descriptors (the ring size).", "use e.g. 64.");
+        Options = options;
+        _batch = options.Batch;
+        NetDevice device = NetDevice.Get(options.Interface);
+        uint address = Ipv4Address.ToUInt32(options.Address);
+        if (options.PrefixLength is < 0 or > 32)
+            Throw.Config($"EchoResponderOptions.PrefixLength = {options.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
+        var host = new HostPolicy(options.Mac ?? new MacAddress(device.HardwareAddress), address, options.PrefixLength ?? PrefixOnInterface(device.Name, options.Address))
         {
             // A peer's stack on the same machine leaves UDP checksums partial across a veth (CHECKSUM_PARTIAL), which AF_XDP does not flag.
             AcceptsPartialUdpChecksum = device.QueryDriver()?.HandsOverPartialChecksums == true,
         };
-        _identity = new EchoIdentity(host, config.UdpPort);
+        _identity = new EchoIdentity(host, options.UdpPort);
 
-        _umem = new Umem(new UmemConfig { FrameCount = FrameCount, FrameSize = 2048, FillRingSize = FrameCount, CompletionRingSize = RingSize });
+        _umem = new Umem(new UmemOptions { FrameCount = FrameCount, FrameSize = 2048, FillRingSize = FrameCount, CompletionRingSize = RingSize });
         try
         {
-            _socket = new RxTxSocket(_umem, device.Index, config.Queue, new XskSocketConfig { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = config.BindMode });
+            _socket = new RxTxSocket(_umem, device.Index, options.Queue, new XskSocketOptions { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = options.BindMode });
             _socket.Fill.Populate(0, FrameCount);
-            if (config.XskMap is { } map)
+            if (options.XskMap is { } map)
             {
                 map.Register(_socket);
             }
             else
             {
-                _program = XskRedirectProgram.Attach(device, Filters(config.Address, config.UdpPort), config.AttachMode, name: ProgramName);
+                _program = XskRedirectProgram.Attach(device, Filters(options.Address, options.UdpPort), options.AttachMode, name: ProgramName);
                 _program.Register(_socket);
             }
             _liveness = new XskLiveness(_socket, _program?.Link);
@@ -160,7 +160,7 @@ internal sealed class EchoResponder : IDisposable
     }
 
     /// <summary>The configuration the responder was built with.</summary>
-    public EchoResponderConfig Config { get; }
+    public EchoResponderOptions Options { get; }
 
     /// <summary>The MAC, address, prefix and port answered with.</summary>
     public EchoIdentity Identity => _identity;
@@ -168,7 +168,7 @@ internal sealed class EchoResponder : IDisposable
     /// <summary>The socket the requests arrive on and the replies leave by.</summary>
     public RxTxSocket Socket => _socket;
 
-    /// <summary>The steering program and its attachment; null when registered in <see cref="EchoResponderConfig.XskMap"/>.</summary>
+    /// <summary>The steering program and its attachment; null when registered in <see cref="EchoResponderOptions.XskMap"/>.</summary>
     public XskRedirectProgram? Program => _program;
 
     /// <summary>The counts so far; safe to read from another thread.</summary>
@@ -201,12 +201,12 @@ internal sealed class EchoResponder : IDisposable
     }
 
     /// <summary>
-    /// Answers until <paramref name="cancellation"/> is signalled (checked at least every 100 ms); throws
+    /// Answers until <paramref name="cancellationToken"/> is signalled (checked at least every 100 ms); throws
     /// <see cref="XskGoneException"/> within a second of the interface or the steering program going away.
     /// </summary>
-    public void Run(CancellationToken cancellation)
+    public void Run(CancellationToken cancellationToken)
     {
-        while (!cancellation.IsCancellationRequested)
+        while (!cancellationToken.IsCancellationRequested)
         {
             ProcessBatch(timeoutMs: 100);
             _liveness.Check();
@@ -222,7 +222,7 @@ internal sealed class EchoResponder : IDisposable
     }
 
     /// <summary>The address, interface, queue and UDP port, for logs.</summary>
-    public override string ToString() => $"EchoResponder({Config.Address} on {Config.Interface} queue {Config.Queue}, UDP port {Config.UdpPort})";
+    public override string ToString() => $"EchoResponder({Options.Address} on {Options.Interface} queue {Options.Queue}, UDP port {Options.UdpPort})";
 
     void Count(in EchoOutcome outcome)
     {

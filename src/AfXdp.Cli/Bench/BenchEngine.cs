@@ -52,7 +52,7 @@ internal sealed class BenchEngine : IDisposable
         _ring = options.Ring;
         _pollMs = options.Poll ? 100 : 0;
         _pacer = options.Rate is { } rate ? new TxPacer(rate, options.Batch) : null;
-        _umem = new Umem(new UmemConfig
+        _umem = new Umem(new UmemOptions
         {
             FrameCount = 2 * options.Ring,
             FrameSize = options.FrameSize,
@@ -63,7 +63,7 @@ internal sealed class BenchEngine : IDisposable
         PhaseReport.Write("umem");
         try
         {
-            var config = new XskSocketConfig
+            var config = new XskSocketOptions
             {
                 RxRingSize = options.Ring,
                 TxRingSize = options.Ring,

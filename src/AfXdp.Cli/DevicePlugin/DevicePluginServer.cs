@@ -133,15 +133,15 @@ internal sealed unsafe class DevicePluginServer : IDisposable
     /// <summary>How many clients connected so far.</summary>
     public int Clients => Volatile.Read(ref _clients);
 
-    /// <summary>Serves clients, side by side, until <paramref name="cancellation"/> is signalled (noticed within 100 ms).</summary>
-    public void Run(CancellationToken cancellation)
+    /// <summary>Serves clients, side by side, until <paramref name="cancellationToken"/> is signalled (noticed within 100 ms).</summary>
+    public void Run(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var clients = new List<Client>();
         var polls = new Sys.pollfd[MaxClients + 1];
         try
         {
-            while (!cancellation.IsCancellationRequested)
+            while (!cancellationToken.IsCancellationRequested)
             {
                 long now = Stopwatch.GetTimestamp();
                 int wait = PollSliceMs;

@@ -54,7 +54,7 @@ public readonly struct RxBatch
     public Span<byte> GetFrame(uint i) => _ring!.Umem.GetFrame(this[i]);
 
     /// <summary>
-    /// Walks whole packets, for sockets bound with <see cref="XskSocketConfig.MultiBuffer"/>: a packet larger
+    /// Walks whole packets, for sockets bound with <see cref="XskSocketOptions.MultiBuffer"/>: a packet larger
     /// than a frame spans several descriptors (XDP_PKT_CONTD), and a batch always ends with a packet's last.
     /// </summary>
     public PacketEnumerator Packets => new(this);

@@ -100,6 +100,9 @@ public sealed unsafe partial class RxRing : ConsumerRing<XdpDescriptor>
         return Received(index, count);
     }
 
+    /// <summary>As <see cref="Receive(uint, int)"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits without limit.</summary>
+    public RxBatch Receive(uint max, TimeSpan timeout) => Receive(max, XskDoorbell.PollMilliseconds(timeout, nameof(timeout)));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal RxBatch Received(uint index, uint count)
     {

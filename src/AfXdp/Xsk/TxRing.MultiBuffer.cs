@@ -7,7 +7,7 @@ public sealed partial class TxRing
     /// Copies <paramref name="packet"/> into the UMEM frames <paramref name="frames"/> (each holding
     /// up to <see cref="Umem.TxSegmentCapacity"/> bytes, after the TX metadata area) and describes
     /// them from reserved slot <paramref name="index"/> on: one descriptor per frame used,
-    /// XDP_PKT_CONTD on all but the last (a socket bound with <see cref="XskSocketConfig.MultiBuffer"/>
+    /// XDP_PKT_CONTD on all but the last (a socket bound with <see cref="XskSocketOptions.MultiBuffer"/>
     /// for more than one). <paramref name="firstOptions"/> go on the first descriptor (e.g.
     /// <see cref="XdpDescriptor.HasTxMetadata"/>). Returns the descriptors written,
     /// <see cref="Umem.TxSegmentsFor"/>(packet.Length); submit them together.

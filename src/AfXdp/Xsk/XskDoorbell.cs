@@ -69,6 +69,21 @@ internal sealed unsafe class XskDoorbell(SafeFd socket)
         return false;
     }
 
+    /// <summary>
+    /// poll(2)'s milliseconds for a <see cref="TimeSpan"/> timeout: -1 for <see cref="Timeout.InfiniteTimeSpan"/>,
+    /// fractions rounded up so that a short positive timeout still waits.
+    /// </summary>
+    public static int PollMilliseconds(TimeSpan timeout, string parameterName)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+            return -1;
+        double milliseconds = Math.Ceiling(timeout.TotalMilliseconds);
+        if (milliseconds is < 0 or > int.MaxValue)
+            throw new ArgumentOutOfRangeException(parameterName, timeout,
+                $"a timeout is from 0 to {int.MaxValue} ms, or Timeout.InfiniteTimeSpan to wait without limit.");
+        return (int)milliseconds;
+    }
+
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     void PollFailed(short events, int errno)
     {

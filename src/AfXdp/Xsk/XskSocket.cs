@@ -24,12 +24,12 @@ public abstract unsafe class XskSocket : IDisposable
     int _busyPollBudget;
     int _disposed;
 
-    private protected XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config, bool rx, bool tx)
+    private protected XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketOptions? options, bool rx, bool tx)
     {
         ArgumentNullException.ThrowIfNull(umem);
         umem.ThrowIfDisposed();
-        Config = config ?? new XskSocketConfig();
-        Config.Validate(rx, tx, GetType().Name);
+        Options = options ?? new XskSocketOptions();
+        Options.Validate(rx, tx, GetType().Name);
         Umem = umem;
         string here = XskFd.CurrentNetworkNamespace();
         if (umem.NetworkNamespace != here)
@@ -59,13 +59,13 @@ public abstract unsafe class XskSocket : IDisposable
             _doorbell.Describe(ToString(), InterfaceName, queueId);
             bool sharesRings = primary || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
             if (rx)
-                XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Config.RxRingSize, "XDP_RX_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Options.RxRingSize, "XDP_RX_RING");
             if (tx)
-                XskFd.SetRingSize(_socket, IfXdp.XDP_TX_RING, Config.TxRingSize, "XDP_TX_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_TX_RING, Options.TxRingSize, "XDP_TX_RING");
             if (!sharesRings)
             {
-                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
-                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_FILL_RING, Options.FillRingSize, "XDP_UMEM_FILL_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_COMPLETION_RING, Options.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
             }
             MapRings(XskFd.GetMmapOffsets(_socket), sharesRings, rx, tx);
             ApplyTxOptions();
@@ -86,10 +86,10 @@ public abstract unsafe class XskSocket : IDisposable
     /// A socket another process created, bound and handed over (<see cref="XskHandoff"/>): maps its
     /// RX/TX rings (and its own FILL/COMPLETION rings unless it shares the UMEM's); binds nothing.
     /// </summary>
-    private protected XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config, bool rx, bool tx)
+    private protected XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketOptions options, bool rx, bool tx)
     {
         Umem = umem;
-        Config = config;
+        Options = options;
         _doorbell = ownsSocket ? new XskDoorbell(socket) : umem.Doorbell;
         _socket = socket;
         _ownsSocket = ownsSocket;
@@ -112,12 +112,12 @@ public abstract unsafe class XskSocket : IDisposable
     }
 
     /// <summary>The socket of the right shape for an adopted descriptor: by the rings its configuration gives it.</summary>
-    internal static XskSocket Adopt(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config) =>
-        (config.RxRingSize != 0, config.TxRingSize != 0) switch
+    internal static XskSocket Adopt(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketOptions options) =>
+        (options.RxRingSize != 0, options.TxRingSize != 0) switch
         {
-            (true, true) => new RxTxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
-            (true, false) => new RxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
-            _ => new TxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
+            (true, true) => new RxTxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, options),
+            (true, false) => new RxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, options),
+            _ => new TxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, options),
         };
 
     /// <summary>
@@ -134,13 +134,13 @@ public abstract unsafe class XskSocket : IDisposable
         }
         else
         {
-            Fill = Keep(XskFd.MapFillRing(_doorbell, offsets, Config.FillRingSize, Umem));
-            Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize, Fill, Counters));
+            Fill = Keep(XskFd.MapFillRing(_doorbell, offsets, Options.FillRingSize, Umem));
+            Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Options.CompletionRingSize, Fill, Counters));
         }
         if (rx)
-            RxRing = Keep(XskFd.MapRxRing(_doorbell, offsets, Config.RxRingSize, Umem, Fill, Counters, Config.MultiBuffer));
+            RxRing = Keep(XskFd.MapRxRing(_doorbell, offsets, Options.RxRingSize, Umem, Fill, Counters, Options.MultiBuffer));
         if (tx)
-            TxRing = Keep(XskFd.MapTxRing(_doorbell, offsets, Config.TxRingSize, Umem, Counters, alwaysKick: !Config.NeedWakeup));
+            TxRing = Keep(XskFd.MapTxRing(_doorbell, offsets, Options.TxRingSize, Umem, Counters, alwaysKick: !Options.NeedWakeup));
     }
 
     /// <summary>What this socket's data path moved, counted by the ring verbs (read by <c>AfXdpMetrics</c>).</summary>
@@ -153,7 +153,7 @@ public abstract unsafe class XskSocket : IDisposable
     internal TxRing? TxRing { get; private set; }
 
     /// <summary>The ring sizes and bind options the socket was created with.</summary>
-    public XskSocketConfig Config { get; }
+    public XskSocketOptions Options { get; }
 
     /// <summary>The UMEM the socket receives into and sends from.</summary>
     public Umem Umem { get; }
@@ -226,8 +226,14 @@ public abstract unsafe class XskSocket : IDisposable
     /// </summary>
     public bool PollRx(int timeoutMs) => _doorbell.Poll(Sys.POLLIN, timeoutMs);
 
-    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX. As <see cref="PollRx"/> otherwise.</summary>
+    /// <summary>As <see cref="PollRx(int)"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits without limit.</summary>
+    public bool PollRx(TimeSpan timeout) => _doorbell.Poll(Sys.POLLIN, XskDoorbell.PollMilliseconds(timeout, nameof(timeout)));
+
+    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX. As <see cref="PollRx(int)"/> otherwise.</summary>
     public bool PollTx(int timeoutMs) => _doorbell.Poll(Sys.POLLOUT, timeoutMs);
+
+    /// <summary>As <see cref="PollTx(int)"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits without limit.</summary>
+    public bool PollTx(TimeSpan timeout) => _doorbell.Poll(Sys.POLLOUT, XskDoorbell.PollMilliseconds(timeout, nameof(timeout)));
 
     /// <summary>
     /// Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for
@@ -290,22 +296,22 @@ public abstract unsafe class XskSocket : IDisposable
 
     void ApplyTxOptions()
     {
-        if (Config.TxBudget != 0)
+        if (Options.TxBudget != 0)
         {
-            uint budget = Config.TxBudget;
+            uint budget = Options.TxBudget;
             if (Sys.SetSockOpt(_socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(uint)) != 0)
             {
                 int errno = Sys.LastErrno;
                 if (errno == Errno.ENOPROTOOPT)
                     Throw.Kernel($"setsockopt(XDP_MAX_TX_SKB_BUDGET, {budget})", errno, "this kernel predates the TX budget option (Linux 6.17).",
-                        "leave XskSocketConfig.TxBudget at 0: each TX wakeup then sends at most 32 frames.");
+                        "leave XskSocketOptions.TxBudget at 0: each TX wakeup then sends at most 32 frames.");
                 Throw.Errno($"setsockopt(XDP_MAX_TX_SKB_BUDGET, {budget})", errno);
             }
         }
-        if (Config.SendBufferSize != 0)
+        if (Options.SendBufferSize != 0)
         {
             bool force = Privileges.Has(Privileges.CAP_NET_ADMIN);
-            SetSocketOption(force ? Sys.SO_SNDBUFFORCE : Sys.SO_SNDBUF, Config.SendBufferSize, force ? "SO_SNDBUFFORCE" : "SO_SNDBUF");
+            SetSocketOption(force ? Sys.SO_SNDBUFFORCE : Sys.SO_SNDBUF, Options.SendBufferSize, force ? "SO_SNDBUFFORCE" : "SO_SNDBUF");
         }
     }
 
@@ -343,6 +349,7 @@ public abstract unsafe class XskSocket : IDisposable
             _socket?.Dispose();
         // The primary socket's descriptor belongs to the UMEM and is closed with it.
         Umem.ReleaseSocket();
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>The shape, interface, queue and descriptor, for logs and messages.</summary>
@@ -356,15 +363,15 @@ public abstract unsafe class XskSocket : IDisposable
 
     void Bind(bool primary)
     {
-        ushort flags = Config.BindMode switch
+        ushort flags = Options.BindMode switch
         {
             XdpBindMode.Copy => IfXdp.XDP_COPY,
             XdpBindMode.ZeroCopy => IfXdp.XDP_ZEROCOPY,
             _ => 0,
         };
-        if (Config.NeedWakeup)
+        if (Options.NeedWakeup)
             flags |= IfXdp.XDP_USE_NEED_WAKEUP;
-        if (Config.MultiBuffer)
+        if (Options.MultiBuffer)
             flags |= IfXdp.XDP_USE_SG;
         var address = new sockaddr_xdp
         {
@@ -394,7 +401,7 @@ public abstract unsafe class XskSocket : IDisposable
                 // Only a closing socket frees the queue soon; a bound one of another process keeps it, so do not wait for it.
                 // Looked for at every refusal: a racing process may bind the queue the moment a closing socket frees it.
                 holders = XskHolders.InOtherProcesses() ?? [];
-                if (holders.Count == 0 && clock.Elapsed < Config.BusyRetryTimeout)
+                if (holders.Count == 0 && clock.Elapsed < Options.BusyRetryTimeout)
                 {
                     Thread.Sleep(100);
                     continue;
@@ -433,8 +440,8 @@ public abstract unsafe class XskSocket : IDisposable
                 break;
             case Errno.EOPNOTSUPP:
                 Throw.Kernel(call, errno,
-                    $"{InterfaceName}'s driver does not support AF_XDP {(Config.BindMode == XdpBindMode.ZeroCopy ? "zero-copy" : Config.MultiBuffer ? "multi-buffer (XDP_USE_SG) in this mode" : "in this mode")} (veth, for one, is copy-mode only).",
-                    Config.BindMode == XdpBindMode.ZeroCopy ? "use XdpBindMode.Copy or XdpBindMode.Auto (falls back to copy)." : "use copy mode, or a driver that supports it.");
+                    $"{InterfaceName}'s driver does not support AF_XDP {(Options.BindMode == XdpBindMode.ZeroCopy ? "zero-copy" : Options.MultiBuffer ? "multi-buffer (XDP_USE_SG) in this mode" : "in this mode")} (veth, for one, is copy-mode only).",
+                    Options.BindMode == XdpBindMode.ZeroCopy ? "use XdpBindMode.Copy or XdpBindMode.Auto (falls back to copy)." : "use copy mode, or a driver that supports it.");
                 break;
             case Errno.ENETDOWN:
                 Throw.Kernel(call, errno, $"{InterfaceName} is down.", $"bring it up: `ip link set dev {InterfaceName} up`.");
