@@ -78,7 +78,7 @@ internal sealed unsafe class XskDoorbell(SafeFd socket)
         if (timeout == Timeout.InfiniteTimeSpan)
             return -1;
         double milliseconds = Math.Ceiling(timeout.TotalMilliseconds);
-        if (milliseconds is < 0 or > int.MaxValue)
+        if (timeout < TimeSpan.Zero || milliseconds > int.MaxValue)
             throw new ArgumentOutOfRangeException(parameterName, timeout,
                 $"a timeout is from 0 to {int.MaxValue} ms, or Timeout.InfiniteTimeSpan to wait without limit.");
         return (int)milliseconds;

@@ -77,6 +77,16 @@ public sealed partial class LayerTests
         Assert.True(violations.Count == 0, "layer violations:\n" + string.Join('\n', violations));
     }
 
+    /// <summary>The applications and the device-plugin server live with their user, the afxdp tool: the library package holds the library.</summary>
+    [Fact]
+    public void TheApplicationsAndThePluginServerAreInTheToolNotTheLibrary()
+    {
+        string[] applications = ["EchoResponder", "PcapCapture", "CaptureFile", "DevicePluginServer", "DevicePluginPin", "TrustedDirectory", "DescriptorCloser"];
+        Assert.Empty(typeof(AfXdp.Xsk.XskSocket).Assembly.GetTypes().Where(t => applications.Contains(t.Name)).Select(t => t.FullName));
+        Type[] tool = typeof(AfXdp.Cli.Apps.EchoResponder).Assembly.GetTypes();
+        Assert.All(applications, name => Assert.Contains(tool, t => t.Name == name));
+    }
+
     [Theory]
     [InlineData("Bpf", "using AfXdp.Xsk;", "Xsk")]
     [InlineData("Net", "using AfXdp.Interop;", "Interop")]
