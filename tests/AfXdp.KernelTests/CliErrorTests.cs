@@ -37,7 +37,7 @@ public sealed partial class CliErrorTests
         { ["bench", "-i", None, "--filter", "udp dst prt 9"], "--filter: expected \"port\" after 'dst', found 'prt' (word 3)" },
         { ["bench", "-i", None, "--size", "20"], "--size: '20' is not a whole number from 42" },
         { ["bench", "-i", None, "--size", "4000"], "--size: '4000' is not a frame length from 42 (Ethernet + IPv4 + UDP headers) to 3840" },
-        { ["bench", "-i", None, "-f", "3000"], "UmemConfig.FrameSize = 3000: in aligned mode the kernel accepts only a power-of-two frame size" },
+        { ["bench", "-i", None, "-f", "3000"], "UmemOptions.FrameSize = 3000: in aligned mode the kernel accepts only a power-of-two frame size" },
         { ["bench", "-i", None, "-m", "txonly", "--async"], "--async: only with -m rxdrop, not -m txonly" },
         { ["bench", "-i", None, "--bogus"], "Unrecognized command or argument '--bogus'" },
         { ["bench", "-d", "1"], "Option '--interface' is required" },

@@ -8,8 +8,8 @@ public class AfXdpExceptionTests
     [Fact]
     public void A_refusal_before_any_syscall_names_no_errno()
     {
-        var e = new AfXdpException("UmemConfig.FrameSize = 3000", 0, "an aligned frame must be 2048 or 4096 bytes.", "use 2048 or 4096.");
-        Assert.Equal("UmemConfig.FrameSize = 3000: an aligned frame must be 2048 or 4096 bytes. Fix: use 2048 or 4096.", e.Message);
+        var e = new AfXdpException("UmemOptions.FrameSize = 3000", 0, "an aligned frame must be 2048 or 4096 bytes.", "use 2048 or 4096.");
+        Assert.Equal("UmemOptions.FrameSize = 3000: an aligned frame must be 2048 or 4096 bytes. Fix: use 2048 or 4096.", e.Message);
         Assert.DoesNotContain("invalid argument", e.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal("", e.ErrnoName);
     }

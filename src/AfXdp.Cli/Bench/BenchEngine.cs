@@ -9,7 +9,7 @@ using AfXdp.Xsk;
 namespace AfXdp.Cli.Bench;
 
 /// <summary>Counters the hot loop writes and the reporter thread reads once a second.</summary>
-public sealed class BenchCounters
+internal sealed class BenchCounters
 {
     public long RxPackets;
     public long TxPackets;
@@ -26,7 +26,7 @@ public sealed class BenchCounters
 /// Completion.Recycle/Drain), so the wakeup and full-ring policies are the library's: a TX syscall only
 /// when the kernel asked for it and descriptors are pending, a FILL wakeup only when its flag is set.
 /// </summary>
-public sealed class BenchEngine : IDisposable
+internal sealed class BenchEngine : IDisposable
 {
     readonly BenchOptions _options;
     readonly Umem _umem;
@@ -52,7 +52,7 @@ public sealed class BenchEngine : IDisposable
         _ring = options.Ring;
         _pollMs = options.Poll ? 100 : 0;
         _pacer = options.Rate is { } rate ? new TxPacer(rate, options.Batch) : null;
-        _umem = new Umem(new UmemConfig
+        _umem = new Umem(new UmemOptions
         {
             FrameCount = 2 * options.Ring,
             FrameSize = options.FrameSize,
@@ -63,7 +63,7 @@ public sealed class BenchEngine : IDisposable
         PhaseReport.Write("umem");
         try
         {
-            var config = new XskSocketConfig
+            var config = new XskSocketOptions
             {
                 RxRingSize = options.Ring,
                 TxRingSize = options.Ring,

@@ -7,7 +7,7 @@ using AfXdp.Xsk;
 
 namespace AfXdp.Cli.Bench;
 
-public enum BenchMode
+internal enum BenchMode
 {
     /// <summary>Receive and recycle every frame to the FILL ring.</summary>
     RxDrop,
@@ -18,7 +18,7 @@ public enum BenchMode
 }
 
 /// <summary>Everything `afxdp bench` takes, with the kernel xdpsock sample's defaults.</summary>
-public sealed record BenchOptions
+internal sealed record BenchOptions
 {
     public required string Interface { get; init; }
     public BenchMode Mode { get; init; } = BenchMode.RxDrop;

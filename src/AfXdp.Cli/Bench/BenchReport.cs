@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace AfXdp.Cli.Bench;
 
 /// <summary>The end-of-run figures: one line in the baseline's contract, or JSON.</summary>
-public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Seconds, long RxPackets, long TxPackets, long Kicks,
+internal sealed record BenchResult(BenchOptions Options, uint TxBudget, double Seconds, long RxPackets, long TxPackets, long Kicks,
     double UserPercent, double SystemPercent, double CpuPercent, XdpStatistics Statistics, long AllocatedBytes, bool ZeroCopy)
 {
     /// <summary>Frames of the mode's own kind: received for rxdrop, sent (completed) otherwise.</summary>
@@ -74,7 +74,7 @@ public sealed record BenchResult(BenchOptions Options, uint TxBudget, double Sec
 /// Once a second, off the hot thread: rates, totals, wakeups and the kernel's six counters, as a
 /// live Spectre.Console table on a terminal or one plain line on stderr otherwise.
 /// </summary>
-public sealed class BenchProgress : IDisposable
+internal sealed class BenchProgress : IDisposable
 {
     readonly BenchEngine _engine;
     readonly string _waiting;

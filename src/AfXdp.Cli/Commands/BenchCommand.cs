@@ -72,9 +72,9 @@ internal static class BenchCommand
             int length = r.GetValue(size);
             uint frameSize = r.GetValue(frame);
             // The UMEM's own rules (frame size 2048 or 4096 unless unaligned), checked before anything is created.
-            CliOptions.Validate(() => new UmemConfig { FrameCount = 2 * r.GetValue(ring), FrameSize = frameSize, UnalignedChunks = r.GetValue(unaligned) }.Validate());
-            if (length > frameSize - UmemConfig.KernelHeadroom)
-                throw new UsageException($"--size: '{length}' is not a frame length from 42 (Ethernet + IPv4 + UDP headers) to {frameSize - UmemConfig.KernelHeadroom} (the frame size minus the kernel's headroom)");
+            CliOptions.Validate(() => new UmemOptions { FrameCount = 2 * r.GetValue(ring), FrameSize = frameSize, UnalignedChunks = r.GetValue(unaligned) }.Validate());
+            if (length > frameSize - UmemOptions.KernelHeadroom)
+                throw new UsageException($"--size: '{length}' is not a frame length from 42 (Ethernet + IPv4 + UDP headers) to {frameSize - UmemOptions.KernelHeadroom} (the frame size minus the kernel's headroom)");
             if (r.GetValue(awaiting) && r.GetValue(mode) != "rxdrop")
                 throw new UsageException($"--async: only with -m rxdrop, not -m {r.GetValue(mode)}");
             if (r.GetValue(rate) is not null && r.GetValue(mode) != "txonly")
@@ -142,7 +142,7 @@ internal static class BenchCommand
         double wall = (double)(ended - started) / Stopwatch.Frequency;
         long start = engine.Counters.StartTimestamp;
         double seconds = start == 0 ? 0 : (double)(ended - start) / Stopwatch.Frequency;
-        return new BenchResult(options, engine.Socket.Config.TxBudget == 0 ? 32 : engine.Socket.Config.TxBudget, seconds, engine.Counters.RxPackets, engine.Counters.TxPackets, engine.Counters.Kicks,
+        return new BenchResult(options, engine.Socket.Options.TxBudget == 0 ? 32 : engine.Socket.Options.TxBudget, seconds, engine.Counters.RxPackets, engine.Counters.TxPackets, engine.Counters.Kicks,
             100 * (self.UserProcessorTime - user0).TotalSeconds / wall, 100 * (self.PrivilegedProcessorTime - system0).TotalSeconds / wall, 100 * cpu.TotalSeconds / wall,
             engine.Socket.Statistics, engine.AllocatedBytes, engine.Socket.IsZeroCopy);
     }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
 using AfXdp.DevicePlugin;
@@ -52,8 +52,8 @@ internal static class CaptureCommand
         using var signals = new StopSignals(cancel.Cancel);
 
         NetDevice device = NetDevice.Get(interfaceName);
-        using var umem = new Umem(new UmemConfig { FrameCount = Frames, FillRingSize = Frames });
-        using var socket = new RxSocket(umem, device.Index, queue, new XskSocketConfig { MultiBuffer = true });
+        using var umem = new Umem(new UmemOptions { FrameCount = Frames, FillRingSize = Frames });
+        using var socket = new RxSocket(umem, device.Index, queue, new XskSocketOptions { MultiBuffer = true });
         socket.Fill.Populate(0, Frames);
         // The output once the socket is up, so that a bad interface or queue leaves no file and touches none;
         // before the program, so that an output that cannot be written fails before anything is attached.

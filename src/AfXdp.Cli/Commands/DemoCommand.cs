@@ -47,7 +47,7 @@ internal static class DemoCommand
         SteeringCounters? steering = null;
         Task receiver = lab.RunAsync(VethSide.B, () =>
         {
-            using var umem = new Umem(new UmemConfig { FrameCount = 4096 });
+            using var umem = new Umem(new UmemOptions { FrameCount = 4096 });
             using var socket = new RxSocket(umem, lab.InterfaceB, 0);
             using XskRedirectProgram program = XskRedirectProgram.Attach(lab.InterfaceB, mode, filter: filter);
             program.Register(socket);

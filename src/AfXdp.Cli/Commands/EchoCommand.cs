@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Bpf;
 using AfXdp.Device;
 using AfXdp.DevicePlugin;
@@ -66,7 +66,7 @@ internal static class EchoCommand
             if (address is null)
                 throw new AfXdpException($"echo on {name}", 0, $"{name} has no IPv4 address to answer for.", "give one with --ip.");
             using XskMap? map = source?.Open(name);
-            return Run(new EchoResponderConfig
+            return Run(new EchoResponderOptions
             {
                 Interface = name,
                 Address = address,
@@ -80,7 +80,7 @@ internal static class EchoCommand
         return command;
     }
 
-    static int Run(EchoResponderConfig config, double seconds, XskMapSource? source)
+    static int Run(EchoResponderOptions config, double seconds, XskMapSource? source)
     {
         using var cancel = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
         using var signals = new StopSignals(cancel.Cancel);

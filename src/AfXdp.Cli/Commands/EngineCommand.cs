@@ -78,7 +78,7 @@ internal static class EngineCommand
         using CancellationTokenRegistration failed = engine.WorkerFailed.Register(stop.Set);
 
         IReadOnlyList<XdpQueue> queues = engine.Queues;
-        long Total() => queues.Sum(q => Volatile.Read(ref q.Counters.RxPackets));
+        long Total() => queues.Sum(q => q.Counters.RxPackets);
         var clock = Stopwatch.StartNew();
         while (Total() == 0)
         {
@@ -90,7 +90,7 @@ internal static class EngineCommand
             if (clock.Elapsed > TimeSpan.FromSeconds(30))
                 throw new AfXdpException($"engine on {options.Interface}", 0, "no packet arrived within 30 s.", "send traffic to the interface.");
         }
-        long[] start = queues.Select(q => Volatile.Read(ref q.Counters.RxPackets)).ToArray();
+        long[] start = queues.Select(q => q.Counters.RxPackets).ToArray();
         // The kernel counts from bind, including the start-up before the workers ran: only the window counts.
         ulong droppedBefore = DroppedByKernel(queues);
         long startTime = Stopwatch.GetTimestamp();
@@ -100,7 +100,7 @@ internal static class EngineCommand
         {
             long now = Stopwatch.GetTimestamp(), total = Total();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[{(double)(now - startTime) / Stopwatch.Frequency,5:0.0}s] pps={(total - last) * Stopwatch.Frequency / (double)(now - lastTime):0} {string.Join(" ", queues.Select(q => $"q{q.QueueId}={Volatile.Read(ref q.Counters.RxPackets)}"))}"));
+                $"[{(double)(now - startTime) / Stopwatch.Frequency,5:0.0}s] pps={(total - last) * Stopwatch.Frequency / (double)(now - lastTime):0} {string.Join(" ", queues.Select(q => $"q{q.QueueId}={q.Counters.RxPackets}"))}"));
             (last, lastTime) = (total, now);
             if (now - startTime >= seconds * Stopwatch.Frequency)
                 break;

@@ -1,4 +1,4 @@
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Net;
 using Microsoft.Win32.SafeHandles;
 

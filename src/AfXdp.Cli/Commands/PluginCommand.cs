@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AfXdp.Bpf;
 using AfXdp.Device;
+using AfXdp.Cli.DevicePlugin;
 using AfXdp.DevicePlugin;
 using AfXdp.Xsk;
 

@@ -313,7 +313,7 @@ public sealed unsafe class BpfMap : IDisposable, IBpfMapReference
 }
 
 /// <summary>The CPUs the kernel may ever bring up (/sys/devices/system/cpu/possible): per-CPU maps hold one value for each.</summary>
-public static class PossibleCpus
+internal static class PossibleCpus
 {
     static readonly Lazy<int> s_count = new(() => Parse(File.ReadAllText("/sys/devices/system/cpu/possible")));
 

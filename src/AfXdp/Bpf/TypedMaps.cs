@@ -40,7 +40,11 @@ public abstract class TypedMap : IDisposable, IBpfMapReference
     public void Pin(string path) => Map.Pin(path);
 
     /// <summary>Closes the map's descriptor. Idempotent.</summary>
-    public void Dispose() => Map.Dispose();
+    public void Dispose()
+    {
+        Map.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     /// <summary>Type, name, id and sizes, for messages.</summary>
     public override string ToString() => Map.ToString();

@@ -3,7 +3,7 @@ using AfXdp.Interop;
 namespace AfXdp.Device;
 
 /// <summary>What the process may do: effective capabilities and the locked-memory limit.</summary>
-public static unsafe class Privileges
+internal static unsafe class Privileges
 {
     /// <summary>CAP_NET_ADMIN (12): attach XDP programs to a device, configure interfaces.</summary>
     public const int CAP_NET_ADMIN = Capabilities.CAP_NET_ADMIN;

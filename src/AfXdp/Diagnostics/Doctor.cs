@@ -103,7 +103,7 @@ public static class Doctor
     static DoctorCheck Memlock()
     {
         ulong limit = Privileges.MemlockLimit;
-        ulong defaultUmem = new UmemConfig().Size;
+        ulong defaultUmem = new UmemOptions().Size;
         if (Privileges.Has(Privileges.CAP_IPC_LOCK))
             return new("memlock", CheckStatus.Ok, "not enforced for UMEMs (CAP_IPC_LOCK)");
         if (limit == ulong.MaxValue)
@@ -142,7 +142,7 @@ public static class Doctor
         : new("bpffs", CheckStatus.Warn, $"not mounted at {BpfFs.DefaultMount} in this mount namespace (`ip netns exec` starts commands with a fresh /sys); only pinning needs it, and afxdp mounts it then",
             $"to pin by hand: `mount -t bpf bpf {BpfFs.DefaultMount}`.");
 
-    static IEnumerable<DoctorCheck> Interface(string name, uint queue)
+    static List<DoctorCheck> Interface(string name, uint queue)
     {
         NetDevice device;
         try
@@ -248,9 +248,9 @@ public static class Doctor
     {
         try
         {
-            using var umem = new Umem(new UmemConfig { FrameCount = 64, FrameSize = 4096, FillRingSize = 64, CompletionRingSize = 64 });
+            using var umem = new Umem(new UmemOptions { FrameCount = 64, FrameSize = 4096, FillRingSize = 64, CompletionRingSize = 64 });
             using var socket = new RxTxSocket(umem, device.Index, queue,
-                new XskSocketConfig { RxRingSize = 64, TxRingSize = 64, FillRingSize = 64, CompletionRingSize = 64, BindMode = mode, BusyRetryTimeout = TimeSpan.Zero });
+                new XskSocketOptions { RxRingSize = 64, TxRingSize = 64, FillRingSize = 64, CompletionRingSize = 64, BindMode = mode, BusyRetryTimeout = TimeSpan.Zero });
             failure = null;
             return true;
         }

@@ -107,5 +107,5 @@ public unsafe struct Packet
     public void Hold() => _verdict = PacketVerdict.Hold;
 
     static void ThrowLength(int value) =>
-        throw new ArgumentOutOfRangeException(nameof(Length), value, "a packet's length must lie between 0 and its capacity (the rest of its UMEM frame)");
+        throw new ArgumentOutOfRangeException(nameof(value), value, "a packet's length must lie between 0 and its capacity (the rest of its UMEM frame)");
 }

@@ -60,7 +60,7 @@ public sealed class XdpEngine : IDisposable
         if (options.Cores is not null && options.Queues is null && options.Cores.Count != queueIds.Count)
             Throw.Config($"XdpEngineOptions.Cores = [{string.Join(", ", options.Cores)}]", $"{device.Name} has {queueIds.Count} queues and {options.Cores.Count} cores were given.", "give one core per queue, or list the Queues.");
         _bytesPerQueue = (ulong)options.FramesPerQueue * options.FrameSize;
-        var socketConfig = new XskSocketConfig
+        var socketConfig = new XskSocketOptions
         {
             RxRingSize = options.RingSize,
             TxRingSize = options.RingSize,
@@ -183,7 +183,7 @@ public sealed class XdpEngine : IDisposable
 
     Umem NewUmem(uint queues)
     {
-        var umem = new Umem(new UmemConfig
+        var umem = new Umem(new UmemOptions
         {
             FrameCount = queues * Options.FramesPerQueue,
             FrameSize = Options.FrameSize,

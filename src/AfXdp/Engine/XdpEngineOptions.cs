@@ -106,7 +106,7 @@ public sealed record XdpEngineOptions
         ValidateWaits("XdpEngineOptions", SpinTime, Coalesce);
         if (IdleTimeout <= TimeSpan.Zero || IdleTimeout > TimeSpan.FromSeconds(10))
             Throw.OutOfRange(nameof(IdleTimeout), $"XdpEngineOptions.IdleTimeout = {IdleTimeout}", "the idle timeout lies between 1 ms and 10 s.", "use e.g. 100 ms.");
-        new UmemConfig { FrameCount = FramesPerQueue, FrameSize = FrameSize, FillRingSize = RingSize, CompletionRingSize = RingSize }.Validate();
+        new UmemOptions { FrameCount = FramesPerQueue, FrameSize = FrameSize, FillRingSize = RingSize, CompletionRingSize = RingSize }.Validate();
     }
 
     /// <summary>The checks of <see cref="SpinTime"/> and <see cref="Coalesce"/>, for this record and for the options of a service on the engine, named by <paramref name="owner"/>.</summary>

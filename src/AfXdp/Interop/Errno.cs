@@ -1,7 +1,7 @@
 namespace AfXdp.Interop;
 
 /// <summary>errno values used by the library (asm-generic/errno-base.h, errno.h).</summary>
-public static class Errno
+internal static class Errno
 {
     /// <summary>Operation not permitted (a capability is missing).</summary>
     public const int EPERM = 1;

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace AfXdp.Interop;
 
 /// <summary>An owned file descriptor: closed on Dispose, or by the finalizer if the owner is lost.</summary>
-public sealed class SafeFd : SafeHandle
+internal sealed class SafeFd : SafeHandle
 {
     /// <summary>An invalid descriptor (-1), for marshalling to fill in.</summary>
     public SafeFd() : base(-1, ownsHandle: true) { }

@@ -218,7 +218,7 @@ public sealed partial class UdpService : IDisposable
     }
 
     /// <summary>The policies of the served IPv4 addresses, each with its subnet; refuses an address the interface does not have.</summary>
-    IEnumerable<HostPolicy> Ipv4Hosts(NetDevice device, MacAddress mac, bool partialChecksums)
+    List<HostPolicy> Ipv4Hosts(NetDevice device, MacAddress mac, bool partialChecksums)
     {
         uint[] addresses = [.. Endpoints.Where(e => !e.IsIpv6).Select(e => (uint)e.Address).Distinct()];
         if (addresses.Length == 0)
@@ -243,7 +243,7 @@ public sealed partial class UdpService : IDisposable
     /// The policies of the served IPv6 addresses; refuses an address the interface does not have, and a link-local one
     /// (fe80::/10) whose scope id does not name this interface: such an address names a host only on one link.
     /// </summary>
-    IEnumerable<HostPolicy> Ipv6Hosts(NetDevice device, MacAddress mac, bool partialChecksums)
+    List<HostPolicy> Ipv6Hosts(NetDevice device, MacAddress mac, bool partialChecksums)
     {
         IPEndPoint[] endpoints = [.. Options.Endpoints.Where(e => UdpEndpoint.From(e).IsIpv6)];
         if (endpoints.Length == 0)
@@ -262,7 +262,7 @@ public sealed partial class UdpService : IDisposable
                 Throw.Config($"UdpService({device.Name}, {address})", $"{address} is not an IPv6 address of {device.Name}: the kernel would answer no neighbour solicitation for it, so no client could reach it.",
                     $"serve an address {device.Name} has ({(own.Count == 0 ? "it has none" : string.Join(", ", own.Select(a => Ipv6Address.ToIPAddress(a.Address))))}), or add it: `ip -6 addr add {address}/64 dev {device.Name}`.");
         }
-        return endpoints.Select(e => Ipv6Address.ToUInt128(e.Address)).Distinct().Select(a => new HostPolicy(mac, a) { AcceptsPartialUdpChecksum = partialChecksums });
+        return [.. endpoints.Select(e => Ipv6Address.ToUInt128(e.Address)).Distinct().Select(a => new HostPolicy(mac, a) { AcceptsPartialUdpChecksum = partialChecksums })];
     }
 
     /// <summary>The interface and the endpoints served, for logs.</summary>

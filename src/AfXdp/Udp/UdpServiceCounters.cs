@@ -7,22 +7,22 @@ namespace AfXdp.Udp;
 public sealed class UdpServiceCounters
 {
     /// <summary>Datagrams handed to the handler.</summary>
-    public long Received;
+    public long Received { get; internal set; }
 
     /// <summary>Datagrams sent: replies and new ones.</summary>
-    public long Sent;
+    public long Sent { get; internal set; }
 
     /// <summary>Frames dropped for a wrong IPv4 header or UDP checksum, or a UDP checksum left for offload on a device not known to hand such frames over.</summary>
-    public long BadChecksums;
+    public long BadChecksums { get; internal set; }
 
     /// <summary>Frames dropped as malformed (lengths, fragments, options, not UDP).</summary>
-    public long Malformed;
+    public long Malformed { get; internal set; }
 
     /// <summary>Frames dropped because a correct host would not answer them (source address, source MAC, reflector port, another MAC).</summary>
-    public long Unanswerable;
+    public long Unanswerable { get; internal set; }
 
     /// <summary>Exceptions the handler threw (from Handle or Idle); each cost its batch's unanswered datagrams, not the service.</summary>
-    public long HandlerErrors;
+    public long HandlerErrors { get; internal set; }
 
     /// <summary>The sum of several queues' counters.</summary>
     public static UdpServiceCounters Sum(IEnumerable<UdpServiceCounters> all)
@@ -30,12 +30,12 @@ public sealed class UdpServiceCounters
         var sum = new UdpServiceCounters();
         foreach (UdpServiceCounters c in all)
         {
-            sum.Received += Volatile.Read(ref c.Received);
-            sum.Sent += Volatile.Read(ref c.Sent);
-            sum.BadChecksums += Volatile.Read(ref c.BadChecksums);
-            sum.Malformed += Volatile.Read(ref c.Malformed);
-            sum.Unanswerable += Volatile.Read(ref c.Unanswerable);
-            sum.HandlerErrors += Volatile.Read(ref c.HandlerErrors);
+            sum.Received += c.Received;
+            sum.Sent += c.Sent;
+            sum.BadChecksums += c.BadChecksums;
+            sum.Malformed += c.Malformed;
+            sum.Unanswerable += c.Unanswerable;
+            sum.HandlerErrors += c.HandlerErrors;
         }
         return sum;
     }

@@ -94,17 +94,17 @@ public sealed class FrameLedger : IDisposable
     readonly List<RingState> _rings = [];
     bool _disposed;
 
-    /// <summary>A ledger for the frames of a UMEM of this shape (pass <see cref="Umem.Config"/>).</summary>
-    public FrameLedger(UmemConfig config)
+    /// <summary>A ledger for the frames of a UMEM of this shape (pass <see cref="Umem.Options"/>).</summary>
+    public FrameLedger(UmemOptions options)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        _size = config.Size;
-        _frameSize = config.FrameSize;
-        _unaligned = config.UnalignedChunks;
-        _state = new State[config.FrameCount];
-        _ring = new byte[config.FrameCount];
-        _index = new uint[config.FrameCount];
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _size = options.Size;
+        _frameSize = options.FrameSize;
+        _unaligned = options.UnalignedChunks;
+        _state = new State[options.FrameCount];
+        _ring = new byte[options.FrameCount];
+        _index = new uint[options.FrameCount];
     }
 
     /// <summary>

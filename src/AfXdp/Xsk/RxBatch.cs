@@ -54,7 +54,7 @@ public readonly struct RxBatch
     public Span<byte> GetFrame(uint i) => _ring!.Umem.GetFrame(this[i]);
 
     /// <summary>
-    /// Walks whole packets, for sockets bound with <see cref="XskSocketConfig.MultiBuffer"/>: a packet larger
+    /// Walks whole packets, for sockets bound with <see cref="XskSocketOptions.MultiBuffer"/>: a packet larger
     /// than a frame spans several descriptors (XDP_PKT_CONTD), and a batch always ends with a packet's last.
     /// </summary>
     public PacketEnumerator Packets => new(this);
@@ -78,8 +78,8 @@ public readonly struct RxBatch
         ArgumentNullException.ThrowIfNull(tx);
         if (_ring is null)
             return 0;
-        if (!ReferenceEquals(tx.Socket.Umem, _ring.Umem))
-            Throw.Argument(nameof(tx), $"RxBatch.Transmit({tx.Socket})", "the TX ring's socket uses another UMEM, where these frames' addresses mean nothing.",
+        if (!ReferenceEquals(tx.Umem, _ring.Umem))
+            Throw.Argument(nameof(tx), $"RxBatch.Transmit({tx.Owner})", "the TX ring's socket uses another UMEM, where these frames' addresses mean nothing.",
                 "transmit on a socket that shares this UMEM, or copy the frames into the other UMEM.");
         return _ring.Transmit(Start, Count, tx);
     }

@@ -30,28 +30,29 @@ public sealed unsafe class Umem : IDisposable
 
     /// <summary>
     /// Maps the packet memory, opens an AF_XDP socket, registers the memory on it (XDP_UMEM_REG) and maps
-    /// its FILL and COMPLETION rings; null <paramref name="config"/> means the <see cref="UmemConfig"/> defaults.
+    /// its FILL and COMPLETION rings; null <paramref name="options"/> means the <see cref="UmemOptions"/> defaults.
     /// </summary>
-    /// <exception cref="ArgumentException">A bad configuration value (<see cref="UmemConfig.Validate"/>).</exception>
+    /// <exception cref="ArgumentException">A bad configuration value (<see cref="UmemOptions.Validate"/>).</exception>
     /// <exception cref="AfXdpException">A size above RLIMIT_MEMLOCK without CAP_IPC_LOCK, required huge pages missing, or a failed syscall (e.g. no CAP_NET_RAW).</exception>
-    public Umem(UmemConfig? config = null)
+    public Umem(UmemOptions? options = null)
     {
-        Config = config ?? new UmemConfig();
-        Config.Validate();
-        CheckMemlock(Config.Size);
+        Options = options ?? new UmemOptions();
+        Options.Validate();
+        CheckMemlock(Options.Size);
 
-        (_area, UsesHugePages) = Config.Shareable ? MapShareable(Config, out _memory) : MapArea(Config);
+        (_area, UsesHugePages) = Options.Shareable ? MapShareable(Options, out _memory) : MapArea(Options);
         try
         {
             _base = _area.Pointer;
             Socket = XskFd.Open();
             NetworkNamespace = XskFd.CurrentNetworkNamespace();
             Register();
-            XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
-            XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
+            XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_FILL_RING, Options.FillRingSize, "XDP_UMEM_FILL_RING");
+            XskFd.SetRingSize(Socket, IfXdp.XDP_UMEM_COMPLETION_RING, Options.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
             xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(Socket);
-            (_fillMap, Fill) = XskFd.MapFillRing(Socket, offsets, Config.FillRingSize, this);
-            (_completionMap, Completion) = XskFd.MapCompletionRing(Socket, offsets, Config.CompletionRingSize, Fill);
+            Doorbell = new XskDoorbell(Socket);
+            (_fillMap, Fill) = XskFd.MapFillRing(Doorbell, offsets, Options.FillRingSize, this);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(Socket, offsets, Options.CompletionRingSize, Fill, SocketCounters);
         }
         catch
         {
@@ -61,7 +62,7 @@ public sealed unsafe class Umem : IDisposable
     }
 
     /// <summary>The configuration the UMEM was created with.</summary>
-    public UmemConfig Config { get; }
+    public UmemOptions Options { get; }
 
     /// <summary>
     /// FILL ring of the first socket's (interface, queue), mapped on the UMEM's own descriptor; the
@@ -75,11 +76,11 @@ public sealed unsafe class Umem : IDisposable
     /// <summary>True when the memory is backed by 2 MiB huge pages.</summary>
     public bool UsesHugePages { get; }
 
-    /// <summary>Bytes per frame (<see cref="UmemConfig.FrameSize"/>).</summary>
-    public uint FrameSize => Config.FrameSize;
+    /// <summary>Bytes per frame (<see cref="UmemOptions.FrameSize"/>).</summary>
+    public uint FrameSize => Options.FrameSize;
 
-    /// <summary>Number of frames in the UMEM (<see cref="UmemConfig.FrameCount"/>).</summary>
-    public uint FrameCount => Config.FrameCount;
+    /// <summary>Number of frames in the UMEM (<see cref="UmemOptions.FrameCount"/>).</summary>
+    public uint FrameCount => Options.FrameCount;
 
     /// <summary>The network namespace the UMEM's socket belongs to, e.g. "net:[4026531840]".</summary>
     public string NetworkNamespace { get; } = "";
@@ -87,12 +88,21 @@ public sealed unsafe class Umem : IDisposable
     /// <summary>The AF_XDP socket the UMEM is registered on (the first bound socket uses it).</summary>
     internal SafeFd Socket { get; } = null!;
 
+    /// <summary>Wakes the kernel for the rings of <see cref="Socket"/>; the first bound socket uses it too.</summary>
+    internal XskDoorbell Doorbell { get; } = null!;
+
+    /// <summary>
+    /// The counters of the socket that will use <see cref="Socket"/>: made with the UMEM, because its
+    /// COMPLETION ring counts sent frames into them from the start.
+    /// </summary>
+    internal XskCounters SocketCounters { get; } = new();
+
     /// <summary>Start of the packet memory.</summary>
     public byte* Pointer => _base;
 
     /// <summary>Address (UMEM offset) of frame number <paramref name="frame"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong FrameAddress(uint frame) => (ulong)frame * Config.FrameSize;
+    public ulong FrameAddress(uint frame) => (ulong)frame * Options.FrameSize;
 
     /// <summary>
     /// The bytes at a descriptor address. In unaligned mode the top 16 bits of an address carry an
@@ -105,7 +115,7 @@ public sealed unsafe class Umem : IDisposable
     /// <summary>Bytes from <paramref name="address"/> to the end of its frame: how long a packet written there may be.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int RoomFrom(ulong address) =>
-        (int)(Config.FrameSize - ((address & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (address >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT)) % Config.FrameSize);
+        (int)(Options.FrameSize - ((address & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (address >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT)) % Options.FrameSize);
 
     /// <summary>The bytes of a received or to-be-sent descriptor.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -113,9 +123,9 @@ public sealed unsafe class Umem : IDisposable
 
     /// <summary>
     /// Bytes of packet one TX descriptor carries: the frame less the TX metadata area in front of
-    /// the data (<see cref="UmemConfig.TxMetadataLength"/>).
+    /// the data (<see cref="UmemOptions.TxMetadataLength"/>).
     /// </summary>
-    public int TxSegmentCapacity => (int)(Config.FrameSize - Config.TxMetadataLength);
+    public int TxSegmentCapacity => (int)(Options.FrameSize - Options.TxMetadataLength);
 
     /// <summary>TX descriptors (frames) a packet of <paramref name="length"/> bytes takes: 1 unless it is larger than a frame.</summary>
     public int TxSegmentsFor(int length)
@@ -128,7 +138,7 @@ public sealed unsafe class Umem : IDisposable
     /// Where packet data to send starts in the frame at <paramref name="frameAddress"/>: right after
     /// its TX metadata area (the frame start when there is none), where the kernel looks for the metadata.
     /// </summary>
-    public ulong TxPacketAddress(ulong frameAddress) => frameAddress + Config.TxMetadataLength;
+    public ulong TxPacketAddress(ulong frameAddress) => frameAddress + Options.TxMetadataLength;
 
     /// <summary>
     /// The TX metadata in front of the packet data at <paramref name="packetAddress"/> (as from
@@ -137,13 +147,13 @@ public sealed unsafe class Umem : IDisposable
     /// </summary>
     public ref XskTxMetadata TxMetadataAt(ulong packetAddress)
     {
-        if (Config.TxMetadataLength < XskTxMetadata.Size)
-            Throw.Config($"Umem.TxMetadataAt(0x{packetAddress:x})", $"UmemConfig.TxMetadataLength is {Config.TxMetadataLength}: no room for struct xsk_tx_metadata in front of packets.",
+        if (Options.TxMetadataLength < XskTxMetadata.Size)
+            Throw.Config($"Umem.TxMetadataAt(0x{packetAddress:x})", $"UmemOptions.TxMetadataLength is {Options.TxMetadataLength}: no room for struct xsk_tx_metadata in front of packets.",
                 $"create the UMEM with TxMetadataLength = {XskTxMetadata.Size}.");
         ulong offset = (packetAddress & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (packetAddress >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT);
-        if (offset < Config.TxMetadataLength || offset > Config.Size)
+        if (offset < Options.TxMetadataLength || offset > Options.Size)
             throw new ArgumentOutOfRangeException(nameof(packetAddress), packetAddress, "the metadata in front of this address would lie outside the UMEM.");
-        return ref *(XskTxMetadata*)(_base + offset - Config.TxMetadataLength);
+        return ref *(XskTxMetadata*)(_base + offset - Options.TxMetadataLength);
     }
 
     /// <summary>Claims the UMEM's own socket for the first bind; later sockets get false and share.</summary>
@@ -166,7 +176,7 @@ public sealed unsafe class Umem : IDisposable
     /// A UMEM that another process can map: the packet memory is a memfd (memfd_create, MAP_SHARED)
     /// instead of anonymous memory, so that <see cref="XskHandoff"/> can pass it over a unix socket.
     /// </summary>
-    public static Umem CreateShareable(UmemConfig? config = null) => new((config ?? new UmemConfig()) with { Shareable = true });
+    public static Umem CreateShareable(UmemOptions? options = null) => new((options ?? new UmemOptions()) with { Shareable = true });
 
     /// <summary>The memfd behind the packet memory of a shareable UMEM; null otherwise.</summary>
     internal SafeFd? Memory => _memory;
@@ -176,9 +186,9 @@ public sealed unsafe class Umem : IDisposable
     /// and the FILL/COMPLETION rings of the registered socket; registers nothing, so it needs no
     /// privilege. The UMEM's socket counts as bound: this process only moves frames.
     /// </summary>
-    internal Umem(UmemConfig config, SafeFd memory, SafeFd socket, int boundInterface, uint boundQueue)
+    internal Umem(UmemOptions options, SafeFd memory, SafeFd socket, int boundInterface, uint boundQueue)
     {
-        Config = config;
+        Options = options;
         _memory = memory;
         Socket = socket;
         NetworkNamespace = XskFd.CurrentNetworkNamespace();
@@ -186,13 +196,14 @@ public sealed unsafe class Umem : IDisposable
         (BoundInterface, BoundQueue) = (boundInterface, boundQueue);
         try
         {
-            _area = SafeMapping.TryMap((nuint)config.Size, Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_SHARED | Sys.MAP_POPULATE, memory.Fd, 0, out int errno)
-                ?? throw new AfXdpException($"mmap(UMEM memfd, {config.Size} bytes)", errno, "the handed-over UMEM memory could not be mapped.",
+            _area = SafeMapping.TryMap((nuint)options.Size, Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_SHARED | Sys.MAP_POPULATE, memory.Fd, 0, out int errno)
+                ?? throw new AfXdpException($"mmap(UMEM memfd, {options.Size} bytes)", errno, "the handed-over UMEM memory could not be mapped.",
                     "check the sender's UMEM size and this process's address-space limit (ulimit -v).");
             _base = _area.Pointer;
             xdp_mmap_offsets offsets = XskFd.GetMmapOffsets(socket);
-            (_fillMap, Fill) = XskFd.MapFillRing(socket, offsets, config.FillRingSize, this);
-            (_completionMap, Completion) = XskFd.MapCompletionRing(socket, offsets, config.CompletionRingSize, Fill);
+            Doorbell = new XskDoorbell(socket);
+            (_fillMap, Fill) = XskFd.MapFillRing(Doorbell, offsets, options.FillRingSize, this);
+            (_completionMap, Completion) = XskFd.MapCompletionRing(socket, offsets, options.CompletionRingSize, Fill, SocketCounters);
         }
         catch
         {
@@ -264,18 +275,18 @@ public sealed unsafe class Umem : IDisposable
         var reg = new xdp_umem_reg
         {
             addr = (ulong)_base,
-            len = Config.Size,
-            chunk_size = Config.FrameSize,
-            headroom = Config.Headroom,
-            flags = (Config.UnalignedChunks ? IfXdp.XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0)
-                    | (Config.TxMetadataLength != 0 ? IfXdp.XDP_UMEM_TX_METADATA_LEN : 0)
-                    | (Config.TxSoftwareChecksum ? IfXdp.XDP_UMEM_TX_SW_CSUM : 0),
-            tx_metadata_len = Config.TxMetadataLength,
+            len = Options.Size,
+            chunk_size = Options.FrameSize,
+            headroom = Options.Headroom,
+            flags = (Options.UnalignedChunks ? IfXdp.XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0)
+                    | (Options.TxMetadataLength != 0 ? IfXdp.XDP_UMEM_TX_METADATA_LEN : 0)
+                    | (Options.TxSoftwareChecksum ? IfXdp.XDP_UMEM_TX_SW_CSUM : 0),
+            tx_metadata_len = Options.TxMetadataLength,
         };
         if (Sys.SetSockOpt(Socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_UMEM_REG, &reg, (uint)sizeof(xdp_umem_reg)) != 0)
         {
             int errno = Sys.LastErrno;
-            string call = $"setsockopt(XDP_UMEM_REG, {Config.FrameCount} frames x {Config.FrameSize} B)";
+            string call = $"setsockopt(XDP_UMEM_REG, {Options.FrameCount} frames x {Options.FrameSize} B)";
             if (errno == Errno.EINVAL)
                 Throw.Kernel(call, errno, "the kernel rejected the UMEM layout (frame size, headroom or flags); kernels before 6.8 also reject TX metadata, before 6.11 TX software checksums.",
                     "use the defaults (4096-byte frames, no headroom) to check, then change one value at a time.");
@@ -301,12 +312,12 @@ public sealed unsafe class Umem : IDisposable
     }
 
     /// <summary>A memfd of the UMEM's size (in 2 MiB huge pages when asked), mapped shared.</summary>
-    static (SafeMapping, bool) MapShareable(UmemConfig config, out SafeFd memory)
+    static (SafeMapping, bool) MapShareable(UmemOptions options, out SafeFd memory)
     {
         const ulong hugePage = 2 << 20;
-        bool huge = config.HugePages != HugePages.Never;
+        bool huge = options.HugePages != HugePages.Never;
         int fd = huge ? Sys.MemfdCreate("afxdp-umem", Sys.MFD_CLOEXEC | Sys.MFD_HUGETLB | Sys.MFD_HUGE_2MB) : -1;
-        if (fd < 0 && config.HugePages == HugePages.Required)
+        if (fd < 0 && options.HugePages == HugePages.Required)
             Throw.Kernel("memfd_create(afxdp-umem, MFD_HUGETLB)", Sys.LastErrno, "no hugetlbfs support for memfd.", "use HugePages.IfAvailable or Never.");
         if (fd < 0)
         {
@@ -316,7 +327,7 @@ public sealed unsafe class Umem : IDisposable
                 Throw.Errno("memfd_create(afxdp-umem)", Sys.LastErrno);
         }
         memory = new SafeFd(fd);
-        ulong size = huge ? (config.Size + hugePage - 1) & ~(hugePage - 1) : config.Size;
+        ulong size = huge ? (options.Size + hugePage - 1) & ~(hugePage - 1) : options.Size;
         SafeMapping? area = null;
         int errno = 0;
         if (Sys.Ftruncate(fd, (long)size) == 0)
@@ -326,33 +337,33 @@ public sealed unsafe class Umem : IDisposable
         if (area is not null)
             return (area, huge);
         memory.Dispose();
-        if (huge && config.HugePages == HugePages.IfAvailable)
-            return MapShareable(config with { HugePages = HugePages.Never }, out memory);
+        if (huge && options.HugePages == HugePages.IfAvailable)
+            return MapShareable(options with { HugePages = HugePages.Never }, out memory);
         Throw.Kernel($"ftruncate/mmap(memfd, {size} bytes{(huge ? ", huge pages" : "")})", errno, "the shareable UMEM could not be allocated.",
             huge ? $"reserve huge pages (`echo {size / hugePage} > /proc/sys/vm/nr_hugepages`) or use HugePages.IfAvailable." : "use fewer or smaller frames.");
         return default;
     }
 
-    static (SafeMapping, bool) MapArea(UmemConfig config)
+    static (SafeMapping, bool) MapArea(UmemOptions options)
     {
         const int flags = Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS | Sys.MAP_POPULATE;
         const int prot = Sys.PROT_READ | Sys.PROT_WRITE;
         int errno;
-        if (config.HugePages != HugePages.Never)
+        if (options.HugePages != HugePages.Never)
         {
             const ulong hugePage = 2 << 20;
-            nuint rounded = (nuint)((config.Size + hugePage - 1) & ~(hugePage - 1));
+            nuint rounded = (nuint)((options.Size + hugePage - 1) & ~(hugePage - 1));
             SafeMapping? huge = SafeMapping.TryMap(rounded, prot, flags | Sys.MAP_HUGETLB | Sys.MAP_HUGE_2MB, -1, 0, out errno);
             if (huge is not null)
                 return (huge, true);
-            if (config.HugePages == HugePages.Required)
+            if (options.HugePages == HugePages.Required)
                 Throw.Kernel($"mmap({rounded} bytes, MAP_HUGETLB)", errno,
                     "not enough free 2 MiB huge pages.",
                     $"reserve them: `echo {rounded / hugePage} > /proc/sys/vm/nr_hugepages`, or use HugePages.IfAvailable.");
         }
-        SafeMapping? area = SafeMapping.TryMap((nuint)config.Size, prot, flags, -1, 0, out errno);
+        SafeMapping? area = SafeMapping.TryMap((nuint)options.Size, prot, flags, -1, 0, out errno);
         if (area is null)
-            Throw.Kernel($"mmap({config.Size} bytes)", errno, "the UMEM could not be allocated.", "use fewer or smaller frames.");
+            Throw.Kernel($"mmap({options.Size} bytes)", errno, "the UMEM could not be allocated.", "use fewer or smaller frames.");
         return (area, false);
     }
 }

@@ -8,7 +8,7 @@ namespace AfXdp.Xsk;
 public struct XdpDescriptor
 {
     /// <summary>
-    /// XDP_PKT_CONTD: the packet goes on in the next descriptor (multi-buffer, <see cref="XskSocketConfig.MultiBuffer"/>).
+    /// XDP_PKT_CONTD: the packet goes on in the next descriptor (multi-buffer, <see cref="XskSocketOptions.MultiBuffer"/>).
     /// Set by the kernel on RX, by the application on TX, on every descriptor of a packet but the last.
     /// </summary>
     public const uint PacketContinues = IfXdp.XDP_PKT_CONTD;

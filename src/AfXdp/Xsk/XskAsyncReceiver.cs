@@ -42,7 +42,7 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
     const int Idle = 0, Waiting = 1, Completing = 2;
     static readonly Action<object?> s_cancel = static state => ((XskAsyncReceiver)state!).Complete();
 
-    readonly XskSocket _socket;
+    readonly XskDoorbell _doorbell;
     readonly RxRing _rx;
     readonly uint _maxBatch;
     readonly long _spinTicks;
@@ -62,11 +62,11 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
             Throw.OutOfRange(nameof(options), $"XskAsyncReceiverOptions.MaxBatch = {options.MaxBatch}", $"a batch holds 1 to {rx.Size} descriptors (the RX ring's size).", "use e.g. 64.");
         if (options.SpinTime < TimeSpan.Zero)
             Throw.OutOfRange(nameof(options), $"XskAsyncReceiverOptions.SpinTime = {options.SpinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero to wait at once.");
-        _socket = rx.Socket;
+        _doorbell = rx.Doorbell;
         _rx = rx;
         _maxBatch = options.MaxBatch;
         _spinTicks = (long)(options.SpinTime.TotalSeconds * Stopwatch.Frequency);
-        _id = XskEpoll.Shared.Add(this, _socket.Fd);
+        _id = XskEpoll.Shared.Add(this, _doorbell.Socket.Fd);
     }
 
     /// <summary>Times a receive found the ring empty after spinning and waited for epoll.</summary>
@@ -109,12 +109,12 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        XskEpoll.Shared.Remove(_id, _socket.Fd);
+        XskEpoll.Shared.Remove(_id, _doorbell.Socket.Fd);
         Complete();
     }
 
     /// <summary>Names the socket it receives from, for logs.</summary>
-    public override string ToString() => $"XskAsyncReceiver({_socket})";
+    public override string ToString() => $"XskAsyncReceiver({_doorbell.Owner})";
 
     RxBatch IValueTaskSource<RxBatch>.GetResult(short token) => _core.GetResult(token);
 
@@ -159,8 +159,8 @@ public sealed class XskAsyncReceiver : IValueTaskSource<RxBatch>, IThreadPoolWor
     bool Arm()
     {
         Waits++;
-        _socket.Counters.Wakeups++;
-        return XskEpoll.Shared.Arm(_id, _socket.Fd);
+        _rx.Counters.Wakeups++;
+        return XskEpoll.Shared.Arm(_id, _doorbell.Socket.Fd);
     }
 
     bool TryTake(out RxBatch batch)

@@ -70,27 +70,27 @@ internal static unsafe class XskFd
         return map;
     }
 
-    public static (SafeMapping, FillRing) MapFillRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, Umem umem)
+    public static (SafeMapping, FillRing) MapFillRing(XskDoorbell doorbell, in xdp_mmap_offsets offsets, uint size, Umem umem)
     {
-        SafeMapping map = MapRing(socket, offsets.fr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_FILL_RING, "FILL");
-        return (map, Tie(new FillRing(RingMemory.At(map.Pointer, offsets.fr, size), umem), map));
+        SafeMapping map = MapRing(doorbell.Socket, offsets.fr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_FILL_RING, "FILL");
+        return (map, Tie(new FillRing(RingMemory.At(map.Pointer, offsets.fr, size), umem, doorbell), map));
     }
 
-    public static (SafeMapping, CompletionRing) MapCompletionRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, FillRing fill)
+    public static (SafeMapping, CompletionRing) MapCompletionRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, FillRing fill, XskCounters counters)
     {
         SafeMapping map = MapRing(socket, offsets.cr, size, sizeof(ulong), IfXdp.XDP_UMEM_PGOFF_COMPLETION_RING, "COMPLETION");
-        return (map, Tie(new CompletionRing(RingMemory.At(map.Pointer, offsets.cr, size), fill), map));
+        return (map, Tie(new CompletionRing(RingMemory.At(map.Pointer, offsets.cr, size), fill, counters), map));
     }
 
-    public static (SafeMapping, RxRing) MapRxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, XskSocket owner, FillRing fill)
+    public static (SafeMapping, RxRing) MapRxRing(XskDoorbell doorbell, in xdp_mmap_offsets offsets, uint size, Umem umem, FillRing fill, XskCounters counters, bool multiBuffer)
     {
-        SafeMapping map = MapRing(socket, offsets.rx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_RX_RING, "RX");
-        return (map, Tie(new RxRing(RingMemory.At(map.Pointer, offsets.rx, size), owner, fill), map));
+        SafeMapping map = MapRing(doorbell.Socket, offsets.rx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_RX_RING, "RX");
+        return (map, Tie(new RxRing(RingMemory.At(map.Pointer, offsets.rx, size), doorbell, umem, fill, counters, multiBuffer), map));
     }
 
-    public static (SafeMapping, TxRing) MapTxRing(SafeFd socket, in xdp_mmap_offsets offsets, uint size, XskSocket owner, CompletionRing completion)
+    public static (SafeMapping, TxRing) MapTxRing(XskDoorbell doorbell, in xdp_mmap_offsets offsets, uint size, Umem umem, XskCounters counters, bool alwaysKick)
     {
-        SafeMapping map = MapRing(socket, offsets.tx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_TX_RING, "TX");
-        return (map, Tie(new TxRing(RingMemory.At(map.Pointer, offsets.tx, size), owner, completion), map));
+        SafeMapping map = MapRing(doorbell.Socket, offsets.tx, size, (uint)sizeof(XdpDescriptor), IfXdp.XDP_PGOFF_TX_RING, "TX");
+        return (map, Tie(new TxRing(RingMemory.At(map.Pointer, offsets.tx, size), doorbell, umem, counters, alwaysKick), map));
     }
 }

@@ -16,7 +16,7 @@ namespace AfXdp.Xsk;
 /// <example>
 /// <code>
 /// // privileged, in the interface's namespace
-/// using var umem = Umem.CreateShareable(new UmemConfig { FrameCount = 4096 });
+/// using var umem = Umem.CreateShareable(new UmemOptions { FrameCount = 4096 });
 /// using var socket = new XskSocket(umem, "eth0", 0);
 /// using var program = XskRedirectProgram.Attach("eth0");
 /// program.Register(socket);
@@ -45,14 +45,14 @@ public static unsafe class XskHandoff
         ArgumentNullException.ThrowIfNull(umem);
         ArgumentNullException.ThrowIfNull(sockets);
         if (umem.Memory is null)
-            Throw.Argument(nameof(umem), "XskHandoff.Send(umem)", "the UMEM's memory is anonymous, so no other process can map it.", "create it with Umem.CreateShareable (or UmemConfig.Shareable = true).");
+            Throw.Argument(nameof(umem), "XskHandoff.Send(umem)", "the UMEM's memory is anonymous, so no other process can map it.", "create it with Umem.CreateShareable (or UmemOptions.Shareable = true).");
         if (sockets.Count == 0 || sockets.Count + 2 > MaxDescriptors)
             Throw.Argument(nameof(sockets), $"XskHandoff.Send({sockets.Count} sockets)", $"one message carries 1 to {MaxDescriptors - 2} sockets (SCM_MAX_FD is {MaxDescriptors} descriptors).", "send fewer sockets per message.");
         if (sockets.FirstOrDefault(s => s.Umem != umem) is { } foreign)
             Throw.Argument(nameof(sockets), $"XskHandoff.Send({foreign})", "the socket is bound on another UMEM.", "send each UMEM with its own sockets.");
 
         List<SafeFd> fds = [umem.Memory, umem.Socket, .. sockets.Where(s => !s.UsesUmemSocket).Select(s => s.Handle)];
-        byte[] message = Encode(umem.Config, umem.BoundInterface, umem.BoundQueue, sockets);
+        byte[] message = Encode(umem.Options, umem.BoundInterface, umem.BoundQueue, sockets);
         var added = new List<SafeFd>();
         try
         {
@@ -127,7 +127,7 @@ public static unsafe class XskHandoff
     }
 
     /// <summary>The message: magic, UMEM layout and bound (interface, queue), then one record per socket.</summary>
-    internal static byte[] Encode(UmemConfig umem, int boundInterface, uint boundQueue, IReadOnlyList<XskSocket> sockets)
+    internal static byte[] Encode(UmemOptions umem, int boundInterface, uint boundQueue, IReadOnlyList<XskSocket> sockets)
     {
         using var stream = new MemoryStream();
         using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
@@ -151,11 +151,11 @@ public static unsafe class XskHandoff
                 w.Write(s.InterfaceName);
                 w.Write(s.QueueId);
                 // The rings the socket's shape has: an RxSocket's configuration may still name a TX size it never set.
-                w.Write(s.RxRing is null ? 0 : s.Config.RxRingSize);
-                w.Write(s.TxRing is null ? 0 : s.Config.TxRingSize);
-                w.Write(s.Config.FillRingSize);
-                w.Write(s.Config.CompletionRingSize);
-                w.Write(s.Config.NeedWakeup);
+                w.Write(s.RxRing is null ? 0 : s.Options.RxRingSize);
+                w.Write(s.TxRing is null ? 0 : s.Options.TxRingSize);
+                w.Write(s.Options.FillRingSize);
+                w.Write(s.Options.CompletionRingSize);
+                w.Write(s.Options.NeedWakeup);
             }
         }
         byte[] message = stream.ToArray();
@@ -170,7 +170,7 @@ public static unsafe class XskHandoff
         r.ReadInt32();
         if (r.ReadUInt32() != Magic)
             Throw.Config("XskHandoff.Receive", "the message is not an AfXdp handoff (wrong magic).", "connect to the socket XskHandoff.Send writes to.");
-        var config = new UmemConfig
+        var options = new UmemOptions
         {
             FrameCount = r.ReadUInt32(),
             FrameSize = r.ReadUInt32(),
@@ -183,14 +183,14 @@ public static unsafe class XskHandoff
         int boundInterface = r.ReadInt32();
         uint boundQueue = r.ReadUInt32();
         int count = r.ReadInt32();
-        var records = new List<(bool UsesUmemSocket, int Index, string Name, uint Queue, XskSocketConfig Config)>();
+        var records = new List<(bool UsesUmemSocket, int Index, string Name, uint Queue, XskSocketOptions Options)>();
         for (int i = 0; i < count; i++)
         {
             bool usesUmemSocket = r.ReadBoolean();
             int index = r.ReadInt32();
             string name = r.ReadString();
             uint queue = r.ReadUInt32();
-            records.Add((usesUmemSocket, index, name, queue, new XskSocketConfig
+            records.Add((usesUmemSocket, index, name, queue, new XskSocketOptions
             {
                 RxRingSize = r.ReadUInt32(),
                 TxRingSize = r.ReadUInt32(),
@@ -202,13 +202,13 @@ public static unsafe class XskHandoff
         int expected = 2 + records.Count(x => !x.UsesUmemSocket);
         if (fds.Count != expected)
             Throw.Config("XskHandoff.Receive", $"the message describes {expected} descriptors but {fds.Count} arrived.", "send and receive with the same AfXdp version.");
-        var umem = new Umem(config, fds[0], fds[1], boundInterface, boundQueue);
+        var umem = new Umem(options, fds[0], fds[1], boundInterface, boundQueue);
         var sockets = new List<XskSocket>();
         try
         {
             int next = 2;
             foreach (var x in records)
-                sockets.Add(XskSocket.Adopt(umem, x.UsesUmemSocket ? fds[1] : fds[next++], !x.UsesUmemSocket, x.Index, x.Name, x.Queue, x.Config));
+                sockets.Add(XskSocket.Adopt(umem, x.UsesUmemSocket ? fds[1] : fds[next++], !x.UsesUmemSocket, x.Index, x.Name, x.Queue, x.Options));
         }
         catch
         {

@@ -3,7 +3,7 @@ using AfXdp.Interop;
 namespace AfXdp.Xsk;
 
 /// <summary>A process holding bound AF_XDP sockets in a network namespace.</summary>
-public readonly record struct XskHolder(int ProcessId, string Command, int Sockets)
+internal readonly record struct XskHolder(int ProcessId, string Command, int Sockets)
 {
     /// <summary>"pid N (command, K AF_XDP sockets)", as error messages name the holder.</summary>
     /// <summary>"pid 1234 (dotnet, 1 bound AF_XDP socket)", for messages.</summary>
@@ -17,7 +17,7 @@ public readonly record struct XskHolder(int ProcessId, string Command, int Socke
 /// asks each socket descriptor its family and whether it is bound (a copy taken with pidfd_getfd, which
 /// needs ptrace access: root or CAP_SYS_PTRACE). For error messages, not for the data path.
 /// </summary>
-public static unsafe class XskHolders
+internal static unsafe class XskHolders
 {
     const string SocketPrefix = "socket:[";
 

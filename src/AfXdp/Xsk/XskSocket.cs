@@ -18,17 +18,18 @@ namespace AfXdp.Xsk;
 public abstract unsafe class XskSocket : IDisposable
 {
     readonly SafeFd _socket;
+    readonly XskDoorbell _doorbell = null!;
     readonly List<SafeMapping> _maps = [];
     readonly bool _ownsSocket;
     int _busyPollBudget;
     int _disposed;
 
-    private protected XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketConfig? config, bool rx, bool tx)
+    private protected XskSocket(Umem umem, int interfaceIndex, string? interfaceName, uint queueId, XskSocketOptions? options, bool rx, bool tx)
     {
         ArgumentNullException.ThrowIfNull(umem);
         umem.ThrowIfDisposed();
-        Config = config ?? new XskSocketConfig();
-        Config.Validate(rx, tx, GetType().Name);
+        Options = options ?? new XskSocketOptions();
+        Options.Validate(rx, tx, GetType().Name);
         Umem = umem;
         string here = XskFd.CurrentNetworkNamespace();
         if (umem.NetworkNamespace != here)
@@ -52,18 +53,21 @@ public abstract unsafe class XskSocket : IDisposable
         {
             primary = umem.TryClaimPrimarySocket();
             _ownsSocket = !primary;
-            _socket = primary ? umem.Socket : XskFd.Open();
+            _doorbell = primary ? umem.Doorbell : new XskDoorbell(XskFd.Open());
+            _socket = _doorbell.Socket;
+            Counters = primary ? umem.SocketCounters : new XskCounters();
+            _doorbell.Describe(ToString(), InterfaceName, queueId);
             bool sharesRings = primary || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
             if (rx)
-                XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Config.RxRingSize, "XDP_RX_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_RX_RING, Options.RxRingSize, "XDP_RX_RING");
             if (tx)
-                XskFd.SetRingSize(_socket, IfXdp.XDP_TX_RING, Config.TxRingSize, "XDP_TX_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_TX_RING, Options.TxRingSize, "XDP_TX_RING");
             if (!sharesRings)
             {
-                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_FILL_RING, Config.FillRingSize, "XDP_UMEM_FILL_RING");
-                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_COMPLETION_RING, Config.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_FILL_RING, Options.FillRingSize, "XDP_UMEM_FILL_RING");
+                XskFd.SetRingSize(_socket, IfXdp.XDP_UMEM_COMPLETION_RING, Options.CompletionRingSize, "XDP_UMEM_COMPLETION_RING");
             }
-            MapRings(XskFd.GetMmapOffsets(_socket), sharesRings, primary || !sharesRings, rx, tx);
+            MapRings(XskFd.GetMmapOffsets(_socket), sharesRings, rx, tx);
             ApplyTxOptions();
             Bind(primary);
             if (primary)
@@ -82,20 +86,23 @@ public abstract unsafe class XskSocket : IDisposable
     /// A socket another process created, bound and handed over (<see cref="XskHandoff"/>): maps its
     /// RX/TX rings (and its own FILL/COMPLETION rings unless it shares the UMEM's); binds nothing.
     /// </summary>
-    private protected XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config, bool rx, bool tx)
+    private protected XskSocket(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketOptions options, bool rx, bool tx)
     {
         Umem = umem;
-        Config = config;
+        Options = options;
+        _doorbell = ownsSocket ? new XskDoorbell(socket) : umem.Doorbell;
         _socket = socket;
         _ownsSocket = ownsSocket;
+        Counters = ownsSocket ? new XskCounters() : umem.SocketCounters;
         InterfaceIndex = interfaceIndex;
         InterfaceName = interfaceName;
         QueueId = queueId;
+        _doorbell.Describe(ToString(), interfaceName, queueId);
         umem.AddSocket();
         try
         {
             bool sharesRings = !ownsSocket || (umem.BoundInterface == interfaceIndex && umem.BoundQueue == queueId);
-            MapRings(XskFd.GetMmapOffsets(socket), sharesRings, !ownsSocket || !sharesRings, rx, tx);
+            MapRings(XskFd.GetMmapOffsets(socket), sharesRings, rx, tx);
         }
         catch
         {
@@ -105,15 +112,20 @@ public abstract unsafe class XskSocket : IDisposable
     }
 
     /// <summary>The socket of the right shape for an adopted descriptor: by the rings its configuration gives it.</summary>
-    internal static XskSocket Adopt(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketConfig config) =>
-        (config.RxRingSize != 0, config.TxRingSize != 0) switch
+    internal static XskSocket Adopt(Umem umem, SafeFd socket, bool ownsSocket, int interfaceIndex, string interfaceName, uint queueId, XskSocketOptions options) =>
+        (options.RxRingSize != 0, options.TxRingSize != 0) switch
         {
-            (true, true) => new RxTxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
-            (true, false) => new RxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
-            _ => new TxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, config),
+            (true, true) => new RxTxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, options),
+            (true, false) => new RxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, options),
+            _ => new TxSocket(umem, socket, ownsSocket, interfaceIndex, interfaceName, queueId, options),
         };
 
-    void MapRings(in xdp_mmap_offsets offsets, bool sharesRings, bool ownsRings, bool rx, bool tx)
+    /// <summary>
+    /// Maps the rings, each constructed with what it needs: the doorbell of this socket's descriptor, the UMEM,
+    /// the FILL ring it pairs with and the counters it counts into. Shared FILL and COMPLETION rings are the
+    /// UMEM's, which wake through the UMEM's descriptor and count into the counters of the socket that uses it.
+    /// </summary>
+    void MapRings(in xdp_mmap_offsets offsets, bool sharesRings, bool rx, bool tx)
     {
         if (sharesRings)
         {
@@ -122,22 +134,17 @@ public abstract unsafe class XskSocket : IDisposable
         }
         else
         {
-            Fill = Keep(XskFd.MapFillRing(_socket, offsets, Config.FillRingSize, Umem));
-            Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Config.CompletionRingSize, Fill));
-        }
-        if (ownsRings)
-        {
-            Fill.Owner = this;
-            Completion.Counters = Counters;
+            Fill = Keep(XskFd.MapFillRing(_doorbell, offsets, Options.FillRingSize, Umem));
+            Completion = Keep(XskFd.MapCompletionRing(_socket, offsets, Options.CompletionRingSize, Fill, Counters));
         }
         if (rx)
-            RxRing = Keep(XskFd.MapRxRing(_socket, offsets, Config.RxRingSize, this, Fill));
+            RxRing = Keep(XskFd.MapRxRing(_doorbell, offsets, Options.RxRingSize, Umem, Fill, Counters, Options.MultiBuffer));
         if (tx)
-            TxRing = Keep(XskFd.MapTxRing(_socket, offsets, Config.TxRingSize, this, Completion));
+            TxRing = Keep(XskFd.MapTxRing(_doorbell, offsets, Options.TxRingSize, Umem, Counters, alwaysKick: !Options.NeedWakeup));
     }
 
     /// <summary>What this socket's data path moved, counted by the ring verbs (read by <c>AfXdpMetrics</c>).</summary>
-    public XskCounters Counters { get; } = new();
+    public XskCounters Counters { get; }
 
     /// <summary>The RX ring, for shapes that have one.</summary>
     internal RxRing? RxRing { get; private set; }
@@ -145,11 +152,8 @@ public abstract unsafe class XskSocket : IDisposable
     /// <summary>The TX ring, for shapes that have one.</summary>
     internal TxRing? TxRing { get; private set; }
 
-    /// <summary>True after <see cref="EnableBusyPoll"/>: an empty receive then always makes the (polling) wakeup syscall.</summary>
-    internal bool BusyPolling { get; private set; }
-
     /// <summary>The ring sizes and bind options the socket was created with.</summary>
-    public XskSocketConfig Config { get; }
+    public XskSocketOptions Options { get; }
 
     /// <summary>The UMEM the socket receives into and sends from.</summary>
     public Umem Umem { get; }
@@ -213,53 +217,23 @@ public abstract unsafe class XskSocket : IDisposable
     /// kernel was busy (EAGAIN, EBUSY, ENOBUFS, ENETDOWN): try again on the next batch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool WakeupTx()
-    {
-        if (Sys.SendTo(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, 0) >= 0)
-            return true;
-        return TxWakeupFailed(Sys.LastErrno);
-    }
+    public bool WakeupTx() => _doorbell.WakeupTx();
 
     /// <summary>
     /// Waits until the RX ring has frames or <paramref name="timeoutMs"/> passes (poll POLLIN; -1 waits
     /// without limit), which also wakes the kernel to refill from the FILL ring. Returns true when frames are
     /// ready; false on timeout, also while the interface is down. Throws when the interface is gone.
     /// </summary>
-    public bool PollRx(int timeoutMs) => Poll(Sys.POLLIN, timeoutMs);
+    public bool PollRx(int timeoutMs) => _doorbell.Poll(Sys.POLLIN, timeoutMs);
 
-    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX. As <see cref="PollRx"/> otherwise.</summary>
-    public bool PollTx(int timeoutMs) => Poll(Sys.POLLOUT, timeoutMs);
+    /// <summary>As <see cref="PollRx(int)"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits without limit.</summary>
+    public bool PollRx(TimeSpan timeout) => _doorbell.Poll(Sys.POLLIN, XskDoorbell.PollMilliseconds(timeout, nameof(timeout)));
 
-    bool Poll(short events, int timeoutMs)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, -1);
-        Sys.pollfd pfd = new() { fd = _socket.Fd, events = events };
-        if (pfd.fd < 0)
-            PollFailed(events, Errno.EBADF); // poll(2) would ignore a negative descriptor and wait out the timeout
-        int n = Sys.Poll(&pfd, 1, timeoutMs);
-        if (n > 0)
-            return (pfd.revents & events) != 0;
-        if (n < 0)
-        {
-            int errno = Sys.LastErrno;
-            if (errno != Errno.EINTR)
-                PollFailed(events, errno);
-            return false;
-        }
-        // An unbound socket (its interface removed) polls as "nothing yet" forever; the idle path asks once.
-        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) < 0 && Sys.LastErrno == Errno.ENXIO)
-            PollFailed(events, Errno.ENXIO);
-        return false;
-    }
+    /// <summary>Waits until the TX ring has room or <paramref name="timeoutMs"/> passes (poll POLLOUT); also kicks TX. As <see cref="PollRx(int)"/> otherwise.</summary>
+    public bool PollTx(int timeoutMs) => _doorbell.Poll(Sys.POLLOUT, timeoutMs);
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    void PollFailed(short events, int errno)
-    {
-        string call = $"poll(AF_XDP socket, {(events == Sys.POLLIN ? "POLLIN" : "POLLOUT")})";
-        if (errno == Errno.ENXIO)
-            ThrowUnbound(call);
-        Throw.Errno(call, errno);
-    }
+    /// <summary>As <see cref="PollTx(int)"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits without limit.</summary>
+    public bool PollTx(TimeSpan timeout) => _doorbell.Poll(Sys.POLLOUT, XskDoorbell.PollMilliseconds(timeout, nameof(timeout)));
 
     /// <summary>
     /// Wakes the kernel to take frames from the FILL ring (recvfrom MSG_DONTWAIT), as libxdp does for
@@ -267,12 +241,7 @@ public abstract unsafe class XskSocket : IDisposable
     /// socket has no RX ring.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool WakeupRx()
-    {
-        if (Sys.RecvFrom(_socket.Fd, null, 0, Sys.MSG_DONTWAIT, null, null) >= 0)
-            return true;
-        return RxWakeupFailed(Sys.LastErrno);
-    }
+    public bool WakeupRx() => _doorbell.WakeupRx();
 
     /// <summary>
     /// Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, kernel 5.11+):
@@ -300,7 +269,7 @@ public abstract unsafe class XskSocket : IDisposable
         SetSocketOption(Sys.SO_BUSY_POLL, timeoutMicroseconds, "SO_BUSY_POLL");
         SetSocketOption(Sys.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
         _busyPollBudget = budget;
-        BusyPolling = true;
+        _doorbell.BusyPolling = true;
     }
 
     /// <summary>
@@ -327,22 +296,22 @@ public abstract unsafe class XskSocket : IDisposable
 
     void ApplyTxOptions()
     {
-        if (Config.TxBudget != 0)
+        if (Options.TxBudget != 0)
         {
-            uint budget = Config.TxBudget;
+            uint budget = Options.TxBudget;
             if (Sys.SetSockOpt(_socket.Fd, IfXdp.SOL_XDP, IfXdp.XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(uint)) != 0)
             {
                 int errno = Sys.LastErrno;
                 if (errno == Errno.ENOPROTOOPT)
                     Throw.Kernel($"setsockopt(XDP_MAX_TX_SKB_BUDGET, {budget})", errno, "this kernel predates the TX budget option (Linux 6.17).",
-                        "leave XskSocketConfig.TxBudget at 0: each TX wakeup then sends at most 32 frames.");
+                        "leave XskSocketOptions.TxBudget at 0: each TX wakeup then sends at most 32 frames.");
                 Throw.Errno($"setsockopt(XDP_MAX_TX_SKB_BUDGET, {budget})", errno);
             }
         }
-        if (Config.SendBufferSize != 0)
+        if (Options.SendBufferSize != 0)
         {
             bool force = Privileges.Has(Privileges.CAP_NET_ADMIN);
-            SetSocketOption(force ? Sys.SO_SNDBUFFORCE : Sys.SO_SNDBUF, Config.SendBufferSize, force ? "SO_SNDBUFFORCE" : "SO_SNDBUF");
+            SetSocketOption(force ? Sys.SO_SNDBUFFORCE : Sys.SO_SNDBUF, Options.SendBufferSize, force ? "SO_SNDBUFFORCE" : "SO_SNDBUF");
         }
     }
 
@@ -380,6 +349,7 @@ public abstract unsafe class XskSocket : IDisposable
             _socket?.Dispose();
         // The primary socket's descriptor belongs to the UMEM and is closed with it.
         Umem.ReleaseSocket();
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>The shape, interface, queue and descriptor, for logs and messages.</summary>
@@ -391,61 +361,17 @@ public abstract unsafe class XskSocket : IDisposable
         return mapped.Ring;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    bool TxWakeupFailed(int errno)
-    {
-        const string call = "sendto(AF_XDP socket, MSG_DONTWAIT) (TX wakeup)";
-        if (errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN)
-            return false;
-        if (errno == Errno.EINVAL)
-            // net/xdp/xsk.c, xsk_skb_metadata: the descriptor is left at the head of the TX ring.
-            Throw.Kernel(call, errno,
-                "the kernel refused the packet at the head of the TX ring because of its TX metadata: a request flag it does not know, " +
-                "a checksum position past the packet's end, or XDP_TX_METADATA on a UMEM without a TX metadata area. The descriptor stays in the ring.",
-                "check the XskTxMetadata before sending (RequestChecksum needs start + offset + 2 <= the packet length), then close the socket and open a new one.");
-        if (errno == Errno.ENXIO)
-            ThrowUnbound(call);
-        Throw.Errno(call, errno);
-        return false;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    bool RxWakeupFailed(int errno)
-    {
-        const string call = "recvfrom(AF_XDP socket, MSG_DONTWAIT) (RX wakeup)";
-        switch (errno)
-        {
-            case Errno.EAGAIN or Errno.EINTR or Errno.EBUSY or Errno.ENETDOWN:
-                return false;
-            case Errno.ENXIO:
-                ThrowUnbound(call);
-                break;
-            case Errno.ENOBUFS:
-                Throw.Kernel(call, errno, $"{this} has no RX ring (XskSocketConfig.RxRingSize = 0).", "create the socket with an RX ring to receive.");
-                break;
-        }
-        Throw.Errno(call, errno);
-        return false;
-    }
-
-    /// <summary>The kernel unbinds a socket whose interface goes away (xsk_notifier on NETDEV_UNREGISTER); every call then says ENXIO.</summary>
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    void ThrowUnbound(string call) =>
-        Throw.Kernel(call, Errno.ENXIO,
-            $"{InterfaceName} queue {QueueId} is gone: the kernel unbound the socket when the interface was removed (deleted, or moved out of or destroyed with its namespace).",
-            "dispose the socket and its UMEM; bind new ones once the interface exists again.");
-
     void Bind(bool primary)
     {
-        ushort flags = Config.BindMode switch
+        ushort flags = Options.BindMode switch
         {
             XdpBindMode.Copy => IfXdp.XDP_COPY,
             XdpBindMode.ZeroCopy => IfXdp.XDP_ZEROCOPY,
             _ => 0,
         };
-        if (Config.NeedWakeup)
+        if (Options.NeedWakeup)
             flags |= IfXdp.XDP_USE_NEED_WAKEUP;
-        if (Config.MultiBuffer)
+        if (Options.MultiBuffer)
             flags |= IfXdp.XDP_USE_SG;
         var address = new sockaddr_xdp
         {
@@ -475,7 +401,7 @@ public abstract unsafe class XskSocket : IDisposable
                 // Only a closing socket frees the queue soon; a bound one of another process keeps it, so do not wait for it.
                 // Looked for at every refusal: a racing process may bind the queue the moment a closing socket frees it.
                 holders = XskHolders.InOtherProcesses() ?? [];
-                if (holders.Count == 0 && clock.Elapsed < Config.BusyRetryTimeout)
+                if (holders.Count == 0 && clock.Elapsed < Options.BusyRetryTimeout)
                 {
                     Thread.Sleep(100);
                     continue;
@@ -514,8 +440,8 @@ public abstract unsafe class XskSocket : IDisposable
                 break;
             case Errno.EOPNOTSUPP:
                 Throw.Kernel(call, errno,
-                    $"{InterfaceName}'s driver does not support AF_XDP {(Config.BindMode == XdpBindMode.ZeroCopy ? "zero-copy" : Config.MultiBuffer ? "multi-buffer (XDP_USE_SG) in this mode" : "in this mode")} (veth, for one, is copy-mode only).",
-                    Config.BindMode == XdpBindMode.ZeroCopy ? "use XdpBindMode.Copy or XdpBindMode.Auto (falls back to copy)." : "use copy mode, or a driver that supports it.");
+                    $"{InterfaceName}'s driver does not support AF_XDP {(Options.BindMode == XdpBindMode.ZeroCopy ? "zero-copy" : Options.MultiBuffer ? "multi-buffer (XDP_USE_SG) in this mode" : "in this mode")} (veth, for one, is copy-mode only).",
+                    Options.BindMode == XdpBindMode.ZeroCopy ? "use XdpBindMode.Copy or XdpBindMode.Auto (falls back to copy)." : "use copy mode, or a driver that supports it.");
                 break;
             case Errno.ENETDOWN:
                 Throw.Kernel(call, errno, $"{InterfaceName} is down.", $"bring it up: `ip link set dev {InterfaceName} up`.");

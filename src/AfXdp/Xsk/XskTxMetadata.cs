@@ -18,7 +18,7 @@ public enum TxMetadataRequests : ulong
 
 /// <summary>
 /// struct xsk_tx_metadata (include/uapi/linux/if_xdp.h, 24 bytes): offload requests for one packet
-/// to send, written in the <see cref="UmemConfig.TxMetadataLength"/> bytes in front of its data
+/// to send, written in the <see cref="UmemOptions.TxMetadataLength"/> bytes in front of its data
 /// (<see cref="Umem.TxMetadataAt"/>) and announced by <see cref="XdpDescriptor.HasTxMetadata"/>.
 /// The request and the completion share memory: once the frame is back on the COMPLETION ring,
 /// <see cref="TxTimestamp"/> holds the timestamp where one was asked for.
@@ -26,7 +26,7 @@ public enum TxMetadataRequests : ulong
 /// <remarks>
 /// In copy mode (every device, veth included) the kernel serves the requests itself
 /// (net/xdp/xsk.c, xsk_skb_metadata): a checksum request makes the packet CHECKSUM_PARTIAL, which the
-/// device or, with <see cref="UmemConfig.TxSoftwareChecksum"/>, the kernel completes; a timestamp
+/// device or, with <see cref="UmemOptions.TxSoftwareChecksum"/>, the kernel completes; a timestamp
 /// request gets a software timestamp (CLOCK_TAI) when the packet is freed after sending. In
 /// zero-copy mode only drivers that list the feature (<see cref="Device.NetdevFeatures.Xsk"/>)
 /// honour a request; others ignore it.
@@ -34,7 +34,7 @@ public enum TxMetadataRequests : ulong
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 public struct XskTxMetadata
 {
-    /// <summary>sizeof(struct xsk_tx_metadata): the smallest <see cref="UmemConfig.TxMetadataLength"/> that holds it.</summary>
+    /// <summary>sizeof(struct xsk_tx_metadata): the smallest <see cref="UmemOptions.TxMetadataLength"/> that holds it.</summary>
     public const int Size = 24;
 
     /// <summary>The offloads asked for (the request's flags field).</summary>

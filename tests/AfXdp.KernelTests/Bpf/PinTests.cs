@@ -92,7 +92,7 @@ public sealed class PinTests
         try
         {
             string objectFile = ByopProgram.Compile(work);
-            using var bed = new XskTestBed(attach: null, new XskSocketConfig { TxRingSize = 0 });
+            using var bed = new XskTestBed(attach: null, new XskSocketOptions { TxRingSize = 0 });
             (BpfProgram program, XskMap xsks) = PrivateMounts.Run(() =>
             {
                 BpfFs.EnsureMounted();

@@ -1,5 +1,5 @@
 using System.Net;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Bpf;
 using AfXdp.Xsk;
 using AfXdp.KernelTests.Xsk;

@@ -1,6 +1,7 @@
 using AfXdp.Bpf;
 using AfXdp.DevicePlugin;
 using AfXdp.Testing;
+using AfXdp.Cli.DevicePlugin;
 
 namespace AfXdp.KernelTests.DevicePlugin;
 

@@ -6,6 +6,7 @@ using AfXdp.Bpf;
 using AfXdp.DevicePlugin;
 using AfXdp.Interop;
 using AfXdp.Testing;
+using AfXdp.Cli.DevicePlugin;
 
 namespace AfXdp.KernelTests.DevicePlugin;
 

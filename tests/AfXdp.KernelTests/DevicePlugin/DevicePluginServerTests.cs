@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using AfXdp.Bpf;
 using AfXdp.DevicePlugin;
 using AfXdp.Interop;
+using AfXdp.Cli.DevicePlugin;
 
 namespace AfXdp.KernelTests.DevicePlugin;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using AfXdp.Cli.DevicePlugin;
 
 namespace AfXdp.KernelTests.DevicePlugin;
 

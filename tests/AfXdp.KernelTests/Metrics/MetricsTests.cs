@@ -49,8 +49,8 @@ public sealed class MetricsTests
         // A bound, registered socket whose FILL ring is never filled: the kernel drops every frame.
         (Umem umem, XskSocket socket, XskRedirectProgram program) = lab.Run(VethSide.B, () =>
         {
-            var u = new Umem(new UmemConfig { FrameCount = 1024, FillRingSize = 512, CompletionRingSize = 512 });
-            var s = new RxSocket(u, lab.InterfaceB, 0, new XskSocketConfig());
+            var u = new Umem(new UmemOptions { FrameCount = 1024, FillRingSize = 512, CompletionRingSize = 512 });
+            var s = new RxSocket(u, lab.InterfaceB, 0, new XskSocketOptions());
             var p = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Drv);
             p.Register(s);
             return (u, s, p);

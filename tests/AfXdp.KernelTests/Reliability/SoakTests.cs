@@ -31,11 +31,11 @@ public sealed class SoakTests
     {
         public End(string interfaceName)
         {
-            Umem = new Umem(new UmemConfig { FrameCount = 2 * Half, FillRingSize = Half, CompletionRingSize = Half });
-            Socket = new RxTxSocket(Umem, interfaceName, 0, new XskSocketConfig { RxRingSize = Half, TxRingSize = Half, BindMode = XdpBindMode.Copy });
+            Umem = new Umem(new UmemOptions { FrameCount = 2 * Half, FillRingSize = Half, CompletionRingSize = Half });
+            Socket = new RxTxSocket(Umem, interfaceName, 0, new XskSocketOptions { RxRingSize = Half, TxRingSize = Half, BindMode = XdpBindMode.Copy });
             Program = XskRedirectProgram.Attach(interfaceName, XdpAttachMode.Drv);
             Program.Register(Socket);
-            Ledger = new FrameLedger(Umem.Config);
+            Ledger = new FrameLedger(Umem.Options);
             Ledger.Watch(Socket);
             FillRing fill = Socket.Fill;
             fill.Reserve(Half, out uint index);

@@ -61,12 +61,12 @@ public sealed class InvalidDescriptorTests
     [InlineData(XdpAttachMode.Drv, Layout.Unaligned4001)]
     public async Task Bad_descriptors_are_counted_and_skipped_while_good_ones_arrive(XdpAttachMode mode, Layout layout)
     {
-        UmemConfig sender = layout switch
+        UmemOptions sender = layout switch
         {
-            Layout.Aligned4K => new UmemConfig { FrameCount = 1024 },
-            Layout.Aligned2K => new UmemConfig { FrameCount = 1024, FrameSize = 2048 },
-            Layout.Unaligned4K => new UmemConfig { FrameCount = 1024, UnalignedChunks = true },
-            _ => new UmemConfig { FrameCount = 1024, FrameSize = 4001, UnalignedChunks = true },
+            Layout.Aligned4K => new UmemOptions { FrameCount = 1024 },
+            Layout.Aligned2K => new UmemOptions { FrameCount = 1024, FrameSize = 2048 },
+            Layout.Unaligned4K => new UmemOptions { FrameCount = 1024, UnalignedChunks = true },
+            _ => new UmemOptions { FrameCount = 1024, FrameSize = 4001, UnalignedChunks = true },
         };
         using var pair = new XskPair(mode, new XskPairOptions { SenderUmem = sender });
         XdpDescriptor[] descriptors =

@@ -5,7 +5,7 @@ using AfXdp.Xsk;
 namespace AfXdp.KernelTests.Selftest;
 
 /// <summary>
-/// xskxceiver's multi-buffer scenarios (XDP_USE_SG, XskSocketConfig.MultiBuffer) in copy mode: packets longer
+/// xskxceiver's multi-buffer scenarios (XDP_USE_SG, XskSocketOptions.MultiBuffer) in copy mode: packets longer
 /// than a frame go out as chains of TX descriptors linked by XDP_PKT_CONTD and arrive as chains of RX
 /// descriptors. The MTU is 3000 so that drv mode on veth takes them with the plain redirect program (no
 /// BPF_F_XDP_HAS_FRAGS): a packet fits one page for XDP and still spans two 2 KiB frames. The chains are
@@ -19,10 +19,10 @@ public sealed class MultiBufferTests
     static XskPairOptions Options => new()
     {
         Mtu = Mtu,
-        SenderUmem = new UmemConfig { FrameCount = 4096, FrameSize = 2048 },
-        ReceiverUmem = new UmemConfig { FrameCount = 4096, FrameSize = 2048 },
-        SenderSocket = new XskSocketConfig { RxRingSize = 0, BindMode = XdpBindMode.Copy, MultiBuffer = true },
-        ReceiverSocket = new XskSocketConfig { TxRingSize = 0, BindMode = XdpBindMode.Copy, MultiBuffer = true },
+        SenderUmem = new UmemOptions { FrameCount = 4096, FrameSize = 2048 },
+        ReceiverUmem = new UmemOptions { FrameCount = 4096, FrameSize = 2048 },
+        SenderSocket = new XskSocketOptions { RxRingSize = 0, BindMode = XdpBindMode.Copy, MultiBuffer = true },
+        ReceiverSocket = new XskSocketOptions { TxRingSize = 0, BindMode = XdpBindMode.Copy, MultiBuffer = true },
     };
 
     [Theory, AttachModes]

@@ -19,7 +19,7 @@ public sealed class SendReceiveTests
         Assert.Equal(Count, pair.Send(pair.Stream(Count, TestFrame.MinimumLength)).Count);
         List<ReceivedPacket> received = await receiving;
         pair.AssertPackets(received, All, _ => TestFrame.MinimumLength);
-        Assert.All(received, p => Assert.Equal(UmemConfig.KernelHeadroom, p.FirstAddress % pair.ReceiverUmem.FrameSize));
+        Assert.All(received, p => Assert.Equal(UmemOptions.KernelHeadroom, p.FirstAddress % pair.ReceiverUmem.FrameSize));
         Assert.Equal(default, pair.Receiver.Statistics);
         Assert.Equal(0UL, pair.Sender.Statistics.TxInvalidDescriptors);
     }
@@ -27,7 +27,7 @@ public sealed class SendReceiveTests
     [Theory, AttachModes]
     public async Task Packets_arrive_in_2K_frames(XdpAttachMode mode)
     {
-        var umem = new UmemConfig { FrameCount = 4096, FrameSize = 2048 };
+        var umem = new UmemOptions { FrameCount = 4096, FrameSize = 2048 };
         using var pair = new XskPair(mode, new XskPairOptions { SenderUmem = umem, ReceiverUmem = umem });
         Task<List<ReceivedPacket>> receiving = pair.StartReceiving(Count);
         Assert.Equal(Count, pair.Send(pair.Stream(Count, 1500)).Count);
@@ -47,7 +47,7 @@ public sealed class SendReceiveTests
     [Theory, AttachModes]
     public async Task The_sender_waits_in_poll_when_its_ring_is_full(XdpAttachMode mode)
     {
-        using var pair = new XskPair(mode, new XskPairOptions { SenderSocket = new XskSocketConfig { RxRingSize = 0, TxRingSize = 64, BindMode = XdpBindMode.Copy } });
+        using var pair = new XskPair(mode, new XskPairOptions { SenderSocket = new XskSocketOptions { RxRingSize = 0, TxRingSize = 64, BindMode = XdpBindMode.Copy } });
         Task<List<ReceivedPacket>> receiving = pair.StartReceiving(Count);
         Assert.Equal(Count, pair.Send(pair.Stream(Count, TestFrame.MinimumLength), poll: true, batch: 16).Count);
         pair.AssertPackets(await receiving, All, _ => TestFrame.MinimumLength);
@@ -73,8 +73,8 @@ public sealed class SendReceiveTests
     {
         using var pair = new XskPair(mode, new XskPairOptions
         {
-            SenderUmem = new UmemConfig { FrameCount = 256, CompletionRingSize = 64, FillRingSize = 64 },
-            SenderSocket = new XskSocketConfig { RxRingSize = 0, TxRingSize = 64, BindMode = XdpBindMode.Copy },
+            SenderUmem = new UmemOptions { FrameCount = 256, CompletionRingSize = 64, FillRingSize = 64 },
+            SenderSocket = new XskSocketOptions { RxRingSize = 0, TxRingSize = 64, BindMode = XdpBindMode.Copy },
         });
         Task<List<ReceivedPacket>> receiving = pair.StartReceiving(128);
         XdpDescriptor[] stream = pair.Stream(128, TestFrame.MinimumLength);
@@ -101,23 +101,23 @@ public sealed class SendReceiveTests
         Assert.Equal(128, (await receiving).Count);
     }
 
-    /// <summary>UmemConfig.Headroom: the kernel leaves its own 256 bytes plus ours in front of every received packet.</summary>
+    /// <summary>UmemOptions.Headroom: the kernel leaves its own 256 bytes plus ours in front of every received packet.</summary>
     [Theory, AttachModes]
     public async Task Received_data_starts_after_the_kernel_headroom_and_ours(XdpAttachMode mode)
     {
-        using var pair = new XskPair(mode, new XskPairOptions { ReceiverUmem = new UmemConfig { FrameCount = 4096, Headroom = 128 } });
+        using var pair = new XskPair(mode, new XskPairOptions { ReceiverUmem = new UmemOptions { FrameCount = 4096, Headroom = 128 } });
         Task<List<ReceivedPacket>> receiving = pair.StartReceiving(256);
         pair.Send(pair.Stream(256, TestFrame.MinimumLength));
         List<ReceivedPacket> received = await receiving;
         pair.AssertPackets(received, [.. Enumerable.Range(0, 256)], _ => TestFrame.MinimumLength);
-        Assert.All(received, p => Assert.Equal(UmemConfig.KernelHeadroom + 128, p.FirstAddress % pair.ReceiverUmem.FrameSize));
+        Assert.All(received, p => Assert.Equal(UmemOptions.KernelHeadroom + 128, p.FirstAddress % pair.ReceiverUmem.FrameSize));
     }
 
     /// <summary>Unaligned chunks: every second packet straddles a 4 KiB boundary, which only this mode allows.</summary>
     [Theory, AttachModes]
     public async Task Unaligned_chunks_carry_packets_across_page_boundaries(XdpAttachMode mode)
     {
-        var umem = new UmemConfig { FrameCount = 4096, UnalignedChunks = true };
+        var umem = new UmemOptions { FrameCount = 4096, UnalignedChunks = true };
         using var pair = new XskPair(mode, new XskPairOptions { SenderUmem = umem, ReceiverUmem = umem });
         XdpDescriptor[] stream = pair.Stream(Count, TestFrame.MinimumLength);
         for (int i = 1; i < Count; i += 2)
@@ -132,13 +132,13 @@ public sealed class SendReceiveTests
     [Theory, AttachModes]
     public void Rings_of_one_entry_still_carry_traffic(XdpAttachMode mode)
     {
-        var umem = new UmemConfig { FrameCount = 16, FillRingSize = 1, CompletionRingSize = 1 };
+        var umem = new UmemOptions { FrameCount = 16, FillRingSize = 1, CompletionRingSize = 1 };
         using var pair = new XskPair(mode, new XskPairOptions
         {
             SenderUmem = umem,
             ReceiverUmem = umem,
-            SenderSocket = new XskSocketConfig { RxRingSize = 0, TxRingSize = 1, BindMode = XdpBindMode.Copy },
-            ReceiverSocket = new XskSocketConfig { RxRingSize = 1, TxRingSize = 0, BindMode = XdpBindMode.Copy },
+            SenderSocket = new XskSocketOptions { RxRingSize = 0, TxRingSize = 1, BindMode = XdpBindMode.Copy },
+            ReceiverSocket = new XskSocketOptions { RxRingSize = 1, TxRingSize = 0, BindMode = XdpBindMode.Copy },
         });
         for (int i = 0; i < 32; i++)
         {

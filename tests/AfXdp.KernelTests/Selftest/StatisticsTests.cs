@@ -21,7 +21,7 @@ public sealed class StatisticsTests
         const uint room = 512;
         using var pair = new XskPair(mode, new XskPairOptions
         {
-            ReceiverUmem = new UmemConfig { FrameCount = 4096, Headroom = 4096 - UmemConfig.KernelHeadroom - room },
+            ReceiverUmem = new UmemOptions { FrameCount = 4096, Headroom = 4096 - UmemOptions.KernelHeadroom - room },
         });
         const int count = 129;
         XdpDescriptor[] stream = pair.Stream(count, Small);
@@ -63,7 +63,7 @@ public sealed class StatisticsTests
     {
         using var pair = new XskPair(mode, new XskPairOptions
         {
-            ReceiverSocket = new XskSocketConfig { RxRingSize = 64, TxRingSize = 0, BindMode = XdpBindMode.Copy },
+            ReceiverSocket = new XskSocketOptions { RxRingSize = 64, TxRingSize = 0, BindMode = XdpBindMode.Copy },
             FillFrames = 256,
         });
         Task<List<ReceivedPacket>> receiving = pair.StartReceiving(64, release: false);

@@ -14,13 +14,13 @@ namespace AfXdp.KernelTests.Selftest;
 /// <summary>How an <see cref="XskPair"/> is built; the defaults are xskxceiver's (4 KiB frames, copy mode, need_wakeup).</summary>
 internal sealed record XskPairOptions
 {
-    public UmemConfig SenderUmem { get; init; } = new() { FrameCount = 4096, FillRingSize = 2048, CompletionRingSize = 2048 };
+    public UmemOptions SenderUmem { get; init; } = new() { FrameCount = 4096, FillRingSize = 2048, CompletionRingSize = 2048 };
 
-    public UmemConfig ReceiverUmem { get; init; } = new() { FrameCount = 4096, FillRingSize = 2048, CompletionRingSize = 2048 };
+    public UmemOptions ReceiverUmem { get; init; } = new() { FrameCount = 4096, FillRingSize = 2048, CompletionRingSize = 2048 };
 
-    public XskSocketConfig SenderSocket { get; init; } = new() { RxRingSize = 0, BindMode = XdpBindMode.Copy };
+    public XskSocketOptions SenderSocket { get; init; } = new() { RxRingSize = 0, BindMode = XdpBindMode.Copy };
 
-    public XskSocketConfig ReceiverSocket { get; init; } = new() { TxRingSize = 0, BindMode = XdpBindMode.Copy };
+    public XskSocketOptions ReceiverSocket { get; init; } = new() { TxRingSize = 0, BindMode = XdpBindMode.Copy };
 
     /// <summary>Frames the receiver hands to its FILL ring before traffic starts; null fills the whole ring.</summary>
     public uint? FillFrames { get; init; }
@@ -230,7 +230,7 @@ internal sealed class XskPair : IDisposable
         Lab.Dispose();
     }
 
-    static (Umem, TSocket) Open<TSocket>(string interfaceName, UmemConfig umemConfig, Func<Umem, string, TSocket> open)
+    static (Umem, TSocket) Open<TSocket>(string interfaceName, UmemOptions umemConfig, Func<Umem, string, TSocket> open)
     {
         var umem = new Umem(umemConfig);
         try
@@ -283,7 +283,7 @@ internal sealed class XskPair : IDisposable
     static bool InsideUmem(Umem umem, ulong address, uint length)
     {
         ulong start = (address & IfXdp.XSK_UNALIGNED_BUF_ADDR_MASK) + (address >> IfXdp.XSK_UNALIGNED_BUF_OFFSET_SHIFT);
-        return start < umem.Config.Size && umem.Config.Size - start >= length;
+        return start < umem.Options.Size && umem.Options.Size - start >= length;
     }
 
 

@@ -45,7 +45,7 @@ public sealed class ActiveQueueTests
         using VethLab lab = DefaultVeth();
         var e = Assert.Throws<AfXdpException>(() => lab.Run(VethSide.B, () =>
         {
-            using var umem = new Umem(new UmemConfig { FrameCount = 256, FillRingSize = 256, CompletionRingSize = 256 });
+            using var umem = new Umem(new UmemOptions { FrameCount = 256, FillRingSize = 256, CompletionRingSize = 256 });
             using var socket = new RxSocket(umem, lab.InterfaceB, 1);
         }));
         Assert.Contains($"queue 1 is not in use: {lab.InterfaceB} has 1 active queue (0) of 2 allocated.", e.Message);

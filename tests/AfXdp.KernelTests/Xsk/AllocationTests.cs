@@ -13,7 +13,7 @@ public sealed class AllocationTests
     [Fact]
     public async Task The_RX_loop_allocates_nothing()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 });
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0 });
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         Task sender = Flood(bed, 7010, stop.Token);
         try
@@ -35,7 +35,7 @@ public sealed class AllocationTests
     [Fact]
     public void The_TX_loop_allocates_nothing()
     {
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 });
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { RxRingSize = 0 });
         var builder = bed.FramesToA(7011);
         for (uint i = 0; i < 1024; i++)
             builder.WriteOfLength(bed.Umem.GetFrame(bed.Umem.FrameAddress(XskTestBed.FirstTxFrame + i), (int)bed.Umem.FrameSize), 64);

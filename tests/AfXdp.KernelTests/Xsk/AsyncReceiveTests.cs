@@ -8,7 +8,7 @@ namespace AfXdp.KernelTests.Xsk;
 /// <summary>XskAsyncReceiver: await batches; spin briefly, then wait on the epoll thread.</summary>
 public sealed class AsyncReceiveTests
 {
-    static readonly XskSocketConfig RxOnly = new() { TxRingSize = 0 };
+    static readonly XskSocketOptions RxOnly = new() { TxRingSize = 0 };
 
     [Fact]
     public async Task Bursts_after_pauses_wake_the_awaiting_receiver()

@@ -17,7 +17,7 @@ public sealed class BadInputTests
         using VethLab lab = VethLab.Create();
         lab.Run(VethSide.B, () =>
         {
-            using var umem = new Umem(new UmemConfig { FrameCount = 64 });
+            using var umem = new Umem(new UmemOptions { FrameCount = 64 });
             Assert.Throws<ArgumentNullException>(() => new RxTxSocket(null!, lab.InterfaceB, 0));
             Assert.ThrowsAny<ArgumentException>(() => new RxTxSocket(umem, "", 0));
             Assert.ThrowsAny<ArgumentException>(() => new RxTxSocket(umem, null!, 0));
@@ -25,12 +25,12 @@ public sealed class BadInputTests
             Assert.Contains("interface index -1", Assert.Throws<ArgumentOutOfRangeException>(() => new RxTxSocket(umem, -1, 0)).Message);
             Assert.Contains($"queue {uint.MaxValue} is not in use", Assert.Throws<AfXdpException>(() => new RxTxSocket(umem, lab.InterfaceB, uint.MaxValue)).Message);
             // A bind that fails in the kernel leaves the UMEM's own descriptor holding rings that cannot be set again.
-            using var failed = new Umem(new UmemConfig { FrameCount = 64 });
-            Assert.Throws<AfXdpException>(() => new RxTxSocket(failed, lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }));
+            using var failed = new Umem(new UmemOptions { FrameCount = 64 });
+            Assert.Throws<AfXdpException>(() => new RxTxSocket(failed, lab.InterfaceB, 0, new XskSocketOptions { BindMode = XdpBindMode.ZeroCopy }));
             Assert.Contains($"the UMEM's first socket failed to set up (bind({lab.InterfaceB}, queue 0))",
                 Assert.Throws<AfXdpException>(() => new RxTxSocket(failed, lab.InterfaceB, 0)).Message);
 
-            using var fresh = new Umem(new UmemConfig { FrameCount = 64 });
+            using var fresh = new Umem(new UmemOptions { FrameCount = 64 });
             using var socket = new RxTxSocket(fresh, lab.InterfaceB, 0);
             Assert.Throws<ArgumentOutOfRangeException>(() => socket.PollRx(-2));
             Assert.Contains("timeoutMicroseconds: -1", Assert.Throws<ArgumentOutOfRangeException>(() => socket.EnableBusyPoll(-1, 64)).Message);
@@ -60,7 +60,7 @@ public sealed class BadInputTests
     {
         KernelTest.RequireRoot();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = Assert.Throws<AfXdpException>(() => new Umem(new UmemConfig { FrameCount = uint.MaxValue }).Dispose());
+        var e = Assert.Throws<AfXdpException>(() => new Umem(new UmemOptions { FrameCount = uint.MaxValue }).Dispose());
         Assert.Equal(Errno.ENOMEM, e.Errno);
         Assert.Contains("the UMEM could not be allocated", e.Message);
         Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
@@ -73,7 +73,7 @@ public sealed class BadInputTests
         using VethLab lab = VethLab.Create();
         lab.Run(VethSide.B, () =>
         {
-            var umem = new Umem(new UmemConfig { FrameCount = 64 });
+            var umem = new Umem(new UmemOptions { FrameCount = 64 });
             var socket = new RxTxSocket(umem, lab.InterfaceB, 0);
             XskRedirectProgram program = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Skb);
             program.Register(socket);
@@ -102,7 +102,7 @@ public sealed class BadInputTests
         using VethLab lab = VethLab.Create();
         (RxRing rx, FillRing fill) = lab.Run(VethSide.B, () =>
         {
-            var umem = new Umem(new UmemConfig { FrameCount = 64 });
+            var umem = new Umem(new UmemOptions { FrameCount = 64 });
             var socket = new RxTxSocket(umem, lab.InterfaceB, 0);
             return (socket.Rx, socket.Fill);
         });

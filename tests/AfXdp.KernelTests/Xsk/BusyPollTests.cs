@@ -49,9 +49,9 @@ public sealed class BusyPollTests
         // (netif_queue_set_napi), so bind finds none: busy polling has nothing to drive on veth.
         (Umem umem, XskRedirectProgram program, RxSocket socket) = lab.Run(VethSide.B, () =>
         {
-            var u = new Umem(new UmemConfig { FrameCount = 2048, FillRingSize = 1024, CompletionRingSize = 1024 });
+            var u = new Umem(new UmemOptions { FrameCount = 2048, FillRingSize = 1024, CompletionRingSize = 1024 });
             var p = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Drv);
-            var s = new RxSocket(u, lab.InterfaceB, 0, new XskSocketConfig());
+            var s = new RxSocket(u, lab.InterfaceB, 0, new XskSocketOptions());
             p.Register(s);
             return (u, p, s);
         });

@@ -21,7 +21,7 @@ public sealed class CapabilityTests
     {
         KernelTest.RequireRoot();
         using VethLab lab = VethLab.Create();
-        PrivilegeException e = Refused(lab, s_dataPath, () => new Umem(new UmemConfig { FrameCount = 512 }).Dispose());
+        PrivilegeException e = Refused(lab, s_dataPath, () => new Umem(new UmemOptions { FrameCount = 512 }).Dispose());
         Assert.Equal("socket(AF_XDP, SOCK_RAW)", e.Call);
         Assert.StartsWith("the process lacks CAP_NET_RAW, CAP_BPF and CAP_NET_ADMIN: an AF_XDP socket", e.Cause);
         Assert.Contains("`setcap cap_net_raw,cap_bpf,cap_net_admin+ep` on the app's own executable", e.Fix);
@@ -58,7 +58,7 @@ public sealed class CapabilityTests
         // The smallest power-of-two frame count whose UMEM is over the limit; refused before anything is mapped.
         uint frames = (uint)Math.Max(2, System.Numerics.BitOperations.RoundUpToPowerOf2(limit / 4096 + 1));
         using VethLab lab = VethLab.Create();
-        PrivilegeException e = Refused(lab, [.. s_dataPath, Privileges.CAP_IPC_LOCK], () => new Umem(new UmemConfig { FrameCount = frames }).Dispose());
+        PrivilegeException e = Refused(lab, [.. s_dataPath, Privileges.CAP_IPC_LOCK], () => new Umem(new UmemOptions { FrameCount = frames }).Dispose());
         Assert.Contains("lacks CAP_IPC_LOCK; registration would fail with ENOBUFS. Besides, the process lacks CAP_NET_RAW, CAP_BPF and CAP_NET_ADMIN:", e.Cause);
         Assert.Contains("`setcap cap_ipc_lock,cap_net_raw,cap_bpf,cap_net_admin+ep`", e.Fix);
     }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Device;
 using AfXdp.Interop;
 using AfXdp.Testing;
@@ -18,7 +18,7 @@ public sealed class CaptureTests
     public async Task Afxdp_capture_writes_the_frames_it_received_byte_for_byte_with_nanosecond_timestamps()
     {
         // B sends known frames from an AF_XDP socket; `afxdp capture` runs on A.
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 });
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { RxRingSize = 0 });
         string path = Path.Combine(Path.GetTempPath(), $"afxdp-capture-{Guid.NewGuid():N}.pcap");
         using System.Diagnostics.Process capture = KernelTest.StartAfxdpIn(bed.Lab, VethSide.A,
             "capture", "-i", bed.Lab.InterfaceA, "-w", path, "-n", "50", "-d", "30", "-a", "drv");
@@ -68,7 +68,7 @@ public sealed class CaptureTests
     [Fact]
     public void A_jumbo_frame_received_as_a_chain_is_one_record()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { MultiBuffer = true, TxRingSize = 0 }, new VethLabOptions { Mtu = 9000 });
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { MultiBuffer = true, TxRingSize = 0 }, new VethLabOptions { Mtu = 9000 });
         using var file = new MemoryStream();
         using var writer = new PcapWriter(file, leaveOpen: true);
         var capture = new PcapCapture(bed.Socket.Rx, writer);
@@ -90,7 +90,7 @@ public sealed class CaptureTests
     public void Tcpdump_reads_the_file_with_its_nanosecond_timestamps()
     {
         // No skip without tcpdump: ExternalCommand fails naming it and its package ("tcpdump is missing: apt-get install tcpdump").
-        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 });
+        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketOptions { TxRingSize = 0 });
         string path = Path.Combine(Path.GetTempPath(), $"afxdp-capture-{Guid.NewGuid():N}.pcap");
         try
         {
@@ -117,7 +117,7 @@ public sealed class CaptureTests
     [Fact]
     public async Task The_capture_loop_allocates_nothing()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0, MultiBuffer = true });
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0, MultiBuffer = true });
         using var file = new MemoryStream(capacity: 16 << 20); // room for every record: writing never grows it
         using var writer = new PcapWriter(file, leaveOpen: true);
         var capture = new PcapCapture(bed.Socket.Rx, writer);

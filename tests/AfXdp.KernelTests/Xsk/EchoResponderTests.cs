@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Device;
 using AfXdp.Testing;
 using AfXdp.Xsk;
@@ -194,7 +194,7 @@ public sealed class EchoResponderTests
             Address = new IPAddress(spare);
             try
             {
-                Responder = Lab.Run(VethSide.B, () => new EchoResponder(new EchoResponderConfig { Interface = Lab.InterfaceB, Address = Address, AttachMode = mode }));
+                Responder = Lab.Run(VethSide.B, () => new EchoResponder(new EchoResponderOptions { Interface = Lab.InterfaceB, Address = Address, AttachMode = mode }));
             }
             catch
             {

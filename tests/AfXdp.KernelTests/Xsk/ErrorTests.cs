@@ -19,9 +19,9 @@ public sealed class ErrorTests
     [Fact]
     public void A_queue_held_by_another_UMEM_of_this_process_is_EBUSY_after_a_bounded_retry()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 });
+        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketOptions { TxRingSize = 0 });
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        AfXdpException e = Fails(bed.Lab, () => new RxTxSocket(new Umem(), bed.Lab.InterfaceB, 0, new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromMilliseconds(500) }).Dispose());
+        AfXdpException e = Fails(bed.Lab, () => new RxTxSocket(new Umem(), bed.Lab.InterfaceB, 0, new XskSocketOptions { BusyRetryTimeout = TimeSpan.FromMilliseconds(500) }).Dispose());
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
         Assert.Equal(Errno.EBUSY, e.Errno);
         Assert.Contains($"bind({bed.Lab.InterfaceB}, queue 0)", e.Message);
@@ -78,7 +78,7 @@ public sealed class ErrorTests
     public void Zero_copy_on_veth_is_EOPNOTSUPP_with_the_copy_mode_fix()
     {
         using VethLab lab = VethLab.Create();
-        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), lab.InterfaceB, 0, new XskSocketConfig { BindMode = XdpBindMode.ZeroCopy }).Dispose());
+        AfXdpException e = Fails(lab, () => new RxTxSocket(new Umem(), lab.InterfaceB, 0, new XskSocketOptions { BindMode = XdpBindMode.ZeroCopy }).Dispose());
         Assert.Equal(Errno.EOPNOTSUPP, e.Errno);
         Assert.Contains("zero-copy", e.Message);
         Assert.Contains("XdpBindMode.Copy", e.Message);
@@ -122,7 +122,7 @@ public sealed class ErrorTests
     [Fact]
     public void An_interface_with_a_program_is_not_taken_over_silently()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 });
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0 });
         var e = bed.Lab.Run(VethSide.B, () => Assert.Throws<XdpProgramConflictException>(() => XskRedirectProgram.Attach(bed.Lab.InterfaceB, XdpAttachMode.Drv).Dispose()));
         Assert.Equal(bed.Program!.Program.Id, e.ProgramId);
         Assert.Equal(XskRedirectProgram.ProgramName, e.ProgramName);

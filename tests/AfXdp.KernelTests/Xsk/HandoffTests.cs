@@ -11,7 +11,7 @@ namespace AfXdp.KernelTests.Xsk;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class HandoffTests
 {
-    static readonly XskSocketConfig RxOnly = new() { TxRingSize = 0, FillRingSize = 512, CompletionRingSize = 512 };
+    static readonly XskSocketOptions RxOnly = new() { TxRingSize = 0, FillRingSize = 512, CompletionRingSize = 512 };
 
     public HandoffTests() => KernelTest.RequireRoot();
 
@@ -21,7 +21,7 @@ public sealed class HandoffTests
         using VethLab lab = VethLab.Create(new VethLabOptions { RxQueues = 2, TxQueues = 2 });
         (Umem umem, XskSocket first, XskSocket second, XskRedirectProgram program) = lab.Run(VethSide.B, () =>
         {
-            Umem u = Umem.CreateShareable(new UmemConfig { FrameCount = 2048, FillRingSize = 512, CompletionRingSize = 512 });
+            Umem u = Umem.CreateShareable(new UmemOptions { FrameCount = 2048, FillRingSize = 512, CompletionRingSize = 512 });
             var q0 = new RxSocket(u, lab.InterfaceB, 0, RxOnly);
             var q1 = new RxSocket(u, lab.InterfaceB, 1, RxOnly);
             var p = XskRedirectProgram.Attach(lab.InterfaceB, XdpAttachMode.Drv);
@@ -77,7 +77,7 @@ public sealed class HandoffTests
     [Fact]
     public void Only_a_shareable_UMEM_can_be_sent()
     {
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { TxRingSize = 0 });
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { TxRingSize = 0 });
         using var pair = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         var e = Assert.Throws<ArgumentException>(() => XskHandoff.Send(pair, bed.Umem, bed.Socket));
         Assert.Contains("Umem.CreateShareable", e.Message);

@@ -5,7 +5,7 @@ using AfXdp.Xsk;
 namespace AfXdp.KernelTests.Xsk;
 
 /// <summary>
-/// A UMEM on 2 MiB huge pages (<see cref="UmemConfig.HugePages"/>). Each test sets vm.nr_hugepages to what it
+/// A UMEM on 2 MiB huge pages (<see cref="UmemOptions.HugePages"/>). Each test sets vm.nr_hugepages to what it
 /// needs and puts the old value back; a machine that cannot give the pages fails the test, naming how many it gave.
 /// </summary>
 public sealed partial class HugePageTests : IDisposable
@@ -51,7 +51,7 @@ public sealed partial class HugePageTests : IDisposable
         Assert.True(got == free, $"asked the kernel for {free} free 2 MiB huge pages ({NrHugePages} = {_inUse + free}), it gave {got}: memory too fragmented?");
     }
 
-    static UmemConfig Config(HugePages hugePages, bool shareable = false) =>
+    static UmemOptions Config(HugePages hugePages, bool shareable = false) =>
         new() { FrameCount = Frames, FillRingSize = 512, CompletionRingSize = 512, HugePages = hugePages, Shareable = shareable };
 
     [Theory]

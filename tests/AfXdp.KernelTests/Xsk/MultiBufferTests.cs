@@ -23,7 +23,7 @@ public sealed class MultiBufferTests
     [InlineData(XdpAttachMode.Skb)]
     public void A_jumbo_datagram_from_the_peer_arrives_as_one_packet_byte_for_byte(XdpAttachMode mode)
     {
-        using var bed = new XskTestBed(mode, new XskSocketConfig { MultiBuffer = true, TxRingSize = 0 }, Jumbo);
+        using var bed = new XskTestBed(mode, new XskSocketOptions { MultiBuffer = true, TxRingSize = 0 }, Jumbo);
         if (mode == XdpAttachMode.Drv)
             RequireNativeMultiBuffer(bed);
         byte[] payload = Payload(1);
@@ -45,7 +45,7 @@ public sealed class MultiBufferTests
     [Fact]
     public void Without_multi_buffer_a_jumbo_frame_is_dropped_and_counted()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 }, Jumbo);
+        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketOptions { TxRingSize = 0 }, Jumbo);
 
         SendFromA(bed, Payload(2), 7021);
 
@@ -56,7 +56,7 @@ public sealed class MultiBufferTests
     [Fact]
     public void A_program_without_frags_is_refused_in_drv_mode_on_a_jumbo_veth_with_the_fix()
     {
-        var e = Assert.ThrowsAny<AfXdpException>(() => new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 }, Jumbo).Dispose());
+        var e = Assert.ThrowsAny<AfXdpException>(() => new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0 }, Jumbo).Dispose());
 
         Assert.Equal("ERANGE", e.ErrnoName);
         Assert.Contains("XdpHasFrags", e.Fix);
@@ -65,7 +65,7 @@ public sealed class MultiBufferTests
     [Fact]
     public void A_jumbo_frame_we_send_as_a_chain_reaches_the_peers_UDP_socket()
     {
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { MultiBuffer = true, RxRingSize = 0 }, Jumbo);
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { MultiBuffer = true, RxRingSize = 0 }, Jumbo);
         using Socket receiver = bed.BindOnA(7022);
         byte[] payload = Payload(3);
         byte[] frame = new byte[FrameLength];

@@ -12,7 +12,7 @@ public sealed class ReceiveTests
     [InlineData(XdpAttachMode.Drv)]
     public void Datagrams_sent_by_the_peer_kernel_arrive_in_the_RX_ring(XdpAttachMode mode)
     {
-        using var bed = new XskTestBed(mode, new XskSocketConfig { TxRingSize = 0, BindMode = XdpBindMode.Copy });
+        using var bed = new XskTestBed(mode, new XskSocketOptions { TxRingSize = 0, BindMode = XdpBindMode.Copy });
         Assert.Equal(mode, bed.Program!.Link.Mode);
         Assert.True(bed.Program.Link.IsBpfLink);
         NetDevice device = bed.Lab.Run(VethSide.B, () => NetDevice.Get(bed.Lab.InterfaceB));
@@ -34,7 +34,7 @@ public sealed class ReceiveTests
     [Fact]
     public void Without_a_registered_socket_the_program_passes_frames_to_the_kernel()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 });
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0 });
         bed.Program!.Unregister(bed.Socket);
         CommandResult ping = bed.Lab.Exec(VethSide.A, "ping", "-c", "2", "-W", "1", "-i", "0.2", bed.Lab.AddressB.ToString());
         Assert.True(ping.Succeeded, ping.Output + ping.Error);

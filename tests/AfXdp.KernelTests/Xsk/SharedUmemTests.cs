@@ -10,10 +10,10 @@ public sealed class SharedUmemTests
     [Fact]
     public void Sockets_on_two_queues_share_one_UMEM_with_their_own_fill_rings()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 },
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0 },
             new VethLabOptions { RxQueues = 2, TxQueues = 2 });
         using RxSocket second = bed.Lab.Run(VethSide.B, () =>
-            new RxSocket(bed.Umem, bed.Lab.InterfaceB, 1, new XskSocketConfig { FillRingSize = 512, CompletionRingSize = 512 }));
+            new RxSocket(bed.Umem, bed.Lab.InterfaceB, 1, new XskSocketOptions { FillRingSize = 512, CompletionRingSize = 512 }));
         Assert.NotSame(bed.Socket.Fill, second.Fill);
         Assert.NotSame(bed.Socket.Completion, second.Completion);
         bed.Program!.Register(second);
@@ -37,8 +37,8 @@ public sealed class SharedUmemTests
     [Fact]
     public async Task A_second_socket_on_the_same_queue_shares_the_UMEM_rings_and_transmits()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 });
-        using TxSocket sender = bed.Lab.Run(VethSide.B, () => new TxSocket(bed.Umem, bed.Lab.InterfaceB, 0, new XskSocketConfig()));
+        using var bed = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0 });
+        using TxSocket sender = bed.Lab.Run(VethSide.B, () => new TxSocket(bed.Umem, bed.Lab.InterfaceB, 0, new XskSocketOptions()));
         Assert.Same(bed.Umem.Fill, sender.Fill);
         Assert.Same(bed.Umem.Completion, sender.Completion);
 

@@ -21,7 +21,7 @@ public sealed class SteeringTests
     [InlineData(XdpAttachMode.Drv)]
     public async Task Only_the_steered_port_reaches_the_socket_while_ping_TCP_and_other_UDP_reach_the_kernel(XdpAttachMode mode)
     {
-        using var bed = new XskTestBed(mode, new XskSocketConfig { TxRingSize = 0 }, filter: PacketFilter.Parse($"udp dst port {SteeredPort}"));
+        using var bed = new XskTestBed(mode, new XskSocketOptions { TxRingSize = 0 }, filter: PacketFilter.Parse($"udp dst port {SteeredPort}"));
         XskRedirectProgram program = bed.Program!;
         Assert.Equal(SteeringProgram.ProgramName, program.Program.Name);
         CommandResult show = ExternalCommand.Run("bpftool", ["prog", "show", "id", program.Program.Id.ToString()]);
@@ -52,7 +52,7 @@ public sealed class SteeringTests
     [Fact]
     public async Task Matching_frames_without_a_socket_on_their_queue_pass_to_the_kernel_and_are_counted()
     {
-        using var steered = new XskTestBed(XdpAttachMode.Drv, new XskSocketConfig { TxRingSize = 0 }, filter: PacketFilter.Parse($"udp dst port {SteeredPort}"));
+        using var steered = new XskTestBed(XdpAttachMode.Drv, new XskSocketOptions { TxRingSize = 0 }, filter: PacketFilter.Parse($"udp dst port {SteeredPort}"));
         steered.Program!.Unregister(steered.Socket);
         using Socket kernel = BindOnB(steered.Lab, SteeredPort);
         Task<List<(byte[] Payload, EndPoint From)>> received = XskTestBed.ReceiveDatagrams(kernel, 20);
@@ -74,7 +74,7 @@ public sealed class SteeringTests
     [InlineData(XdpAttachMode.Drv)]
     public void A_VLAN_filter_steers_tagged_frames_of_its_VLAN(XdpAttachMode mode)
     {
-        using var bed = new XskTestBed(mode, new XskSocketConfig { TxRingSize = 0 }, filter: PacketFilter.Parse("vlan 100 and udp dst port 9"));
+        using var bed = new XskTestBed(mode, new XskSocketOptions { TxRingSize = 0 }, filter: PacketFilter.Parse("vlan 100 and udp dst port 9"));
         byte[][] frames =
         [
             TestFrames.Udp4("10.99.0.2", 9, tci: 100),
@@ -84,8 +84,8 @@ public sealed class SteeringTests
         ];
         (Umem umem, TxSocket sender) = bed.Lab.Run(VethSide.A, () =>
         {
-            var u = new Umem(new UmemConfig { FrameCount = 4096 });
-            return (u, new TxSocket(u, bed.Lab.InterfaceA, 0, new XskSocketConfig()));
+            var u = new Umem(new UmemOptions { FrameCount = 4096 });
+            return (u, new TxSocket(u, bed.Lab.InterfaceA, 0, new XskSocketOptions()));
         });
         using (umem)
         using (sender)

@@ -16,7 +16,7 @@ public sealed class TransmitTests
         if (txBudget != 0)
             Assert.SkipUnless(XskSocket.KernelHasTxBudget(), "the kernel lacks XDP_MAX_TX_SKB_BUDGET (Linux 6.17+)");
         // A send-only socket: no RX ring, no XDP program.
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0, NeedWakeup = needWakeup, TxBudget = txBudget, SendBufferSize = 4 << 20 });
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { RxRingSize = 0, NeedWakeup = needWakeup, TxBudget = txBudget, SendBufferSize = 4 << 20 });
         using Socket peer = bed.BindOnA(7002);
         var builder = bed.FramesToA(7002);
 

@@ -19,8 +19,8 @@ public sealed class TxDropTests
         // The stall: the COMPLETION ring is never reaped, and the kernel takes a TX descriptor only when it can
         // reserve its completion slot (xsk_generic_xmit, net/xdp/xsk.c: "the backpressure mechanism for the Tx
         // path"). So 64 frames leave, 64 more wait on the TX ring, and every frame after them is dropped.
-        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = TxSize },
-            umemConfig: new UmemConfig { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = CompletionSize });
+        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketOptions { TxRingSize = TxSize },
+            umemConfig: new UmemOptions { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = CompletionSize });
         const int Sent = 400;
         bed.SendFromA(Sent, 9);
 

@@ -18,7 +18,7 @@ public sealed class TxMetadataTests
 {
     const int Port = 7030;
     const int UdpStart = 14 + 20;
-    static readonly UmemConfig WithMetadata = new() { FrameCount = 4096, TxMetadataLength = XskTxMetadata.Size };
+    static readonly UmemOptions WithMetadata = new() { FrameCount = 4096, TxMetadataLength = XskTxMetadata.Size };
 
     [Fact]
     public void Veth_reports_XDP_features_but_no_AF_XDP_TX_metadata_features()
@@ -44,7 +44,7 @@ public sealed class TxMetadataTests
     [Fact]
     public void A_frame_with_checksum_and_timestamp_requests_still_arrives_and_gets_a_software_timestamp()
     {
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 }, umemConfig: WithMetadata);
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { RxRingSize = 0 }, umemConfig: WithMetadata);
         using Socket receiver = bed.BindOnA(Port);
         ulong address = bed.Umem.TxPacketAddress(bed.Umem.FrameAddress(XskTestBed.FirstTxFrame));
         int length = WriteDatagram(bed, address, "with metadata"u8, prepareChecksumOffload: true);
@@ -68,7 +68,7 @@ public sealed class TxMetadataTests
     [InlineData(false)]
     public void The_kernel_fills_in_a_requested_UDP_checksum_with_TX_SW_CSUM_and_leaves_it_partial_without(bool softwareChecksum)
     {
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 },
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { RxRingSize = 0 },
             umemConfig: WithMetadata with { TxSoftwareChecksum = softwareChecksum });
         using Socket receiver = bed.BindOnA(Port);
         using Socket wire = bed.Lab.Run(VethSide.A, OpenPacketSocket);
@@ -97,7 +97,7 @@ public sealed class TxMetadataTests
     [Fact]
     public void A_checksum_request_past_the_packet_end_is_refused_with_EINVAL_and_explained()
     {
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 }, umemConfig: WithMetadata);
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { RxRingSize = 0 }, umemConfig: WithMetadata);
         ulong address = bed.Umem.TxPacketAddress(bed.Umem.FrameAddress(XskTestBed.FirstTxFrame));
         int length = WriteDatagram(bed, address, "too far"u8, prepareChecksumOffload: true);
         ref XskTxMetadata metadata = ref bed.Umem.TxMetadataAt(address);
@@ -113,9 +113,9 @@ public sealed class TxMetadataTests
     [Fact]
     public void Software_checksums_need_a_metadata_area()
     {
-        var e = Assert.Throws<ArgumentException>(() => new UmemConfig { TxSoftwareChecksum = true }.Validate());
+        var e = Assert.Throws<ArgumentException>(() => new UmemOptions { TxSoftwareChecksum = true }.Validate());
         Assert.Contains("Fix: set TxMetadataLength = 24", e.Message);
-        using var bed = new XskTestBed(attach: null, new XskSocketConfig { RxRingSize = 0 });
+        using var bed = new XskTestBed(attach: null, new XskSocketOptions { RxRingSize = 0 });
         var noRoom = Assert.Throws<AfXdpException>(() => bed.Umem.TxMetadataAt(4096));
         Assert.Contains("TxMetadataLength", noRoom.Message);
     }

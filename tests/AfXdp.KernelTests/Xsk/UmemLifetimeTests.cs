@@ -13,7 +13,7 @@ public sealed class UmemLifetimeTests
     [Fact]
     public void A_UMEM_disposed_before_its_socket_keeps_its_memory_until_the_socket_is_disposed()
     {
-        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketConfig { TxRingSize = 0 });
+        using var bed = new XskTestBed(XdpAttachMode.Skb, new XskSocketOptions { TxRingSize = 0 });
         bed.Umem.Dispose();
         Assert.False(bed.Umem.Socket.IsClosed, "the UMEM's descriptor closed under its socket");
 
@@ -43,7 +43,7 @@ public sealed class UmemLifetimeTests
         using VethLab lab = VethLab.Create();
         lab.Run(VethSide.B, () =>
         {
-            var umem = new Umem(new UmemConfig { FrameCount = 64 });
+            var umem = new Umem(new UmemOptions { FrameCount = 64 });
             new RxSocket(umem, lab.InterfaceB, 0).Dispose();
             Assert.False(umem.Socket.IsClosed);
             umem.Dispose();

@@ -16,7 +16,7 @@ namespace AfXdp.KernelTests.Xsk;
 internal sealed class XskTestBed : IDisposable
 {
     /// <summary>The program is loaded multi-buffer aware (XdpHasFrags) when the socket is; <paramref name="umemConfig"/> defaults to 4096 frames of 4096 bytes.</summary>
-    public XskTestBed(XdpAttachMode? attach, XskSocketConfig? config = null, VethLabOptions? labOptions = null, uint queue = 0, UmemConfig? umemConfig = null, PacketFilter? filter = null)
+    public XskTestBed(XdpAttachMode? attach, XskSocketOptions? config = null, VethLabOptions? labOptions = null, uint queue = 0, UmemOptions? umemConfig = null, PacketFilter? filter = null)
     {
         KernelTest.RequireRoot();
         Lab = VethLab.Create(labOptions);
@@ -24,12 +24,12 @@ internal sealed class XskTestBed : IDisposable
         {
             (Umem, Socket, Program) = Lab.Run(VethSide.B, () =>
             {
-                var umem = new Umem(umemConfig ?? new UmemConfig { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = 1024 });
+                var umem = new Umem(umemConfig ?? new UmemOptions { FrameCount = 4096, FillRingSize = 1024, CompletionRingSize = 1024 });
                 RxTxSocket? socket = null;
                 try
                 {
                                         socket = new RxTxSocket(umem, Lab.InterfaceB, queue, Normalized(config));
-                    bool frags = socket.Config.MultiBuffer;
+                    bool frags = socket.Options.MultiBuffer;
                     XskRedirectProgram? program = attach is { } mode
                         ? XskRedirectProgram.Attach(Lab.InterfaceB, mode, filter: filter, multiBuffer: frags)
                         : null;
@@ -53,7 +53,7 @@ internal sealed class XskTestBed : IDisposable
     }
 
     /// <summary>The bed's socket always has both rings: a configuration that leaves one out only means the test does not use it.</summary>
-    static XskSocketConfig? Normalized(XskSocketConfig? config) => config is null ? null
+    static XskSocketOptions? Normalized(XskSocketOptions? config) => config is null ? null
         : config with { RxRingSize = config.RxRingSize == 0 ? 2048 : config.RxRingSize, TxRingSize = config.TxRingSize == 0 ? 2048 : config.TxRingSize };
 
     public VethLab Lab { get; }

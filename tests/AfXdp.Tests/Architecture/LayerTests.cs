@@ -24,13 +24,12 @@ public sealed partial class LayerTests
         ["Diagnostics"] = ["Interop", "Device", "Bpf", "Xsk"],
         ["Engine"] = ["Interop", "Device", "Bpf", "Xsk", "Net", "Metrics"],
         ["Udp"] = ["Interop", "Device", "Bpf", "Xsk", "Net", "Engine", "Metrics"],
-        ["Apps"] = ["Interop", "Device", "Bpf", "Xsk", "Net", "Engine", "Metrics"],
     };
 
     [GeneratedRegex(@"^\s*using\s+(?:static\s+)?AfXdp\.(?<folder>[A-Za-z]+)", RegexOptions.Multiline)]
     private static partial Regex UsingDirective();
 
-    [GeneratedRegex(@"(?<![\w.])AfXdp\.(?<folder>Interop|Device|DevicePlugin|Bpf|Xsk|Net|Metrics|Diagnostics|Engine|Udp|Apps)\.")]
+    [GeneratedRegex(@"(?<![\w.])AfXdp\.(?<folder>Interop|Device|DevicePlugin|Bpf|Xsk|Net|Metrics|Diagnostics|Engine|Udp)\.")]
     private static partial Regex QualifiedReference();
 
     static string LibraryRoot => Repository.PathOf("src", "AfXdp");
@@ -76,6 +75,16 @@ public sealed partial class LayerTests
         }
         Assert.True(checkedFiles > 50, $"only {checkedFiles} files found under {LibraryRoot}");
         Assert.True(violations.Count == 0, "layer violations:\n" + string.Join('\n', violations));
+    }
+
+    /// <summary>The applications and the device-plugin server live with their user, the afxdp tool: the library package holds the library.</summary>
+    [Fact]
+    public void TheApplicationsAndThePluginServerAreInTheToolNotTheLibrary()
+    {
+        string[] applications = ["EchoResponder", "PcapCapture", "CaptureFile", "DevicePluginServer", "DevicePluginPin", "TrustedDirectory", "DescriptorCloser"];
+        Assert.Empty(typeof(AfXdp.Xsk.XskSocket).Assembly.GetTypes().Where(t => applications.Contains(t.Name)).Select(t => t.FullName));
+        Type[] tool = typeof(AfXdp.Cli.Apps.EchoResponder).Assembly.GetTypes();
+        Assert.All(applications, name => Assert.Contains(tool, t => t.Name == name));
     }
 
     [Theory]

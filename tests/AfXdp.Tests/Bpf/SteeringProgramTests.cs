@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 using AfXdp.Bpf;
 
 namespace AfXdp.Tests.Bpf;

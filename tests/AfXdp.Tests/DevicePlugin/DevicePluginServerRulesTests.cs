@@ -1,4 +1,5 @@
 using AfXdp.DevicePlugin;
+using AfXdp.Cli.DevicePlugin;
 
 namespace AfXdp.Tests.DevicePlugin;
 

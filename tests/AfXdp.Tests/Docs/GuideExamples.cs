@@ -75,7 +75,7 @@ internal static class GuideExamples
     {
         #region handoff
         // privileged, in the interface's namespace
-        using var umem = Umem.CreateShareable(new UmemConfig { FrameCount = 4096 });   // memfd, MAP_SHARED
+        using var umem = Umem.CreateShareable(new UmemOptions { FrameCount = 4096 });   // memfd, MAP_SHARED
         using var socket = new RxSocket(umem, "eth0", 0);
         using var program = XskRedirectProgram.Attach("eth0");                         // keep it alive while the child runs
         program.Register(socket);

@@ -7,8 +7,8 @@ public class ConfigTests
     [Fact]
     public void DefaultsAreValid()
     {
-        new UmemConfig().Validate();
-        new XskSocketConfig().Validate(rx: true, tx: true, "RxTxSocket");
+        new UmemOptions().Validate();
+        new XskSocketOptions().Validate(rx: true, tx: true, "RxTxSocket");
     }
 
     [Theory]
@@ -17,14 +17,14 @@ public class ConfigTests
     [InlineData(8192u, true, "FrameSize = 8192")]
     public void BadFrameSizesAreRejectedBeforeAnySyscall(uint frameSize, bool unaligned, string named)
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new UmemConfig { FrameSize = frameSize, UnalignedChunks = unaligned }.Validate());
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new UmemOptions { FrameSize = frameSize, UnalignedChunks = unaligned }.Validate());
         Assert.Contains(named, e.Message);
         Assert.Equal("FrameSize", e.ParamName);
         Assert.Contains("Fix:", e.Message);
     }
 
     [Fact]
-    public void UnalignedModeAcceptsOddFrameSizes() => new UmemConfig { FrameSize = 3000, UnalignedChunks = true }.Validate();
+    public void UnalignedModeAcceptsOddFrameSizes() => new UmemOptions { FrameSize = 3000, UnalignedChunks = true }.Validate();
 
     [Theory]
     [InlineData(0u)]
@@ -33,56 +33,56 @@ public class ConfigTests
     [InlineData(1u << 25)]
     public void RingSizesMustBePowersOfTwo(uint size)
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new UmemConfig { FillRingSize = size }.Validate());
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new UmemOptions { FillRingSize = size }.Validate());
         Assert.Equal("FillRingSize", e.ParamName);
         Assert.Contains($"FillRingSize = {size}", e.Message);
         Assert.Contains("power of two", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketConfig { CompletionRingSize = size });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketOptions { CompletionRingSize = size });
     }
 
     [Fact]
     public void HeadroomMustLeaveRoomForAPacket()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new UmemConfig { FrameSize = 2048, Headroom = 1345 }.Validate());
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new UmemOptions { FrameSize = 2048, Headroom = 1345 }.Validate());
         Assert.Contains("Headroom = 1345", e.Message);
-        new UmemConfig { FrameSize = 2048, Headroom = 1344 }.Validate();
-        Assert.Throws<ArgumentOutOfRangeException>(() => new UmemConfig { Headroom = uint.MaxValue, TxMetadataLength = 8 }.Validate());
+        new UmemOptions { FrameSize = 2048, Headroom = 1344 }.Validate();
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UmemOptions { Headroom = uint.MaxValue, TxMetadataLength = 8 }.Validate());
     }
 
     [Theory]
     [InlineData(12u)]
     [InlineData(256u)]
     public void TxMetadataLengthMustBeAMultipleOfEightBelow256(uint length) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => new UmemConfig { TxMetadataLength = length }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UmemOptions { TxMetadataLength = length }.Validate());
 
     [Fact]
     public void EachShapeNeedsItsRingsAndValuesAreCheckedWhenBuilt()
     {
-        var e = Assert.Throws<ArgumentException>(() => new XskSocketConfig { RxRingSize = 0, TxRingSize = 0 }.Validate(rx: true, tx: false, "RxSocket"));
+        var e = Assert.Throws<ArgumentException>(() => new XskSocketOptions { RxRingSize = 0, TxRingSize = 0 }.Validate(rx: true, tx: false, "RxSocket"));
         Assert.Contains("a socket that receives needs an RX ring", e.Message);
-        new XskSocketConfig { RxRingSize = 0 }.Validate(rx: false, tx: true, "TxSocket");
+        new XskSocketOptions { RxRingSize = 0 }.Validate(rx: false, tx: true, "TxSocket");
         // Checked when built: the bad value throws in its initializer, before any socket exists.
-        Assert.Equal("RxRingSize", Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketConfig { RxRingSize = 100 }).ParamName);
-        Assert.Equal("value", Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketConfig { BusyRetryTimeout = TimeSpan.FromSeconds(-1) }).ParamName);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketConfig { BindMode = (XdpBindMode)7 });
+        Assert.Equal("RxRingSize", Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketOptions { RxRingSize = 100 }).ParamName);
+        Assert.Equal("value", Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketOptions { BusyRetryTimeout = TimeSpan.FromSeconds(-1) }).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketOptions { BindMode = (XdpBindMode)7 });
     }
 
     [Fact]
     public void ZeroFramesAreRejected() =>
-        Assert.Contains("FrameCount = 0", Assert.Throws<ArgumentOutOfRangeException>(() => new UmemConfig { FrameCount = 0 }.Validate()).Message);
+        Assert.Contains("FrameCount = 0", Assert.Throws<ArgumentOutOfRangeException>(() => new UmemOptions { FrameCount = 0 }.Validate()).Message);
 
     [Theory]
     [InlineData(16u)]
     [InlineData(4096u)]
     public void TxBudgetMustLieBetween32AndTheTxRingSize(uint budget)
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketConfig { TxRingSize = 2048, TxBudget = budget }.Validate(rx: false, tx: true, "TxSocket"));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketOptions { TxRingSize = 2048, TxBudget = budget }.Validate(rx: false, tx: true, "TxSocket"));
         Assert.Contains($"TxBudget = {budget}", e.Message);
         Assert.Contains("from 32 to the TX ring size (2048)", e.Message);
-        new XskSocketConfig { TxRingSize = 2048, TxBudget = 2048 }.Validate(rx: false, tx: true, "TxSocket");
+        new XskSocketOptions { TxRingSize = 2048, TxBudget = 2048 }.Validate(rx: false, tx: true, "TxSocket");
     }
 
     [Fact]
     public void ANegativeSendBufferIsRejected() =>
-        Assert.Contains("SendBufferSize = -1", Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketConfig { SendBufferSize = -1 }).Message);
+        Assert.Contains("SendBufferSize = -1", Assert.Throws<ArgumentOutOfRangeException>(() => new XskSocketOptions { SendBufferSize = -1 }).Message);
 }

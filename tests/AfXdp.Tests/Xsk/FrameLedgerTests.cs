@@ -32,7 +32,7 @@ public sealed unsafe class FrameLedgerTests : IDisposable
     readonly CompletionRing _completion;
     readonly RxRing _rx;
     readonly TxRing _tx;
-    readonly FrameLedger _ledger = new(new UmemConfig { FrameCount = 16, FrameSize = FrameSize });
+    readonly FrameLedger _ledger = new(new UmemOptions { FrameCount = 16, FrameSize = FrameSize });
 
     public FrameLedgerTests()
     {
@@ -225,7 +225,7 @@ public sealed unsafe class FrameLedgerTests : IDisposable
     [Fact]
     public void Unaligned_buffers_belong_to_the_frame_they_start_in()
     {
-        var ledger = new FrameLedger(new UmemConfig { FrameCount = 16, FrameSize = FrameSize, UnalignedChunks = true });
+        var ledger = new FrameLedger(new UmemOptions { FrameCount = 16, FrameSize = FrameSize, UnalignedChunks = true });
         Assert.Equal(1u, _tx.Reserve(2, out uint index) / 2);
         _tx[index] = new XdpDescriptor { Address = Frame(4) + 2000, Length = 60 }; // straddles into frame 5
         _tx[index + 1] = new XdpDescriptor { Address = Frame(4) + 10, Length = 60 };

@@ -1,6 +1,6 @@
 using AfXdp.Interop;
 
-namespace AfXdp.DevicePlugin;
+namespace AfXdp.Cli.DevicePlugin;
 
 /// <summary>
 /// A directory that only root can change, held open, as a root daemon must have before it makes files in it: every

@@ -15,7 +15,7 @@ public enum XdpBindMode
 /// Options of one AF_XDP socket. Each value is checked when it is set (a ring size that is not a power
 /// of two throws right there); how they fit together is checked when a socket is built, before any syscall.
 /// </summary>
-public sealed record XskSocketConfig
+public sealed record XskSocketOptions
 {
     /// <summary>RX ring entries (a power of two); a <see cref="TxSocket"/> has none and ignores it.</summary>
     public uint RxRingSize { get; init => field = RingSize.Checked(nameof(RxRingSize), value, zeroAllowed: true); } = 2048;
@@ -28,7 +28,7 @@ public sealed record XskSocketConfig
     {
         get;
         init => field = Enum.IsDefined(value) ? value
-            : throw new ArgumentOutOfRangeException(nameof(value), Throw.Message($"XskSocketConfig.BindMode = {(int)value}", "not an XdpBindMode.", "use XdpBindMode.Auto, Copy or ZeroCopy."));
+            : throw new ArgumentOutOfRangeException(nameof(value), Throw.Message($"XskSocketOptions.BindMode = {(int)value}", "not an XdpBindMode.", "use XdpBindMode.Auto, Copy or ZeroCopy."));
     } = XdpBindMode.Auto;
 
     /// <summary>XDP_USE_NEED_WAKEUP: the kernel says when it needs a syscall, so none is made otherwise.</summary>
@@ -59,7 +59,7 @@ public sealed record XskSocketConfig
     {
         get;
         init => field = value >= 0 ? value
-            : throw new ArgumentOutOfRangeException(nameof(value), Throw.Message($"XskSocketConfig.SendBufferSize = {value}", "a buffer size cannot be negative.", "use 0 for the system default."));
+            : throw new ArgumentOutOfRangeException(nameof(value), Throw.Message($"XskSocketOptions.SendBufferSize = {value}", "a buffer size cannot be negative.", "use 0 for the system default."));
     }
 
     /// <summary>
@@ -70,18 +70,18 @@ public sealed record XskSocketConfig
     {
         get;
         init => field = value >= TimeSpan.Zero ? value
-            : throw new ArgumentOutOfRangeException(nameof(value), Throw.Message($"XskSocketConfig.BusyRetryTimeout = {value}", "a timeout cannot be negative.", "use TimeSpan.Zero to fail at once."));
+            : throw new ArgumentOutOfRangeException(nameof(value), Throw.Message($"XskSocketOptions.BusyRetryTimeout = {value}", "a timeout cannot be negative.", "use TimeSpan.Zero to fail at once."));
     } = TimeSpan.FromSeconds(3);
 
     /// <summary>Checks how the values fit a socket of shape <paramref name="shape"/> with the given rings.</summary>
     internal void Validate(bool rx, bool tx, string shape)
     {
         if (rx && RxRingSize == 0)
-            Throw.Argument(nameof(RxRingSize), $"{shape} with XskSocketConfig.RxRingSize = 0", "a socket that receives needs an RX ring.", "set RxRingSize to a power of two, e.g. 2048, or use a TxSocket.");
+            Throw.Argument(nameof(RxRingSize), $"{shape} with XskSocketOptions.RxRingSize = 0", "a socket that receives needs an RX ring.", "set RxRingSize to a power of two, e.g. 2048, or use a TxSocket.");
         if (tx && TxRingSize == 0)
-            Throw.Argument(nameof(TxRingSize), $"{shape} with XskSocketConfig.TxRingSize = 0", "a socket that sends needs a TX ring.", "set TxRingSize to a power of two, e.g. 2048, or use an RxSocket.");
+            Throw.Argument(nameof(TxRingSize), $"{shape} with XskSocketOptions.TxRingSize = 0", "a socket that sends needs a TX ring.", "set TxRingSize to a power of two, e.g. 2048, or use an RxSocket.");
         if (TxBudget != 0 && (!tx || TxBudget < 32 || TxBudget > TxRingSize))
-            Throw.OutOfRange(nameof(TxBudget), $"XskSocketConfig.TxBudget = {TxBudget}", tx ? $"the kernel accepts a TX budget from 32 to the TX ring size ({TxRingSize})." : $"a {shape} has no TX ring to budget.",
+            Throw.OutOfRange(nameof(TxBudget), $"XskSocketOptions.TxBudget = {TxBudget}", tx ? $"the kernel accepts a TX budget from 32 to the TX ring size ({TxRingSize})." : $"a {shape} has no TX ring to budget.",
                 "use 0 for the kernel's default, or a value in that range.");
     }
 }

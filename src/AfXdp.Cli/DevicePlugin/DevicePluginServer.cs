@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using AfXdp.Bpf;
+using AfXdp.DevicePlugin;
 using AfXdp.Interop;
 
-namespace AfXdp.DevicePlugin;
+namespace AfXdp.Cli.DevicePlugin;
 
 /// <summary>How a <see cref="DevicePluginServer"/> serves.</summary>
-public sealed record DevicePluginServerOptions
+internal sealed record DevicePluginServerOptions
 {
     /// <summary>
     /// The shortest timeout taken, 100 ms: below it a timeout measures the scheduler rather than the client (a correct
@@ -49,7 +50,7 @@ public sealed record DevicePluginServerOptions
 /// (<see cref="TrustedDirectory"/>); the socket's mode and owner are set relative to its directory without following
 /// a link. The maps stay the caller's; Dispose removes the socket file and the directories it created.
 /// </summary>
-public sealed unsafe class DevicePluginServer : IDisposable
+internal sealed unsafe class DevicePluginServer : IDisposable
 {
     const int Backlog = 16;
     const int PollSliceMs = 100;
@@ -132,15 +133,15 @@ public sealed unsafe class DevicePluginServer : IDisposable
     /// <summary>How many clients connected so far.</summary>
     public int Clients => Volatile.Read(ref _clients);
 
-    /// <summary>Serves clients, side by side, until <paramref name="cancellation"/> is signalled (noticed within 100 ms).</summary>
-    public void Run(CancellationToken cancellation)
+    /// <summary>Serves clients, side by side, until <paramref name="cancellationToken"/> is signalled (noticed within 100 ms).</summary>
+    public void Run(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var clients = new List<Client>();
         var polls = new Sys.pollfd[MaxClients + 1];
         try
         {
-            while (!cancellation.IsCancellationRequested)
+            while (!cancellationToken.IsCancellationRequested)
             {
                 long now = Stopwatch.GetTimestamp();
                 int wait = PollSliceMs;

@@ -2,7 +2,7 @@ using AfXdp.Interop;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
-namespace AfXdp.Apps;
+namespace AfXdp.Cli.Apps;
 
 /// <summary>
 /// Writes what an AF_XDP socket receives to a pcap file, stamped with the wall clock
@@ -11,7 +11,7 @@ namespace AfXdp.Apps;
 /// caller owns the socket, its FILL ring's initial frames (<see cref="FillRing.Populate"/>) and the
 /// program that steers traffic to it.
 /// </summary>
-public sealed class PcapCapture
+internal sealed class PcapCapture
 {
     // The largest packet a chain carries: 18 segments (MAX_SKB_FRAGS + 1) of at most a page.
     const int MaximumPacketLength = 18 * 4096;
@@ -31,7 +31,7 @@ public sealed class PcapCapture
         _rx = rx;
         _writer = writer;
         _batch = batch;
-        _chain = rx.Socket.Config.MultiBuffer ? new byte[MaximumPacketLength] : [];
+        _chain = rx.MultiBuffer ? new byte[MaximumPacketLength] : [];
     }
 
     /// <summary>Packets written so far.</summary>

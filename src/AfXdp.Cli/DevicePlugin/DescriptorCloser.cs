@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
+using AfXdp.DevicePlugin;
 using AfXdp.Interop;
 
-namespace AfXdp.DevicePlugin;
+namespace AfXdp.Cli.DevicePlugin;
 
 /// <summary>
 /// Closes, on a thread of its own, what a server must not close itself: its clients' connections and the descriptors

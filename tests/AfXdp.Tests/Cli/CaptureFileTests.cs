@@ -1,4 +1,4 @@
-using AfXdp.Apps;
+using AfXdp.Cli.Apps;
 
 namespace AfXdp.Tests.Apps;
 

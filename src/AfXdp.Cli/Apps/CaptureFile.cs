@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using AfXdp.Interop;
 using Microsoft.Win32.SafeHandles;
 
-namespace AfXdp.Apps;
+namespace AfXdp.Cli.Apps;
 
 /// <summary>
 /// The file a capture writes, safe for root to write in a shared directory such as /tmp. Records go to a new
@@ -14,7 +14,7 @@ namespace AfXdp.Apps;
 /// regular file nor a symlink (a device, a FIFO, a socket) is refused. Disposed without <see cref="Complete"/>, the
 /// new file is removed and the target is as it was.
 /// </summary>
-public sealed class CaptureFile : IDisposable
+internal sealed class CaptureFile : IDisposable
 {
     const uint OwnerReadWrite = 0b110_000_000; // 0600
 

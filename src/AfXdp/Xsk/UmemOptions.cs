@@ -15,7 +15,7 @@ public enum HugePages
 /// The shape of a UMEM. <see cref="Validate"/> (called by <see cref="Umem"/>) rejects bad values with
 /// a message before any syscall, where the kernel would only say EINVAL.
 /// </summary>
-public sealed record UmemConfig
+public sealed record UmemOptions
 {
     /// <summary>Smallest chunk the kernel accepts (XDP_UMEM_MIN_CHUNK_SIZE).</summary>
     public const uint MinFrameSize = 2048;
@@ -70,32 +70,32 @@ public sealed record UmemConfig
     public void Validate()
     {
         if (FrameCount == 0)
-            Throw.OutOfRange(nameof(FrameCount), "UmemConfig.FrameCount = 0", "a UMEM needs at least one frame.", "use e.g. 4096 frames.");
+            Throw.OutOfRange(nameof(FrameCount), "UmemOptions.FrameCount = 0", "a UMEM needs at least one frame.", "use e.g. 4096 frames.");
         if (!UnalignedChunks && FrameSize is not (2048 or 4096))
-            Throw.OutOfRange(nameof(FrameSize), $"UmemConfig.FrameSize = {FrameSize}",
+            Throw.OutOfRange(nameof(FrameSize), $"UmemOptions.FrameSize = {FrameSize}",
                 "in aligned mode the kernel accepts only a power-of-two frame size from 2048 to the page size (4096).",
                 "use 2048 or 4096, or set UnalignedChunks = true for other sizes.");
         if (UnalignedChunks && (FrameSize < MinFrameSize || FrameSize > Environment.SystemPageSize))
-            Throw.OutOfRange(nameof(FrameSize), $"UmemConfig.FrameSize = {FrameSize}",
+            Throw.OutOfRange(nameof(FrameSize), $"UmemOptions.FrameSize = {FrameSize}",
                 $"the kernel accepts frame sizes from {MinFrameSize} to the page size ({Environment.SystemPageSize}).",
                 $"use a size between {MinFrameSize} and {Environment.SystemPageSize}.");
         // In 64 bits: a huge Headroom must not wrap around into an accepted value.
         if ((ulong)Headroom + TxMetadataLength > (ulong)FrameSize - KernelHeadroom - KernelTailroom)
-            Throw.OutOfRange(nameof(Headroom), $"UmemConfig.Headroom = {Headroom}",
+            Throw.OutOfRange(nameof(Headroom), $"UmemOptions.Headroom = {Headroom}",
                 $"headroom plus TX metadata must leave room for a packet between the kernel's own {KernelHeadroom} bytes in front and {KernelTailroom} behind in a {FrameSize}-byte frame.",
                 $"keep Headroom + TxMetadataLength at most {FrameSize - KernelHeadroom - KernelTailroom}.");
         if (TxMetadataLength >= 256 || TxMetadataLength % 8 != 0)
-            Throw.OutOfRange(nameof(TxMetadataLength), $"UmemConfig.TxMetadataLength = {TxMetadataLength}",
+            Throw.OutOfRange(nameof(TxMetadataLength), $"UmemOptions.TxMetadataLength = {TxMetadataLength}",
                 "the kernel accepts TX metadata lengths that are multiples of 8 below 256.",
                 "use 0, or 8/16/24 ... up to 248 (struct xsk_tx_metadata is 24 bytes).");
         if (TxSoftwareChecksum && TxMetadataLength < XskTxMetadata.Size)
-            Throw.Argument(nameof(TxMetadataLength), $"UmemConfig {{ TxSoftwareChecksum = true, TxMetadataLength = {TxMetadataLength} }}",
+            Throw.Argument(nameof(TxMetadataLength), $"UmemOptions {{ TxSoftwareChecksum = true, TxMetadataLength = {TxMetadataLength} }}",
                 "software checksums are requested per packet in its TX metadata, and there is no room for struct xsk_tx_metadata.",
                 $"set TxMetadataLength = {XskTxMetadata.Size}.");
         RingSize.Validate(nameof(FillRingSize), FillRingSize);
         RingSize.Validate(nameof(CompletionRingSize), CompletionRingSize);
         if (Size > (ulong)long.MaxValue)
-            Throw.OutOfRange(nameof(FrameCount), $"UmemConfig.FrameCount = {FrameCount}", "the UMEM would be larger than the address space.", "use fewer frames.");
+            Throw.OutOfRange(nameof(FrameCount), $"UmemOptions.FrameCount = {FrameCount}", "the UMEM would be larger than the address space.", "use fewer frames.");
     }
 }
 

@@ -6,10 +6,10 @@ using AfXdp.Device;
 using AfXdp.Net;
 using AfXdp.Xsk;
 
-namespace AfXdp.Apps;
+namespace AfXdp.Cli.Apps;
 
 /// <summary>What an <see cref="EchoResponder"/> answers for, and where.</summary>
-public sealed record EchoResponderConfig
+internal sealed record EchoResponderOptions
 {
     /// <summary>The interface to answer on, in the calling thread's network namespace.</summary>
     public required string Interface { get; init; }
@@ -58,7 +58,7 @@ public sealed record EchoResponderConfig
 /// <param name="BadSource">Requests from a source no host answers (broadcast, multicast, loopback, reserved, own or subnet-broadcast address; group source MAC).</param>
 /// <param name="ReflectorPort">UDP datagrams from port 0, a reflector port (echo, chargen, DNS, ...) or the echo port itself.</param>
 /// <param name="TxRingFull">Frames dropped because the TX ring stayed full.</param>
-public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long Malformed,
+internal readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies, long UdpEchoReplies, long Ignored, long Malformed,
     long BadChecksum, long BadSource, long ReflectorPort, long TxRingFull)
 {
     /// <summary>All replies sent: ARP, ICMP echo and UDP echo together.</summary>
@@ -80,7 +80,7 @@ public readonly record struct EchoCounters(long ArpReplies, long IcmpEchoReplies
 /// turn around in place, <see cref="RxBatch.Transmit"/>, <see cref="CompletionRing.Recycle"/>. Create it in the interface's network
 /// namespace; <see cref="ProcessBatch"/> may then run on any one thread, and allocates nothing.
 /// </remarks>
-public sealed class EchoResponder : IDisposable
+internal sealed class EchoResponder : IDisposable
 {
     const uint FrameCount = 4096;
     const uint RingSize = 2048;
@@ -110,45 +110,45 @@ public sealed class EchoResponder : IDisposable
     ];
 
     /// <summary>
-    /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderConfig.Queue"/>, fills the FILL ring and
-    /// attaches the steering program (or registers in <see cref="EchoResponderConfig.XskMap"/>); everything opened so far
+    /// Opens a UMEM and an RX/TX socket on <see cref="EchoResponderOptions.Queue"/>, fills the FILL ring and
+    /// attaches the steering program (or registers in <see cref="EchoResponderOptions.XskMap"/>); everything opened so far
     /// is released again if a step fails.
     /// </summary>
-    /// <exception cref="ArgumentNullException"><paramref name="config"/> is null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException">The address is not IPv4, or the batch is 0 or larger than the ring (2048).</exception>
     /// <exception cref="AfXdpException">The kernel refuses a step (no such interface, missing capability, queue not in use).</exception>
-    public EchoResponder(EchoResponderConfig config)
+    public EchoResponder(EchoResponderOptions options)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        if (config.Address.AddressFamily != AddressFamily.InterNetwork)
-            Throw.Argument(nameof(config), $"EchoResponderConfig.Address = {config.Address}", "the responder answers for an IPv4 address (ARP, ICMP, UDP over IPv4).", "give an IPv4 address.");
-        if (config.Batch is 0 or > RingSize)
-            Throw.OutOfRange(nameof(config), $"EchoResponderConfig.Batch = {config.Batch}", $"a batch takes 1 to {RingSize} descriptors (the ring size).", "use e.g. 64.");
-        Config = config;
-        _batch = config.Batch;
-        NetDevice device = NetDevice.Get(config.Interface);
-        uint address = Ipv4Address.ToUInt32(config.Address);
-        if (config.PrefixLength is < 0 or > 32)
-            Throw.OutOfRange(nameof(config), $"EchoResponderConfig.PrefixLength = {config.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
-        var host = new HostPolicy(config.Mac ?? new MacAddress(device.HardwareAddress), address, config.PrefixLength ?? PrefixOnInterface(device.Name, config.Address))
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Address.AddressFamily != AddressFamily.InterNetwork)
+            Throw.Argument(nameof(options), $"EchoResponderOptions.Address = {options.Address}", "the responder answers for an IPv4 address (ARP, ICMP, UDP over IPv4).", "give an IPv4 address.");
+        if (options.Batch is 0 or > RingSize)
+            Throw.OutOfRange(nameof(options), $"EchoResponderOptions.Batch = {options.Batch}", $"a batch takes 1 to {RingSize} descriptors (the ring size).", "use e.g. 64.");
+        Options = options;
+        _batch = options.Batch;
+        NetDevice device = NetDevice.Get(options.Interface);
+        uint address = Ipv4Address.ToUInt32(options.Address);
+        if (options.PrefixLength is < 0 or > 32)
+            Throw.OutOfRange(nameof(options), $"EchoResponderOptions.PrefixLength = {options.PrefixLength}", "an IPv4 prefix has 0 to 32 bits.", "give e.g. 24, or null to take the interface's.");
+        var host = new HostPolicy(options.Mac ?? new MacAddress(device.HardwareAddress), address, options.PrefixLength ?? PrefixOnInterface(device.Name, options.Address))
         {
             // A peer's stack on the same machine leaves UDP checksums partial across a veth (CHECKSUM_PARTIAL), which AF_XDP does not flag.
             AcceptsPartialUdpChecksum = device.QueryDriver()?.HandsOverPartialChecksums == true,
         };
-        _identity = new EchoIdentity(host, config.UdpPort);
+        _identity = new EchoIdentity(host, options.UdpPort);
 
-        _umem = new Umem(new UmemConfig { FrameCount = FrameCount, FrameSize = 2048, FillRingSize = FrameCount, CompletionRingSize = RingSize });
+        _umem = new Umem(new UmemOptions { FrameCount = FrameCount, FrameSize = 2048, FillRingSize = FrameCount, CompletionRingSize = RingSize });
         try
         {
-            _socket = new RxTxSocket(_umem, device.Index, config.Queue, new XskSocketConfig { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = config.BindMode });
+            _socket = new RxTxSocket(_umem, device.Index, options.Queue, new XskSocketOptions { RxRingSize = RingSize, TxRingSize = RingSize, BindMode = options.BindMode });
             _socket.Fill.Populate(0, FrameCount);
-            if (config.XskMap is { } map)
+            if (options.XskMap is { } map)
             {
                 map.Register(_socket);
             }
             else
             {
-                _program = XskRedirectProgram.Attach(device, Filters(config.Address, config.UdpPort), config.AttachMode, name: ProgramName);
+                _program = XskRedirectProgram.Attach(device, Filters(options.Address, options.UdpPort), options.AttachMode, name: ProgramName);
                 _program.Register(_socket);
             }
             _liveness = new XskLiveness(_socket, _program?.Link);
@@ -161,7 +161,7 @@ public sealed class EchoResponder : IDisposable
     }
 
     /// <summary>The configuration the responder was built with.</summary>
-    public EchoResponderConfig Config { get; }
+    public EchoResponderOptions Options { get; }
 
     /// <summary>The MAC, address, prefix and port answered with.</summary>
     public EchoIdentity Identity => _identity;
@@ -169,13 +169,13 @@ public sealed class EchoResponder : IDisposable
     /// <summary>The socket the requests arrive on and the replies leave by.</summary>
     public RxTxSocket Socket => _socket;
 
-    /// <summary>The steering program and its attachment; null when registered in <see cref="EchoResponderConfig.XskMap"/>.</summary>
+    /// <summary>The steering program and its attachment; null when registered in <see cref="EchoResponderOptions.XskMap"/>.</summary>
     public XskRedirectProgram? Program => _program;
 
     /// <summary>The counts so far; safe to read from another thread.</summary>
     public EchoCounters Counters => new(Volatile.Read(ref _arpReplies), Volatile.Read(ref _icmpEchoReplies), Volatile.Read(ref _udpEchoReplies),
         Refused(ReplyVerdict.NotForUs), Refused(ReplyVerdict.Malformed), Refused(ReplyVerdict.BadChecksum), Refused(ReplyVerdict.BadSource),
-        Refused(ReplyVerdict.ReflectorPort), Volatile.Read(ref _socket.Counters.TxDropped));
+        Refused(ReplyVerdict.ReflectorPort), _socket.Counters.TxDropped);
 
     /// <summary>
     /// Answers the requests that have arrived (at most one batch) and returns how many frames it
@@ -202,12 +202,12 @@ public sealed class EchoResponder : IDisposable
     }
 
     /// <summary>
-    /// Answers until <paramref name="cancellation"/> is signalled (checked at least every 100 ms); throws
+    /// Answers until <paramref name="cancellationToken"/> is signalled (checked at least every 100 ms); throws
     /// <see cref="XskGoneException"/> within a second of the interface or the steering program going away.
     /// </summary>
-    public void Run(CancellationToken cancellation)
+    public void Run(CancellationToken cancellationToken)
     {
-        while (!cancellation.IsCancellationRequested)
+        while (!cancellationToken.IsCancellationRequested)
         {
             ProcessBatch(timeoutMs: 100);
             _liveness.Check();
@@ -223,7 +223,7 @@ public sealed class EchoResponder : IDisposable
     }
 
     /// <summary>The address, interface, queue and UDP port, for logs.</summary>
-    public override string ToString() => $"EchoResponder({Config.Address} on {Config.Interface} queue {Config.Queue}, UDP port {Config.UdpPort})";
+    public override string ToString() => $"EchoResponder({Options.Address} on {Options.Interface} queue {Options.Queue}, UDP port {Options.UdpPort})";
 
     void Count(in EchoOutcome outcome)
     {

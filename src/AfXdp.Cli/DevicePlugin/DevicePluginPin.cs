@@ -1,7 +1,8 @@
 using AfXdp.Bpf;
+using AfXdp.DevicePlugin;
 using AfXdp.Interop;
 
-namespace AfXdp.DevicePlugin;
+namespace AfXdp.Cli.DevicePlugin;
 
 /// <summary>
 /// The device plugin's other way, for a single host and for tests: the XSKMAP pinned as DIRECTORY/xsks_map
@@ -9,7 +10,7 @@ namespace AfXdp.DevicePlugin;
 /// user who will open it, as the plugin gives it to its pool's <c>uid</c>. Dispose unpins it and removes the
 /// directories it made; the map stays the caller's.
 /// </summary>
-public sealed class DevicePluginPin : IDisposable
+internal sealed class DevicePluginPin : IDisposable
 {
     TrustedDirectory? _directory;
     bool _pinned;
