@@ -159,19 +159,20 @@ done
 if [[ $PROFILE == 1 ]]; then
   for mode in "${MODES[@]}"; do
     PERF_MAP=1 start_server "$mode"
+    run_dnsperf >/dev/null  # warm up (JIT tiering) before anything is counted
     echo "## profile mode $mode: perf trace -s -p $PID during a paced $PROFILE_QPS qps pass"
     timeout -s INT $((SECS + 1)) perf trace -s -p "$PID" -o "$WORK/trace" >/dev/null 2>&1 &
     tracer=$!; sleep 0.5
     paced "$mode" profile-trace "$PROFILE_QPS" | grep RESULT
     wait $tracer || true
-    grep -v '^$' "$WORK/trace" | head -60
+    grep -v '^$' "$WORK/trace" | sed -n 1,80p
     echo "## profile mode $mode: perf record -e cpu-clock -C $SERVER_CORE during a paced $PROFILE_QPS qps pass"
-    timeout -s INT $((SECS + 1)) perf record -e cpu-clock -C $SERVER_CORE -g -o "$WORK/perf.data" >/dev/null 2>&1 &
+    timeout -s INT $((SECS + 1)) perf record -e cpu-clock -C $SERVER_CORE -o "$WORK/perf.data" >/dev/null 2>&1 &
     recorder=$!; sleep 0.5
     paced "$mode" profile-record "$PROFILE_QPS" | grep RESULT
     wait $recorder || true
-    perf report -i "$WORK/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
-    perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
+    perf report -i "$WORK/perf.data" --sort comm,dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | sed -n 1,15p
+    perf report -i "$WORK/perf.data" --sort comm,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | sed -n 1,40p
     stop_server >/dev/null
     sleep 1
   done
