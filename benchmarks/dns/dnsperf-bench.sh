@@ -43,7 +43,7 @@ done
 [[ $SECS =~ ^[1-9][0-9]*$ && $REPS =~ ^[1-9][0-9]*$ ]] || { echo "dnsperf-bench.sh: SECONDS ($SECS) and REPS ($REPS) are positive integers" >&2; exit 2; }
 
 cleanup() {
-  [[ -n ${SERVER:-} ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+  if [[ -n ${SERVER:-} ]]; then kill "${PID:-$SERVER}" "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; fi
   ip netns del $A 2>/dev/null || true
   ip netns del $B 2>/dev/null || true
   rm -rf "$WORK"
@@ -85,7 +85,7 @@ descendant() { # pid name
   done
 }
 
-# Starts the server of a mode on SERVER_CORE; SERVER is the process to kill, PID the one to measure (knotd under timeout).
+# Starts the server of a mode on SERVER_CORE; SERVER is the process to wait for, PID the one to measure and stop (knotd, under timeout).
 start_server() { # mode
   local log=$WORK/server.log life=$(( (${#RATES[@]} + 3) * (SECS + 2) + 60 ))
   if [[ $1 == knot ]]; then
@@ -107,7 +107,8 @@ start_server() { # mode
 }
 
 stop_server() {
-  kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=
+  # knotd itself: a TERM to knot_cand.sh (a shell waiting for it) would leave knotd holding port 53.
+  kill -TERM "$PID"; wait "$SERVER" || true; SERVER= PID=
   sed 's/^/  | /' "$WORK/server.log"
 }
 
