@@ -27,10 +27,10 @@ internal sealed class AdaptiveWait
     /// <summary>Coalescing windows, ns: zero, then doubling up to 64 µs, the latency the service may add at most.</summary>
     internal static readonly long[] CoalesceLevelsNs = [0, 8_000, 16_000, 32_000, 64_000];
 
-    /// <summary>Sleeps per sample (net_dim's DIM_NEVENTS).</summary>
+    /// <summary>Sleeps per sample (DIM_NEVENTS, include/linux/dim.h).</summary>
     internal const int SampleCycles = 64;
 
-    /// <summary>A step up the ladder must bring this many percent more packets per wakeup (net_dim's IS_SIGNIFICANT_DIFF: 10).</summary>
+    /// <summary>A step up the ladder must bring this many percent more packets per wakeup (IS_SIGNIFICANT_DIFF in include/linux/dim.h: 10).</summary>
     internal const int SignificantPercent = 10;
 
     /// <summary>A parked search starts again when the packet rate moves by more than this.</summary>
