@@ -12,8 +12,8 @@ namespace AfXdp.Engine;
 /// <item>Coalescing climbs a ladder of windows (<see cref="CoalesceLevelsNs"/>, five levels like net_dim's
 /// profiles) one step per sample while a step brings at least <see cref="SignificantPercent"/> % more packets
 /// per wakeup, and steps back and parks when it does not; a wider window costs latency, so it is kept only
-/// while it buys wakeups. Parked, it explores again (downwards first) when the rate moves by more than
-/// <see cref="RateChangePercent"/> %. At a low rate no window brings a second packet: it stays at zero and the
+/// while it buys wakeups. Parked, it explores again when the rate moves by more than <see cref="RateChangePercent"/> %
+/// (or spinning ends): one sample at the current rung for a baseline, then downwards first. At a low rate no window brings a second packet: it stays at zero and the
 /// worker sleeps at once.</item>
 /// <item>At a high rate (packets closer than <see cref="SpinBelowGapNs"/>, about what a sleep and a wakeup
 /// cost in CPU) the worker spins for <see cref="SpinGaps"/> mean gaps before it sleeps and does not coalesce:
@@ -42,7 +42,7 @@ internal sealed class AdaptiveWait
     /// <summary>Mean gaps the worker spins for at a high rate before it sleeps.</summary>
     internal const int SpinGaps = 4;
 
-    enum Search { Parked, Up, Down }
+    enum Search { Parked, Baseline, Up, Down }
 
     readonly double _ticksPerNanosecond;
     readonly long? _fixedSpinTicks;
@@ -90,11 +90,15 @@ internal sealed class AdaptiveWait
         double gapNs = _packets == 0 ? double.PositiveInfinity : elapsedNs / _packets;
         (_sampleStart, _cycles, _packets) = (now, 0, 0);
         // Hysteresis: spinning, the worker sleeps only at pauses, which stretch the mean gap it sees.
+        bool wasSpinning = _spinning;
         _spinning = gapNs < (_spinning ? 2 * SpinBelowGapNs : SpinBelowGapNs);
         _spinGapNs = _spinning ? gapNs : 0;
         // Spinning, the worker sleeps only at pauses: its wakeups say nothing about a coalescing window.
-        if (!_spinning)
-            Tune(perWakeup, rate);
+        if (_spinning)
+            return;
+        if (wasSpinning)
+            _search = Search.Baseline;
+        Tune(perWakeup, rate);
     }
 
     void Tune(double perWakeup, double rate)
@@ -102,14 +106,17 @@ internal sealed class AdaptiveWait
         switch (_search)
         {
             case Search.Parked:
+                // A new rate: the next sample, at this rung, is the baseline the steps are compared with
+                // (a sample from before the change would mislead the first step).
                 if (Differs(rate, _parkedRate, RateChangePercent))
-                {
-                    // As net_dim leaves parking: towards less moderation first, unless there is none.
-                    _search = _level == 0 ? Search.Up : Search.Down;
-                    _level += _level == 0 ? 1 : -1;
-                }
+                    _search = Search.Baseline;
                 else
                     _parkedRate = rate; // follow slow drift, so that only a real change restarts the search
+                break;
+            case Search.Baseline:
+                // As net_dim leaves parking: towards less moderation first, unless there is none.
+                _search = _level == 0 ? Search.Up : Search.Down;
+                _level += _level == 0 ? 1 : -1;
                 break;
             case Search.Up:
                 if (perWakeup > _previousPerWakeup * (100 + SignificantPercent) / 100)

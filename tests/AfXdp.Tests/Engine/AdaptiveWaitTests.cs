@@ -98,14 +98,42 @@ public sealed class AdaptiveWaitTests
         Assert.InRange(wait.SpinTicks, 4 * 2 * Us, 4 * 2 * AdaptiveWait.SpinBelowGapNs); // the mean gap, pauses included, is 5.9 µs
     }
 
+    static List<long> Poisson(double perSecond, int count, long start = 0)
+    {
+        var random = new Random(24);
+        double t = start;
+        return [.. Enumerable.Range(0, count).Select(_ => (long)(t += -Math.Log(1 - random.NextDouble()) * 1e9 / perSecond))];
+    }
+
     [Fact]
-    public void When_the_rate_falls_from_20k_to_2k_the_window_closes_again()
+    public void At_100k_random_arrivals_per_second_the_window_widens_to_the_top_rung()
     {
         AdaptiveWait wait = Adaptive();
-        List<long> arrivals = Uniform(50 * Us, 50_000);
-        arrivals.AddRange(Uniform(500 * Us, 20_000, arrivals[^1] + 500 * Us));
+        double perWakeup = Serve(wait, Poisson(100_000, 200_000));
+        Assert.Equal(AdaptiveWait.CoalesceLevelsNs[^1], wait.CoalesceNanoseconds);
+        Assert.True(perWakeup > 3, $"{perWakeup} packets per wakeup with 64 µs windows over 10 µs gaps");
+    }
+
+    [Fact]
+    public void When_the_rate_falls_from_100k_to_2k_the_window_closes_again()
+    {
+        AdaptiveWait wait = Adaptive();
+        List<long> arrivals = Poisson(100_000, 200_000);
         Serve(wait, arrivals);
+        Assert.Equal(AdaptiveWait.CoalesceLevelsNs[^1], wait.CoalesceNanoseconds);
+        Serve(wait, Poisson(2_000, 20_000, arrivals[^1] + 500 * Us));
         Assert.Equal(0, wait.CoalesceNanoseconds);
+    }
+
+    [Fact]
+    public void After_spinning_at_500k_per_second_a_fall_to_2k_neither_spins_nor_coalesces()
+    {
+        AdaptiveWait wait = Adaptive();
+        List<long> arrivals = Bursts(400, 256, 2 * Us, (512 + 1000) * Us);
+        Serve(wait, arrivals);
+        Assert.NotEqual(0, wait.SpinTicks);
+        Serve(wait, Poisson(2_000, 20_000, arrivals[^1] + 500 * Us));
+        Assert.Equal((0L, 0L), (wait.SpinTicks, wait.CoalesceNanoseconds));
     }
 
     [Fact]
