@@ -172,8 +172,8 @@ if [[ $PROFILE == 1 ]]; then
     recorder=$!; sleep 0.5
     paced "$mode" profile-record "$PROFILE_QPS" | grep RESULT
     wait $recorder || true
-    perf report -i "$WORK/perf.data" --sort comm,dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | sed -n 1,15p
-    perf report -i "$WORK/perf.data" --sort comm,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | sed -n 1,40p
+    perf report -i "$WORK/perf.data" --sort pid,dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | sed -n 1,15p
+    perf report -i "$WORK/perf.data" --sort pid,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | sed -n 1,40p
     stop_server >/dev/null
     sleep 1
   done
