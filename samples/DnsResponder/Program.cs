@@ -36,9 +36,9 @@ var port = new Option<ushort>("--port") { Description = "UDP port, with --ip (th
 var records = new Option<string[]>("--record") { Description = "an A record, NAME=IPV4; repeat for more (Dns:Records)", AllowMultipleArgumentsPerToken = false };
 var duration = new Option<double?>("--duration", "-d") { Description = "seconds to serve; 0 serves until Ctrl-C or SIGTERM (Dns:DurationSeconds)" };
 var kernel = new Option<bool>("--kernel") { Description = "serve through System.Net.Sockets (the kernel's UDP stack) instead of AF_XDP, for comparison (Dns:Kernel)" };
-var spin = new Option<int?>("--spin-us") { Description = "AF_XDP: microseconds an idle worker polls before it sleeps in poll(2); default 50 (AfXdp:SpinTime)" };
+var spin = new Option<int?>("--spin-us") { Description = "AF_XDP: microseconds an idle worker polls before it sleeps in poll(2); default: adaptive, from the query rate (AfXdp:SpinTime)" };
 spin.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0 or > 1_000_000) r.AddError("--spin-us must be from 0 to 1000000"); });
-var coalesce = new Option<int?>("--coalesce-us") { Description = "AF_XDP: microseconds a worker woken by a query waits for more, so that they share one wakeup and one send (like a NIC's rx-usecs); adds that much latency; default 0 (AfXdp:Coalesce)" };
+var coalesce = new Option<int?>("--coalesce-us") { Description = "AF_XDP: microseconds a worker woken by a query waits for more, so that they share one wakeup and one send (like a NIC's rx-usecs); adds that much latency; default: adaptive, 0 to 64 (AfXdp:Coalesce)" };
 coalesce.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0 or > 10_000) r.AddError("--coalesce-us must be from 0 to 10000 (10 ms): it is added to every answer's latency"); });
 var threads = new Option<int?>("--threads") { Description = "--kernel: sockets (SO_REUSEPORT), one thread each; default one per CPU the process may run on (Dns:Threads)" };
 var xskmap = new Option<string?>("--xskmap")

@@ -35,10 +35,10 @@ public sealed class UdpServiceSettings
     /// <summary><see cref="UdpServiceOptions.BatchSize"/>.</summary>
     public uint? BatchSize { get; set; }
 
-    /// <summary><see cref="UdpServiceOptions.SpinTime"/>, e.g. "00:00:00.00005" (50 µs).</summary>
+    /// <summary><see cref="UdpServiceOptions.SpinTime"/>, e.g. "00:00:00.00005" (50 µs); absent: adaptive.</summary>
     public TimeSpan? SpinTime { get; set; }
 
-    /// <summary><see cref="UdpServiceOptions.Coalesce"/>.</summary>
+    /// <summary><see cref="UdpServiceOptions.Coalesce"/>, e.g. "00:00:00.0002" (200 µs); absent: adaptive.</summary>
     public TimeSpan? Coalesce { get; set; }
 
     /// <summary><see cref="UdpServiceOptions.NeighbourLifetime"/>.</summary>

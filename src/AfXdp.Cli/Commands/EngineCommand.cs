@@ -19,10 +19,9 @@ internal static class EngineCommand
         var handler = CliOptions.Choice("--handler", null, "drop | reflect (swap MACs, IPv4 addresses and ports; send back)", "drop", "drop", "reflect");
         var umem = CliOptions.Choice("--umem", null, "shared | per-queue", "shared", "shared", "per-queue");
         var attach = CliOptions.Attach();
-        var spin = new Option<double>("--spin-us")
+        var spin = new Option<double?>("--spin-us")
         {
-            Description = "microseconds an idle worker polls before it sleeps in poll(); -1 never sleeps",
-            DefaultValueFactory = _ => 50,
+            Description = "microseconds an idle worker polls before it sleeps in poll(); -1 never sleeps (default: adaptive, from the packet rate)",
             CustomParser = r =>
             {
                 string text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
@@ -32,6 +31,8 @@ internal static class EngineCommand
                 return 0;
             },
         };
+        var coalesce = CliOptions.OptionalNumber<uint>("--coalesce-us",
+            "microseconds a worker woken by a packet waits for more, so that they share one wakeup and one TX kick, 0 to 10000 (default: adaptive, 0 to 64)", 0, 10_000);
         var busyPoll = new Option<bool>("--busy-poll", "-B") { Description = "preferred busy polling on every socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL 20 us, budget = batch)" };
         var batch = CliOptions.Number<uint>("--batch", "-b", "packets per handler call", 64, 1, 65536);
         var ring = CliOptions.Number<uint>("--ring", "-r", "size of all four rings of every queue (a power of two); each queue gets 2 x ring frames", 2048, 64, 65536, "a power of two", uint.IsPow2);
@@ -40,11 +41,11 @@ internal static class EngineCommand
             "Run the multi-queue engine: one AF_XDP socket and one worker thread per queue. Per-second totals go to stderr; " +
             "the last line on stdout is the summary (queues=... pps=N q0_pps=N ... cpu_pct=N).")
         {
-            iface, queues, cores, handler, umem, attach, spin, busyPoll, batch, ring, duration,
+            iface, queues, cores, handler, umem, attach, spin, coalesce, busyPoll, batch, ring, duration,
         };
         XdpEngineOptions Options(ParseResult r)
         {
-            double spinUs = r.GetValue(spin);
+            double? spinUs = r.GetValue(spin);
             return new XdpEngineOptions
             {
                 Interface = r.GetValue(iface)!,
@@ -52,7 +53,8 @@ internal static class EngineCommand
                 Cores = r.GetValue(cores) is { Length: > 0 } c ? c : null,
                 Umem = r.GetValue(umem) == "shared" ? UmemLayout.Shared : UmemLayout.PerQueue,
                 AttachMode = Enum.Parse<XdpAttachMode>(r.GetValue(attach)!, ignoreCase: true),
-                SpinTime = spinUs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(spinUs),
+                SpinTime = spinUs is not { } us ? null : us < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMicroseconds(us),
+                Coalesce = r.GetValue(coalesce) is { } coalesceUs ? TimeSpan.FromMicroseconds(coalesceUs) : null,
                 BusyPoll = r.GetValue(busyPoll) ? new BusyPollOptions(20, (int)r.GetValue(batch)) : null,
                 BatchSize = r.GetValue(batch),
                 RingSize = r.GetValue(ring),

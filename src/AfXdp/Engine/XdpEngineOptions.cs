@@ -61,20 +61,24 @@ public sealed record XdpEngineOptions
 
     /// <summary>
     /// How long an idle worker keeps polling its rings before it sleeps in poll(2): the latency of the
-    /// first packet after a pause against a core's worth of CPU. <see cref="Timeout.InfiniteTimeSpan"/>
-    /// never sleeps (lowest latency, one core per queue at 100 %); zero sleeps at once.
+    /// first packet after a pause against a core's worth of CPU. Null (the default) lets the worker choose
+    /// from the rate it sees: it sleeps at once, and spins a few mean gaps only
+    /// while packets come closer than a sleep and a wakeup cost (about 5 µs). <see cref="Timeout.InfiniteTimeSpan"/>
+    /// never sleeps (lowest latency, one core per queue at 100 %); zero always sleeps at once.
     /// </summary>
-    public TimeSpan SpinTime { get; init; } = TimeSpan.FromMicroseconds(50);
+    public TimeSpan? SpinTime { get; init; }
 
     /// <summary>
     /// Interrupt moderation in software, like a NIC's rx-usecs: a worker woken from its sleep by a frame
     /// waits this long before it takes the batch, and while frames keep coming it sleeps this long between
     /// batches instead of waiting in poll(2); the first such sleep that brings nothing sends it back to
     /// poll(2). One wakeup and one TX kick then serve every frame that arrived meanwhile: less CPU per packet
-    /// at moderate rates, at the price of up to this much latency. Zero (the default) takes each frame at
-    /// once. Applies only to workers that sleep (not with busy polling or an infinite <see cref="SpinTime"/>).
+    /// at moderate rates, at the price of up to this much latency. Null (the default) lets the worker choose,
+    /// as net_dim does for a NIC: a window of 0 to 64 µs that widens only while it brings significantly more
+    /// frames per wakeup (docs/dns-cpu.md); zero takes each frame at once. Applies only to workers
+    /// that sleep (not with busy polling or an infinite <see cref="SpinTime"/>).
     /// </summary>
-    public TimeSpan Coalesce { get; init; } = TimeSpan.Zero;
+    public TimeSpan? Coalesce { get; init; }
 
     /// <summary>Longest sleep of an idle worker; it calls <see cref="IPacketHandler.Idle"/> at least this often.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
@@ -110,7 +114,7 @@ public sealed record XdpEngineOptions
     }
 
     /// <summary>The checks of <see cref="SpinTime"/> and <see cref="Coalesce"/>, for this record and for the options of a service on the engine, named by <paramref name="owner"/>.</summary>
-    internal static void ValidateWaits(string owner, TimeSpan spinTime, TimeSpan coalesce)
+    internal static void ValidateWaits(string owner, TimeSpan? spinTime, TimeSpan? coalesce)
     {
         if (spinTime < TimeSpan.Zero && spinTime != Timeout.InfiniteTimeSpan)
             Throw.OutOfRange("SpinTime", $"{owner}.SpinTime = {spinTime}", "a spin time cannot be negative.", "use TimeSpan.Zero, a few microseconds, or Timeout.InfiniteTimeSpan.");

@@ -39,16 +39,19 @@ public sealed record UdpServiceOptions
 
     /// <summary>
     /// How long an idle worker polls its rings before it sleeps in poll(2): latency of the first datagram
-    /// after a pause against CPU time. Zero sleeps at once (least CPU at moderate rates).
+    /// after a pause against CPU time (see <see cref="Engine.XdpEngineOptions.SpinTime"/>). Null (the default)
+    /// lets the worker choose from the rate it sees: it spins only while datagrams come closer than about 5 µs.
+    /// Zero always sleeps at once; <see cref="Timeout.InfiniteTimeSpan"/> never sleeps.
     /// </summary>
-    public TimeSpan SpinTime { get; init; } = TimeSpan.FromMicroseconds(50);
+    public TimeSpan? SpinTime { get; init; }
 
     /// <summary>
     /// Software interrupt moderation (see <see cref="Engine.XdpEngineOptions.Coalesce"/>): a worker woken by a
     /// datagram waits this long for more, so that they share one wakeup and one send. Less CPU per datagram
-    /// at moderate rates for up to this much added latency; zero (the default) answers each at once.
+    /// at moderate rates for up to this much added latency. Null (the default) lets the worker choose a window
+    /// of 0 to 64 µs from the rate it sees, wider only while it brings more datagrams per wakeup; zero answers each at once.
     /// </summary>
-    public TimeSpan Coalesce { get; init; } = TimeSpan.Zero;
+    public TimeSpan? Coalesce { get; init; }
 
     /// <summary>How long a neighbour's MAC address, once looked up for <see cref="UdpSender.Send(UdpEndpoint, ReadOnlySpan{byte})"/>, is used without asking the kernel again.</summary>
     public TimeSpan NeighbourLifetime { get; init; } = TimeSpan.FromSeconds(10);

@@ -1,0 +1,154 @@
+namespace AfXdp.Engine;
+
+/// <summary>
+/// How long an idle worker spins and how long it coalesces, when its options leave it to choose (a null
+/// <see cref="XdpEngineOptions.SpinTime"/> or <see cref="XdpEngineOptions.Coalesce"/>): software interrupt
+/// moderation in the manner of the kernel's net_dim (lib/dim/net_dim.c), which tunes a NIC's rx-usecs from
+/// what it measures. Pure logic: the worker reports each sleep (<see cref="Record"/>: the time and the packets
+/// it took since the previous one) and reads <see cref="SpinTicks"/> and <see cref="CoalesceNanoseconds"/>.
+/// <list type="bullet">
+/// <item>Every <see cref="SampleCycles"/> sleeps (net_dim's DIM_NEVENTS) it closes a sample: packets per wakeup
+/// and packets per second.</item>
+/// <item>Coalescing climbs a ladder of windows (<see cref="CoalesceLevelsNs"/>, five levels like net_dim's
+/// profiles) one step per sample while a step brings at least <see cref="SignificantPercent"/> % more packets
+/// per wakeup, and steps back and parks when it does not; a wider window costs latency, so it is kept only
+/// while it buys wakeups. Parked, it explores again when the rate moves by more than <see cref="RateChangePercent"/> %
+/// (or spinning ends): one sample at the current rung for a baseline, then downwards first. At a low rate no window brings a second packet: it stays at zero and the
+/// worker sleeps at once.</item>
+/// <item>At a high rate (packets closer than <see cref="SpinBelowGapNs"/>, about what a sleep and a wakeup
+/// cost in CPU) the worker spins for <see cref="SpinGaps"/> mean gaps before it sleeps and does not coalesce:
+/// the next packet is due before a sleep would pay for itself. It stops spinning when the gap grows past
+/// twice that.</item>
+/// </list>
+/// A fixed spin time or coalescing window (the options set) overrides its half of the decision.
+/// </summary>
+internal sealed class AdaptiveWait
+{
+    /// <summary>Coalescing windows, ns: zero, then doubling up to 64 µs, the latency the service may add at most.</summary>
+    internal static readonly long[] CoalesceLevelsNs = [0, 8_000, 16_000, 32_000, 64_000];
+
+    /// <summary>Sleeps per sample (DIM_NEVENTS, include/linux/dim.h).</summary>
+    internal const int SampleCycles = 64;
+
+    /// <summary>A step up the ladder must bring this many percent more packets per wakeup (IS_SIGNIFICANT_DIFF in include/linux/dim.h: 10).</summary>
+    internal const int SignificantPercent = 10;
+
+    /// <summary>A parked search starts again when the packet rate moves by more than this.</summary>
+    internal const int RateChangePercent = 25;
+
+    /// <summary>Mean gap between packets under which the worker spins: a poll(2) sleep and wakeup costs about 5 µs of CPU on the machines measured (docs/dns-cpu.md).</summary>
+    internal const long SpinBelowGapNs = 5_000;
+
+    /// <summary>Mean gaps the worker spins for at a high rate before it sleeps.</summary>
+    internal const int SpinGaps = 4;
+
+    enum Search { Parked, Baseline, Up, Down }
+
+    readonly double _ticksPerNanosecond;
+    readonly long? _fixedSpinTicks;
+    readonly long? _fixedCoalesceNs;
+    Search _search = Search.Parked;
+    int _level;
+    double _previousPerWakeup;
+    double _parkedRate;
+    long _sampleStart;
+    int _cycles;
+    long _packets;
+    bool _spinning;
+    double _spinGapNs;
+
+    /// <param name="ticksPerSecond">Units of the times given to <see cref="Record"/> (<see cref="System.Diagnostics.Stopwatch.Frequency"/>).</param>
+    /// <param name="now">The start of the first sample.</param>
+    /// <param name="spinTime">A fixed spin time (<see cref="Timeout.InfiniteTimeSpan"/>: forever), or null to choose.</param>
+    /// <param name="coalesce">A fixed coalescing window, or null to choose.</param>
+    internal AdaptiveWait(long ticksPerSecond, long now, TimeSpan? spinTime, TimeSpan? coalesce)
+    {
+        _ticksPerNanosecond = ticksPerSecond / 1e9;
+        _fixedSpinTicks = spinTime is not { } spin ? null : spin == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(spin.TotalSeconds * ticksPerSecond);
+        _fixedCoalesceNs = coalesce is { } c ? (long)c.TotalNanoseconds : null;
+        _sampleStart = now;
+    }
+
+    /// <summary>How long the worker keeps polling its rings before it sleeps, in ticks; <see cref="long.MaxValue"/> for ever.</summary>
+    internal long SpinTicks => _fixedSpinTicks ?? (_spinning ? (long)(_spinGapNs * SpinGaps * _ticksPerNanosecond) : 0);
+
+    /// <summary>How long the worker sleeps to let frames gather (after a wakeup, and between batches while they flow), ns; 0: not at all.</summary>
+    internal long CoalesceNanoseconds => _fixedCoalesceNs ?? (_spinning ? 0 : CoalesceLevelsNs[_level]);
+
+    /// <summary>The rung of <see cref="CoalesceLevelsNs"/> the search stands on (for tests and metrics).</summary>
+    internal int Level => _level;
+
+    /// <summary>The worker goes to sleep at <paramref name="now"/>, having taken <paramref name="packets"/> since it last did.</summary>
+    internal void Record(long now, uint packets)
+    {
+        _packets += packets;
+        if (++_cycles < SampleCycles)
+            return;
+        double elapsedNs = Math.Max(1, now - _sampleStart) / _ticksPerNanosecond;
+        double perWakeup = (double)_packets / _cycles;
+        double rate = _packets * 1e9 / elapsedNs;
+        double gapNs = _packets == 0 ? double.PositiveInfinity : elapsedNs / _packets;
+        (_sampleStart, _cycles, _packets) = (now, 0, 0);
+        // Hysteresis: spinning, the worker sleeps only at pauses, which stretch the mean gap it sees.
+        bool wasSpinning = _spinning;
+        _spinning = gapNs < (_spinning ? 2 * SpinBelowGapNs : SpinBelowGapNs);
+        _spinGapNs = _spinning ? gapNs : 0;
+        // Spinning, the worker sleeps only at pauses: its wakeups say nothing about a coalescing window.
+        if (_spinning)
+            return;
+        if (wasSpinning)
+            _search = Search.Baseline;
+        Tune(perWakeup, rate);
+    }
+
+    void Tune(double perWakeup, double rate)
+    {
+        switch (_search)
+        {
+            case Search.Parked:
+                // A new rate: the next sample, at this rung, is the baseline the steps are compared with
+                // (a sample from before the change would mislead the first step).
+                if (Differs(rate, _parkedRate, RateChangePercent))
+                    _search = Search.Baseline;
+                else
+                    _parkedRate = rate; // follow slow drift, so that only a real change restarts the search
+                break;
+            case Search.Baseline:
+                // As net_dim leaves parking: towards less moderation first, unless there is none.
+                _search = _level == 0 ? Search.Up : Search.Down;
+                _level += _level == 0 ? 1 : -1;
+                break;
+            case Search.Up:
+                if (perWakeup > _previousPerWakeup * (100 + SignificantPercent) / 100)
+                {
+                    if (_level == CoalesceLevelsNs.Length - 1)
+                        Park(rate);
+                    else
+                        _level++;
+                }
+                else
+                {
+                    _level--; // the wider window bought no wakeups: it only added latency
+                    Park(rate);
+                }
+                break;
+            case Search.Down:
+                if (perWakeup * (100 + SignificantPercent) / 100 < _previousPerWakeup)
+                {
+                    _level++; // the wider window was saving wakeups: keep it
+                    Park(rate);
+                }
+                else if (_level == 0)
+                    Park(rate);
+                else
+                    _level--;
+                break;
+        }
+        _previousPerWakeup = perWakeup;
+    }
+
+    void Park(double rate) => (_search, _parkedRate) = (Search.Parked, rate);
+
+    static bool Differs(double value, double reference, int percent) =>
+        Math.Abs(value - reference) * 100 > reference * percent || (reference == 0 && value != 0);
+}

@@ -1,0 +1,158 @@
+using AfXdp.Engine;
+
+namespace AfXdp.Tests.Engine;
+
+/// <summary>
+/// The wait policy fed synthetic arrivals (times in ns, one tick = 1 ns) through a model of the worker's loop:
+/// poll(2) until a packet, the coalescing window, a timed sleep between batches while packets flow, a spin
+/// when the policy asks for one. Deterministic: no clock, no threads.
+/// </summary>
+public sealed class AdaptiveWaitTests
+{
+    const long Us = 1_000;
+
+    static AdaptiveWait Adaptive() => new(1_000_000_000, 0, spinTime: null, coalesce: null);
+
+    /// <summary>Runs the worker model over <paramref name="arrivals"/>; the packets per wakeup over the last quarter of the run.</summary>
+    static double Serve(AdaptiveWait wait, IReadOnlyList<long> arrivals)
+    {
+        int next = 0, wakeups = 0, lateFrom = arrivals.Count * 3 / 4, late = 0;
+        long now = arrivals.Count == 0 ? 0 : arrivals[0];
+        uint Take(long until)
+        {
+            uint n = 0;
+            for (; next < arrivals.Count && arrivals[next] <= until; next++, n++)
+                late += next >= lateFrom ? 1 : 0;
+            return n;
+        }
+        while (next < arrivals.Count)
+        {
+            // Asleep in poll(2) until the next packet, then the window after the wakeup.
+            now = Math.Max(now, arrivals[next]) + wait.CoalesceNanoseconds;
+            wakeups += next >= lateFrom ? 1 : 0;
+            uint taken = Take(now);
+            while (true)
+            {
+                // Spinning: the next packet is taken at once if it comes within the spin time.
+                while (wait.SpinTicks > 0 && next < arrivals.Count && arrivals[next] - now <= wait.SpinTicks)
+                {
+                    now = arrivals[next];
+                    taken += Take(now);
+                }
+                long window = wait.CoalesceNanoseconds;
+                wait.Record(now, taken);
+                if (window == 0 || taken == 0)
+                    break;
+                // Flowing: a timed sleep, then whatever came meanwhile; one that brings nothing goes back to poll(2).
+                now += window;
+                wakeups += next >= lateFrom ? 1 : 0;
+                taken = Take(now);
+            }
+        }
+        return (double)late / Math.Max(1, wakeups);
+    }
+
+    static List<long> Uniform(long gapNs, int count, long start = 0) => [.. Enumerable.Range(0, count).Select(i => start + i * gapNs)];
+
+    static List<long> Bursts(int bursts, int size, long gapNs, long periodNs) => [.. Enumerable.Range(0, bursts).SelectMany(b => Uniform(gapNs, size, b * periodNs))];
+
+    [Fact]
+    public void At_2k_packets_per_second_it_neither_spins_nor_coalesces()
+    {
+        AdaptiveWait wait = Adaptive();
+        double perWakeup = Serve(wait, Uniform(500 * Us, 20_000));
+        Assert.Equal(0, wait.CoalesceNanoseconds);
+        Assert.Equal(0, wait.SpinTicks);
+        Assert.Equal(1.0, perWakeup);
+    }
+
+    [Fact]
+    public void At_20k_evenly_spaced_packets_per_second_it_stays_at_no_window_because_8_us_halves_the_packets_per_wakeup()
+    {
+        // An 8 µs window after a wakeup takes one packet and the timed sleep after it finds none: two wakeups a packet.
+        AdaptiveWait wait = Adaptive();
+        double perWakeup = Serve(wait, Uniform(50 * Us, 100_000));
+        Assert.Equal(0, wait.CoalesceNanoseconds);
+        Assert.Equal(0, wait.SpinTicks);
+        Assert.Equal(1.0, perWakeup);
+    }
+
+    [Fact]
+    public void Bursts_of_four_packets_2_us_apart_keep_the_smallest_window_that_holds_a_burst()
+    {
+        AdaptiveWait wait = Adaptive();
+        List<long> arrivals = Bursts(20_000, 4, 2 * Us, 200 * Us);
+        double perWakeup = Serve(wait, arrivals);
+        Assert.Equal(8 * Us, wait.CoalesceNanoseconds); // 6 µs of burst fit in 8 µs; 16 µs brings no more
+        Assert.Equal(2.0, perWakeup, 0.01); // a burst per wakeup, and the timed sleep after it that finds nothing; 1 at no window
+    }
+
+    [Fact]
+    public void At_500k_packets_per_second_it_spins_four_mean_gaps_and_does_not_coalesce()
+    {
+        AdaptiveWait wait = Adaptive();
+        // Pauses of 1 ms every 256 packets make the worker sleep now and then, as a real worker does.
+        List<long> arrivals = Bursts(400, 256, 2 * Us, (512 + 1000) * Us);
+        Serve(wait, arrivals);
+        Assert.Equal(0, wait.CoalesceNanoseconds);
+        Assert.InRange(wait.SpinTicks, 4 * 2 * Us, 4 * 2 * AdaptiveWait.SpinBelowGapNs); // the mean gap, pauses included, is 5.9 µs
+    }
+
+    static List<long> Poisson(double perSecond, int count, long start = 0)
+    {
+        var random = new Random(24);
+        double t = start;
+        return [.. Enumerable.Range(0, count).Select(_ => (long)(t += -Math.Log(1 - random.NextDouble()) * 1e9 / perSecond))];
+    }
+
+    [Fact]
+    public void At_100k_random_arrivals_per_second_the_window_widens_to_the_top_rung()
+    {
+        AdaptiveWait wait = Adaptive();
+        double perWakeup = Serve(wait, Poisson(100_000, 200_000));
+        Assert.Equal(AdaptiveWait.CoalesceLevelsNs[^1], wait.CoalesceNanoseconds);
+        Assert.True(perWakeup > 3, $"{perWakeup} packets per wakeup with 64 µs windows over 10 µs gaps");
+    }
+
+    [Fact]
+    public void When_the_rate_falls_from_100k_to_2k_the_window_closes_again()
+    {
+        AdaptiveWait wait = Adaptive();
+        List<long> arrivals = Poisson(100_000, 200_000);
+        Serve(wait, arrivals);
+        Assert.Equal(AdaptiveWait.CoalesceLevelsNs[^1], wait.CoalesceNanoseconds);
+        Serve(wait, Poisson(2_000, 20_000, arrivals[^1] + 500 * Us));
+        Assert.Equal(0, wait.CoalesceNanoseconds);
+    }
+
+    [Fact]
+    public void After_spinning_at_500k_per_second_a_fall_to_2k_neither_spins_nor_coalesces()
+    {
+        AdaptiveWait wait = Adaptive();
+        List<long> arrivals = Bursts(400, 256, 2 * Us, (512 + 1000) * Us);
+        Serve(wait, arrivals);
+        Assert.NotEqual(0, wait.SpinTicks);
+        Serve(wait, Poisson(2_000, 20_000, arrivals[^1] + 500 * Us));
+        Assert.Equal((0L, 0L), (wait.SpinTicks, wait.CoalesceNanoseconds));
+    }
+
+    [Fact]
+    public void Set_spin_time_and_window_are_returned_whatever_the_arrivals()
+    {
+        var wait = new AdaptiveWait(1_000_000_000, 0, TimeSpan.FromMicroseconds(50), TimeSpan.FromMicroseconds(200));
+        Serve(wait, Uniform(500 * Us, 5_000));
+        Assert.Equal((50 * Us, 200 * Us), (wait.SpinTicks, wait.CoalesceNanoseconds));
+        var forever = new AdaptiveWait(1_000_000_000, 0, Timeout.InfiniteTimeSpan, TimeSpan.Zero);
+        Serve(forever, Uniform(50 * Us, 5_000));
+        Assert.Equal((long.MaxValue, 0L), (forever.SpinTicks, forever.CoalesceNanoseconds));
+    }
+
+    [Fact]
+    public void A_set_spin_time_of_zero_leaves_the_window_adaptive()
+    {
+        var wait = new AdaptiveWait(1_000_000_000, 0, TimeSpan.Zero, coalesce: null);
+        List<long> arrivals = Bursts(20_000, 4, 2 * Us, 200 * Us);
+        Serve(wait, arrivals);
+        Assert.Equal((0L, 8 * Us), (wait.SpinTicks, wait.CoalesceNanoseconds));
+    }
+}
