@@ -32,7 +32,10 @@ header "docs/figures/bench-side-by-side.sh docs/raw/bench-$DAY.txt $REPS $SECS" 
 docs/figures/bench-side-by-side.sh "docs/raw/bench-$DAY.txt" "$REPS" "$SECS" >&2
 run txonly-sink-profile docs/figures/txonly-sink-profile.sh 3 "$SECS"
 run microbench docs/figures/microbench.sh default
-run dnsperf-veth-default env CLIENT_RPS=0 benchmarks/dns/dnsperf-bench.sh 10 "$REPS"
+run dnsperf-knot benchmarks/dns/dnsperf-bench.sh 10 "$REPS"
+run dnsperf-knot-ipv6 env FAMILY=6 benchmarks/dns/dnsperf-bench.sh 10 "$REPS"
+run txonly-sink-counted docs/figures/txonly-sink-counted.sh 3 "$SECS"
+run dnsperf-veth-default env CLIENT_RPS=0 MODES="xdp xdp-spin xdp-nospin xdp-coalesce kernel" benchmarks/dns/dnsperf-bench.sh 10 "$REPS"
 for c in 100 200 500; do
 	run "dnsperf-coalesce-$c" env COALESCE_US=$c MODES="xdp-coalesce kernel" CLIENT_RPS=0 benchmarks/dns/dnsperf-bench.sh 10 "$REPS"
 done
