@@ -11,7 +11,8 @@
 #                              (syscalls) and one under perf record -e cpu-clock on the server's core (top symbols)
 #   CLIENT_RPS=1               moves dnsperf's receive work onto dnsperf's core, see below
 # Per mode, rep and rate: the server on core 1 (taskset), dnsperf on core 0;
-#   full rate -> queries per second; paced -> server CPU per query (the server's /proc/PID/task/*/schedstat,
+#   full rate -> queries per second, the server's CPU (% of one core) and how busy dnsperf's core was (/proc/stat, tick-sampled);
+#   every thread of the server on core 1, Knot's too (knotd pins its UDP worker to a CPU of its own choosing: moved back); paced -> server CPU per query (the server's /proc/PID/task/*/schedstat,
 #   ns on CPU, over the run), voluntary and involuntary context switches per query (/proc/PID/task/*/status),
 #   dnsperf's average latency. Medians over the reps (for an even count, the mean of the two middle values).
 # The lab: namespaces dnsbA (dnsperf, 10.98.0.1) and dnsbB (server, 10.98.0.2), one veth pair with static
@@ -79,6 +80,8 @@ echo "www.example.test A" > "$WORK/queries"
 
 # Sum of ns on CPU of every thread of a process; voluntary and involuntary context switches of every thread.
 cputime() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+# "idle total" jiffies of one CPU from /proc/stat (tick-sampled: a coarse figure, enough to see a saturated core)
+busy() { awk -v c="cpu$1" '$1 == c {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + 0, n + 0}'; }
 
 # The first process named NAME below PID (knot_cand.sh runs knotd under timeout).
@@ -98,6 +101,9 @@ start_server() { # mode
     SERVER=$!
     for _ in $(seq 100); do grep -q 'server started' "$log" && break; sleep 0.1; done
     PID=$(descendant $SERVER knotd)
+    # knotd pins each UDP worker to a CPU of its own choosing (worker i on CPU i), which puts its one worker
+    # on dnsperf's core whatever taskset said; move every thread back to the server's core, as for the others
+    [[ -z ${PID:-} ]] || taskset -a -p -c $SERVER_CORE "$PID" >/dev/null
   else
     local args; read -r -a args <<<"${ARGS[$1]}"
     ip netns exec $B taskset -c $SERVER_CORE env ${PERF_MAP:+DOTNET_PerfMapEnabled=1} dotnet "$DLL" -i $IFB --ip $SERVE \
@@ -150,8 +156,10 @@ for rep in $(seq "$REPS"); do
   for mode in "${MODES[@]}"; do
     start_server "$mode"
     echo "## rep $rep mode $mode full rate (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    cpu0=$(cputime $PID); core0=$(busy $DNSPERF_CORE)
     full=$(run_dnsperf); echo "$full"
-    echo "RESULT mode=$mode rep=$rep rate=full qps=$(awk '/Queries per second/ {printf "%.0f", $4}' <<<"$full") latency_us=$(awk '/Average Latency/ {print $4 * 1e6}' <<<"$full")" | tee -a "$WORK/results"
+    cpu1=$(cputime $PID); core1=$(busy $DNSPERF_CORE)
+    echo "RESULT mode=$mode rep=$rep rate=full qps=$(awk '/Queries per second/ {printf "%.0f", $4}' <<<"$full") latency_us=$(awk '/Average Latency/ {print $4 * 1e6}' <<<"$full") server_cpu_pct=$(awk -v ns=$((cpu1 - cpu0)) -v s="$SECS" 'BEGIN {printf "%.1f", 100 * ns / (s * 1e9)}') client_core_busy_pct=$(awk -v a="$core0" -v b="$core1" 'BEGIN {split(a, x); split(b, y); printf "%.1f", 100 * (1 - (y[1] - x[1]) / (y[2] - x[2] + 1e-9))}')" | tee -a "$WORK/results"
     for rate in "${RATES[@]}"; do
       echo "## rep $rep mode $mode paced $rate qps"
       paced "$mode" "$rep" "$rate"
@@ -191,7 +199,7 @@ field() { # mode rate key
   grep "mode=$1 rep=[0-9]* rate=$2 " "$WORK/results" | tr ' ' '\n' | awk -F= -v k="$3" '$1 == k {print $2}' | median
 }
 for mode in "${MODES[@]}"; do
-  echo "MEDIAN mode=$mode rate=full qps=$(field "$mode" full qps) latency_us=$(field "$mode" full latency_us)"
+  echo "MEDIAN mode=$mode rate=full qps=$(field "$mode" full qps) latency_us=$(field "$mode" full latency_us) server_cpu_pct=$(field "$mode" full server_cpu_pct) client_core_busy_pct=$(field "$mode" full client_core_busy_pct)"
   for rate in "${RATES[@]}"; do
     echo "MEDIAN mode=$mode rate=$rate cpu_ns_per_query=$(field "$mode" "$rate" cpu_ns_per_query) vol_cs_per_query=$(field "$mode" "$rate" vol_cs_per_query) invol_cs_per_query=$(field "$mode" "$rate" invol_cs_per_query) latency_us=$(field "$mode" "$rate" latency_us) completed=$(field "$mode" "$rate" completed)"
   done
