@@ -5,7 +5,8 @@ namespace AfXdp.Engine;
 /// <see cref="XdpEngineOptions.SpinTime"/> or <see cref="XdpEngineOptions.Coalesce"/>): software interrupt
 /// moderation in the manner of the kernel's net_dim (lib/dim/net_dim.c), which tunes a NIC's rx-usecs from
 /// what it measures. Pure logic: the worker reports each sleep (<see cref="Record"/>: the time and the packets
-/// it took since the previous one) and reads <see cref="SpinTicks"/> and <see cref="CoalesceNanoseconds"/>.
+/// it took since the previous one) and each coalescing window it slept after a wakeup (<see cref="RecordWindow"/>:
+/// a second wakeup), and reads <see cref="SpinTicks"/> and <see cref="CoalesceNanoseconds"/>.
 /// <list type="bullet">
 /// <item>Every <see cref="SampleCycles"/> sleeps (net_dim's DIM_NEVENTS) it closes a sample: packets per wakeup
 /// and packets per second.</item>
@@ -13,8 +14,11 @@ namespace AfXdp.Engine;
 /// profiles) one step per sample while a step brings at least <see cref="SignificantPercent"/> % more packets
 /// per wakeup, and steps back and parks when it does not; a wider window costs latency, so it is kept only
 /// while it buys wakeups. Parked, it explores again when the rate moves by more than <see cref="RateChangePercent"/> %
-/// (or spinning ends): one sample at the current rung for a baseline, then downwards first. At a low rate no window brings a second packet: it stays at zero and the
-/// worker sleeps at once.</item>
+/// (or spinning ends): one sample at the current rung for a baseline, then downwards first.</item>
+/// <item>At a trickle (a mean gap over <see cref="QuietGapNs"/>, four times the widest window) no window brings a
+/// second packet: the window closes, no search runs, and the worker sleeps at once. A search there would only try
+/// windows that each cost a wakeup (every sample at 2k packets a second moves by more than
+/// <see cref="RateChangePercent"/> % when the arrivals are random).</item>
 /// <item>At a high rate (packets closer than <see cref="SpinBelowGapNs"/>, about what a sleep and a wakeup
 /// cost in CPU) the worker spins for <see cref="SpinGaps"/> mean gaps before it sleeps and does not coalesce:
 /// the next packet is due before a sleep would pay for itself. It stops spinning when the gap grows past
@@ -42,6 +46,9 @@ internal sealed class AdaptiveWait
     /// <summary>Mean gaps the worker spins for at a high rate before it sleeps.</summary>
     internal const int SpinGaps = 4;
 
+    /// <summary>Mean gap between packets over which no window is tried: four times the widest one (64 µs).</summary>
+    internal const long QuietGapNs = 256_000;
+
     enum Search { Parked, Baseline, Up, Down }
 
     readonly double _ticksPerNanosecond;
@@ -53,6 +60,7 @@ internal sealed class AdaptiveWait
     double _parkedRate;
     long _sampleStart;
     int _cycles;
+    int _windows;
     long _packets;
     bool _spinning;
     double _spinGapNs;
@@ -78,6 +86,12 @@ internal sealed class AdaptiveWait
     /// <summary>The rung of <see cref="CoalesceLevelsNs"/> the search stands on (for tests and metrics).</summary>
     internal int Level => _level;
 
+    /// <summary>
+    /// The worker, woken by a packet, slept <see cref="CoalesceNanoseconds"/> more to let others gather: that is a
+    /// second wakeup, and the window must buy it back in packets.
+    /// </summary>
+    internal void RecordWindow() => _windows++;
+
     /// <summary>The worker goes to sleep at <paramref name="now"/>, having taken <paramref name="packets"/> since it last did.</summary>
     internal void Record(long now, uint packets)
     {
@@ -85,10 +99,10 @@ internal sealed class AdaptiveWait
         if (++_cycles < SampleCycles)
             return;
         double elapsedNs = Math.Max(1, now - _sampleStart) / _ticksPerNanosecond;
-        double perWakeup = (double)_packets / _cycles;
+        double perWakeup = (double)_packets / (_cycles + _windows);
         double rate = _packets * 1e9 / elapsedNs;
         double gapNs = _packets == 0 ? double.PositiveInfinity : elapsedNs / _packets;
-        (_sampleStart, _cycles, _packets) = (now, 0, 0);
+        (_sampleStart, _cycles, _windows, _packets) = (now, 0, 0, 0);
         // Hysteresis: spinning, the worker sleeps only at pauses, which stretch the mean gap it sees.
         bool wasSpinning = _spinning;
         _spinning = gapNs < (_spinning ? 2 * SpinBelowGapNs : SpinBelowGapNs);
@@ -96,6 +110,14 @@ internal sealed class AdaptiveWait
         // Spinning, the worker sleeps only at pauses: its wakeups say nothing about a coalescing window.
         if (_spinning)
             return;
+        if (gapNs > QuietGapNs)
+        {
+            // A trickle: no window, no search; a rise in rate from here starts one (from a baseline at no window).
+            _level = 0;
+            Park(rate);
+            _previousPerWakeup = perWakeup;
+            return;
+        }
         if (wasSpinning)
             _search = Search.Baseline;
         Tune(perWakeup, rate);

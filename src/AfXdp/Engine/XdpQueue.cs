@@ -28,6 +28,7 @@ public sealed unsafe class XdpQueue
     readonly ulong[] _free;
     readonly Packet[] _packets;
     readonly EventFd _wake = new();
+    readonly SocketSleep _sleep;
     readonly AdaptiveWait _wait;
     uint _freeCount;
     uint _outstanding;
@@ -38,6 +39,15 @@ public sealed unsafe class XdpQueue
 
     internal XdpQueue(XdpEngine engine, int index, RxTxSocket socket, ulong firstAddress, XdpEngineOptions options, int? core)
     {
+        try
+        {
+            _sleep = new SocketSleep(socket.Fd, _wake.Fd);
+        }
+        catch
+        {
+            _wake.Dispose();
+            throw;
+        }
         _engine = engine;
         Index = index;
         Socket = socket;
@@ -152,7 +162,11 @@ public sealed unsafe class XdpQueue
             _wake.Signal();
     }
 
-    internal void DisposeWakeup() => _wake.Dispose();
+    internal void DisposeWakeup()
+    {
+        _sleep.Dispose();
+        _wake.Dispose();
+    }
 
     void Run()
     {
@@ -231,9 +245,10 @@ public sealed unsafe class XdpQueue
     }
 
     /// <summary>
-    /// poll(2) on the socket (POLLIN) and the wakeup eventfd. The flag is set before the last look at
-    /// the inbound queues, and producers read it after their enqueue (both full fences), so an item
-    /// enqueued while we fall asleep always wakes us (the Dekker pattern).
+    /// Sleeps in epoll_wait on the socket (EPOLLIN) and the wakeup eventfd (<see cref="SocketSleep"/>: both
+    /// registered once, so a sleep adds and removes no wait-queue entries as poll(2) would). The flag is set
+    /// before the last look at the inbound queues, and producers read it after their enqueue (both full
+    /// fences), so an item enqueued while we fall asleep always wakes us (the Dekker pattern).
     /// </summary>
     void Sleep()
     {
@@ -244,23 +259,21 @@ public sealed unsafe class XdpQueue
             Volatile.Write(ref _sleeping, 0);
             return;
         }
-        Sys.pollfd* fds = stackalloc Sys.pollfd[2];
-        fds[0] = new Sys.pollfd { fd = Socket.Fd, events = Sys.POLLIN };
-        fds[1] = new Sys.pollfd { fd = _wake.Fd, events = Sys.POLLIN };
-        // Come back soon (completions do not raise POLLIN) while the kernel has not taken every sent frame (it takes
+        // Come back soon (completions do not raise EPOLLIN) while the kernel has not taken every sent frame (it takes
         // at most 32 per kick in copy mode) or while a batch of frames or more is out; a few frames out wait for the
         // next wakeup: a 1 ms timer for them cost a second wakeup per datagram at 2k datagrams/s (docs/dns-cpu.md).
         int timeout = _tx.Pending != 0 || _outstanding >= _batch ? 1 : (int)_engine.Options.IdleTimeout.TotalMilliseconds;
         Counters.Wakeups++;
-        int n = Sys.Poll(fds, 2, timeout);
+        SocketSleep.Ready ready = _sleep.Wait(timeout);
         Volatile.Write(ref _sleeping, 0);
-        if (n < 0 && Sys.LastErrno != Errno.EINTR)
-            Throw.Errno($"poll({Socket}, wakeup eventfd)", Sys.LastErrno);
-        if (n > 0 && (fds[1].revents & Sys.POLLIN) != 0)
+        if ((ready & SocketSleep.Ready.Wakeup) != 0)
             _wake.Drain();
         // Woken by a frame: let more arrive (up to a batch) so that they share this wakeup and one TX kick.
-        if (n > 0 && (fds[0].revents & Sys.POLLIN) != 0 && _wait.CoalesceNanoseconds is var coalesceNs and not 0 && _rx.Available < _batch)
+        if ((ready & SocketSleep.Ready.Socket) != 0 && _wait.CoalesceNanoseconds is var coalesceNs and not 0 && _rx.Available < _batch)
+        {
+            _wait.RecordWindow();
             Sys.Nanosleep(coalesceNs);
+        }
     }
 
     /// <summary>Takes a batch from the RX ring to the handler; the number of packets.</summary>
