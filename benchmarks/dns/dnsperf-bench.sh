@@ -5,7 +5,8 @@
 #   benchmarks/dns/dnsperf-bench.sh [SECONDS=10] [REPS=5] > docs/raw/dnsperf-YYYYMMDD.txt
 # Environment:
 #   MODES="xdp kernel knot"   modes run alternately in each rep; also xdp-spin (--spin-us 50: the old fixed spin),
-#                              xdp-nospin (--spin-us 0), xdp-coalesce (--spin-us 0 --coalesce-us $COALESCE_US, default 200)
+#                              xdp-nospin (--spin-us 0), xdp-coalesce (--spin-us 0 --coalesce-us $COALESCE_US, default 200),
+#                              xdp-nocoalesce (--coalesce-us 0: the adaptive spin, never a window)
 #   RATES="2000 20000 100000"  paced rates (dnsperf -Q); each rep also runs one full-rate pass (100 queries outstanding)
 #   PROFILE=1                  after the reps, one more paced PROFILE_QPS (20000) pass per mode under perf trace -s
 #                              (syscalls) and one under perf record -e cpu-clock on the server's core (top symbols)
@@ -34,7 +35,7 @@ COALESCE_US=${COALESCE_US:-200}
 read -r -a MODES <<<"${MODES:-xdp kernel knot}"
 read -r -a RATES <<<"${RATES:-2000 20000 100000}"
 PROFILE=${PROFILE:-0} PROFILE_QPS=${PROFILE_QPS:-20000}
-declare -A ARGS=([xdp]="" [xdp-spin]="--spin-us 50" [xdp-nospin]="--spin-us 0" [xdp-coalesce]="--spin-us 0 --coalesce-us $COALESCE_US" [kernel]="--kernel --threads 1")
+declare -A ARGS=([xdp]="" [xdp-spin]="--spin-us 50" [xdp-nospin]="--spin-us 0" [xdp-coalesce]="--spin-us 0 --coalesce-us $COALESCE_US" [xdp-nocoalesce]="--coalesce-us 0" [kernel]="--kernel --threads 1")
 
 need() { command -v "$1" >/dev/null || { echo "dnsperf-bench.sh: needs $1 (Debian package $2): apt-get install $2" >&2; exit 2; }; }
 need dnsperf dnsperf; need ip iproute2; need taskset util-linux; need dotnet dotnet-sdk
