@@ -260,10 +260,10 @@ public sealed unsafe class XdpQueue
             return;
         }
         // Frames the kernel has not taken yet (a copy-mode kick sends at most its TX budget): kick once more before
-        // sleeping. poll(2) did that itself (xsk_poll drives copy-mode TX on every call); epoll_wait does not, and
-        // without this kick the rest of a batch of replies waited for the next wakeup, up to the 1 ms below.
-        if (_tx.Pending != 0)
-            _tx.Kick();
+        // sleeping (Kick makes the call only while frames are pending). poll(2) did that itself (xsk_poll drives
+        // copy-mode TX on every call); epoll_wait does not, and without this kick the rest of a batch of replies
+        // waited for the next wakeup, up to the 1 ms below.
+        _tx.Kick();
         // Come back soon (completions do not raise EPOLLIN) while the kernel has not taken every sent frame (it takes
         // at most 32 per kick in copy mode) or while a batch of frames or more is out; a few frames out wait for the
         // next wakeup: a 1 ms timer for them cost a second wakeup per datagram at 2k datagrams/s (docs/dns-cpu.md).

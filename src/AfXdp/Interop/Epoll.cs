@@ -27,4 +27,16 @@ internal static unsafe partial class Sys
 
     [LibraryImport(Libc, EntryPoint = "epoll_wait", SetLastError = true)]
     internal static partial int EpollWait(int epfd, void* events, int maxevents, int timeout);
+
+    /// <summary>epoll_ctl(2) with a struct epoll_event of <paramref name="events"/> and <paramref name="data"/>, laid out for this architecture.</summary>
+    internal static int EpollCtl(int epfd, int op, int fd, uint events, ulong data)
+    {
+        byte* ev = stackalloc byte[16];
+        *(uint*)ev = events;
+        *(ulong*)(ev + EpollDataOffset) = data;
+        return EpollCtl(epfd, op, fd, ev);
+    }
+
+    /// <summary>The data of the <paramref name="index"/>th struct epoll_event that epoll_wait(2) wrote to <paramref name="events"/>.</summary>
+    internal static ulong EpollData(byte* events, int index) => *(ulong*)(events + index * EpollEventSize + EpollDataOffset);
 }

@@ -39,10 +39,7 @@ internal sealed unsafe class SocketSleep : IDisposable
 
     void Add(int fd, Ready tag, string what)
     {
-        byte* ev = stackalloc byte[16];
-        *(uint*)ev = Sys.EPOLLIN;
-        *(ulong*)(ev + Sys.EpollDataOffset) = (ulong)tag;
-        if (Sys.EpollCtl(_epoll.Fd, Sys.EPOLL_CTL_ADD, fd, ev) != 0)
+        if (Sys.EpollCtl(_epoll.Fd, Sys.EPOLL_CTL_ADD, fd, Sys.EPOLLIN, (ulong)tag) != 0)
             Throw.Errno($"epoll_ctl(EPOLL_CTL_ADD, {what}, fd {fd})", Sys.LastErrno);
     }
 
@@ -63,7 +60,7 @@ internal sealed unsafe class SocketSleep : IDisposable
         }
         Ready ready = Ready.None;
         for (int i = 0; i < n; i++)
-            ready |= (Ready)(*(ulong*)(events + i * Sys.EpollEventSize + Sys.EpollDataOffset));
+            ready |= (Ready)Sys.EpollData(events, i);
         return ready;
     }
 

@@ -59,10 +59,7 @@ internal sealed unsafe class XskEpoll
 
     bool Control(int op, int fd, uint events, ulong id, string name)
     {
-        byte* ev = stackalloc byte[16];
-        *(uint*)ev = events;
-        *(ulong*)(ev + Sys.EpollDataOffset) = id;
-        if (Sys.EpollCtl(_epoll.Fd, op, fd, ev) == 0)
+        if (Sys.EpollCtl(_epoll.Fd, op, fd, events, id) == 0)
             return true;
         int errno = Sys.LastErrno;
         if (op == Sys.EPOLL_CTL_MOD && errno is Errno.ENOENT or Errno.EBADF)
@@ -86,7 +83,7 @@ internal sealed unsafe class XskEpoll
             }
             for (int i = 0; i < n; i++)
             {
-                ulong id = *(ulong*)(events + i * Sys.EpollEventSize + Sys.EpollDataOffset);
+                ulong id = Sys.EpollData(events, i);
                 XskAsyncReceiver? receiver;
                 lock (_lock)
                     _receivers.TryGetValue(id, out receiver);
