@@ -10,11 +10,16 @@ namespace AfXdp.Engine;
 /// <list type="bullet">
 /// <item>Every <see cref="SampleCycles"/> sleeps (net_dim's DIM_NEVENTS) it closes a sample: packets per wakeup
 /// and packets per second.</item>
-/// <item>Coalescing climbs a ladder of windows (<see cref="CoalesceLevelsNs"/>, five levels like net_dim's
-/// profiles) one step per sample while a step brings at least <see cref="SignificantPercent"/> % more packets
-/// per wakeup, and steps back and parks when it does not; a wider window costs latency, so it is kept only
-/// while it buys wakeups. Parked, it explores again when the rate moves by more than <see cref="RateChangePercent"/> %
-/// (or spinning ends): one sample at the current rung for a baseline, then downwards first.</item>
+/// <item>Coalescing chooses among five windows (<see cref="CoalesceLevelsNs"/>, five levels like net_dim's
+/// profiles) by trying each for one sample, narrowest first, and keeps the one with the lowest cost per packet: the
+/// CPU of its wakeups (<see cref="WakeupCostNs"/> over packets per wakeup) plus the latency it adds (half the
+/// window, on average) at <see cref="LatencyPerCpu"/> ns of latency to 1 ns of CPU. A wider window must beat the
+/// best narrower one by <see cref="SignificantPercent"/> % (net_dim's test). Packets per wakeup alone would always
+/// pick the widest window once packets flow (it grows with the window) and, at 20k packets a second, chose 64 µs
+/// over none for 1.2-1.5 packets per wakeup where none gave 2 (docs/dns-cpu.md). It tries them all, where
+/// net_dim steps to the next profile and stops at the first that does no better: cost over window widths has more
+/// than one low (a 32 µs window catches a packet in its timed sleeps now and then, 16 µs fewer, no window the most).
+/// It then parks, and tries again when the rate moves by more than <see cref="RateChangePercent"/> % (or spinning ends).</item>
 /// <item>At a trickle (a mean gap over <see cref="QuietGapNs"/>, four times the widest window) no window brings a
 /// second packet: the window closes, no search runs, and the worker sleeps at once. A search there would only try
 /// windows that each cost a wakeup (every sample at 2k packets a second moves by more than
@@ -34,14 +39,20 @@ internal sealed class AdaptiveWait
     /// <summary>Sleeps per sample (DIM_NEVENTS, include/linux/dim.h).</summary>
     internal const int SampleCycles = 64;
 
-    /// <summary>A step up the ladder must bring this many percent more packets per wakeup (IS_SIGNIFICANT_DIFF in include/linux/dim.h: 10).</summary>
+    /// <summary>A wider window must cost this many percent less per packet than the best narrower one (IS_SIGNIFICANT_DIFF in include/linux/dim.h: 10).</summary>
     internal const int SignificantPercent = 10;
 
     /// <summary>A parked search starts again when the packet rate moves by more than this.</summary>
     internal const int RateChangePercent = 25;
 
-    /// <summary>Mean gap between packets under which the worker spins: a poll(2) sleep and wakeup costs about 5 µs of CPU on the machines measured (docs/dns-cpu.md).</summary>
-    internal const long SpinBelowGapNs = 5_000;
+    /// <summary>CPU a sleep and a wakeup cost the worker, about 5 µs on the machines measured (docs/dns-cpu.md).</summary>
+    internal const long WakeupCostNs = 5_000;
+
+    /// <summary>The price of latency in CPU: a window is worth 1 ns of CPU saved per packet for each this many ns it adds to a packet's wait.</summary>
+    internal const int LatencyPerCpu = 8;
+
+    /// <summary>Mean gap between packets under which the worker spins: below it the next packet is due before a sleep would pay for itself.</summary>
+    internal const long SpinBelowGapNs = WakeupCostNs;
 
     /// <summary>Mean gaps the worker spins for at a high rate before it sleeps.</summary>
     internal const int SpinGaps = 4;
@@ -49,14 +60,17 @@ internal sealed class AdaptiveWait
     /// <summary>Mean gap between packets over which no window is tried: four times the widest one (64 µs).</summary>
     internal const long QuietGapNs = 256_000;
 
-    enum Search { Parked, Baseline, Up, Down }
+    enum Search { Parked, Scan }
 
     readonly double _ticksPerNanosecond;
     readonly long? _fixedSpinTicks;
     readonly long? _fixedCoalesceNs;
     Search _search = Search.Parked;
     int _level;
-    double _previousPerWakeup;
+    int _best;
+    double _bestCost;
+    double _scanRateSum;
+    int _moved;
     double _parkedRate;
     long _sampleStart;
     int _cycles;
@@ -112,62 +126,49 @@ internal sealed class AdaptiveWait
             return;
         if (gapNs > QuietGapNs)
         {
-            // A trickle: no window, no search; a rise in rate from here starts one (from a baseline at no window).
+            // A trickle: no window, no search; a rise in rate from here starts one.
             _level = 0;
             Park(rate);
-            _previousPerWakeup = perWakeup;
             return;
         }
         if (wasSpinning)
-            _search = Search.Baseline;
-        Tune(perWakeup, rate);
+            StartScan();
+        else
+            Tune(perWakeup, rate);
     }
 
     void Tune(double perWakeup, double rate)
     {
-        switch (_search)
+        if (_search == Search.Parked)
         {
-            case Search.Parked:
-                // A new rate: the next sample, at this rung, is the baseline the steps are compared with
-                // (a sample from before the change would mislead the first step).
-                if (Differs(rate, _parkedRate, RateChangePercent))
-                    _search = Search.Baseline;
-                else
-                    _parkedRate = rate; // follow slow drift, so that only a real change restarts the search
-                break;
-            case Search.Baseline:
-                // As net_dim leaves parking: towards less moderation first, unless there is none.
-                _search = _level == 0 ? Search.Up : Search.Down;
-                _level += _level == 0 ? 1 : -1;
-                break;
-            case Search.Up:
-                if (perWakeup > _previousPerWakeup * (100 + SignificantPercent) / 100)
-                {
-                    if (_level == CoalesceLevelsNs.Length - 1)
-                        Park(rate);
-                    else
-                        _level++;
-                }
-                else
-                {
-                    _level--; // the wider window bought no wakeups: it only added latency
-                    Park(rate);
-                }
-                break;
-            case Search.Down:
-                if (perWakeup * (100 + SignificantPercent) / 100 < _previousPerWakeup)
-                {
-                    _level++; // the wider window was saving wakeups: keep it
-                    Park(rate);
-                }
-                else if (_level == 0)
-                    Park(rate);
-                else
-                    _level--;
-                break;
+            // Two samples in a row off the parked rate, the same way: one is not enough, as random arrivals move a
+            // sample of 64 sleeps by more than RateChangePercent now and then, and each scan tries four windows.
+            int moved = !Differs(rate, _parkedRate, RateChangePercent) ? 0 : rate > _parkedRate ? 1 : -1;
+            if (moved != 0 && moved == _moved)
+                StartScan();
+            else if (moved == 0)
+                _parkedRate += (rate - _parkedRate) / 4; // follow slow drift, so that only a real change starts a scan
+            _moved = moved;
+            return;
         }
-        _previousPerWakeup = perWakeup;
+        // Scanning: this sample ran at _level. A wider window must beat the best narrower one significantly.
+        double cost = WakeupCostNs / Math.Max(perWakeup, 1e-9) + CoalesceLevelsNs[_level] / 2.0 / LatencyPerCpu;
+        if (_level == 0 || cost * 100 < _bestCost * (100 - SignificantPercent))
+            (_best, _bestCost) = (_level, cost);
+        _scanRateSum += rate;
+        if (_level < CoalesceLevelsNs.Length - 1)
+            _level++;
+        else
+        {
+            // The rate the scan saw, over all its samples: one sample of 64 sleeps at no window is too few packets
+            // to stand for it (random arrivals move it by more than RateChangePercent now and then).
+            _level = _best;
+            Park(_scanRateSum / CoalesceLevelsNs.Length);
+        }
     }
+
+    /// <summary>A new rate: the next samples try each window in turn, from none (a sample from before the change would mislead).</summary>
+    void StartScan() => (_search, _level, _scanRateSum, _moved) = (Search.Scan, 0, 0, 0);
 
     void Park(double rate) => (_search, _parkedRate) = (Search.Parked, rate);
 
