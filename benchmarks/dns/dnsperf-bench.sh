@@ -11,6 +11,9 @@
 #   PROFILE=1                  after the reps, one more paced PROFILE_QPS (20000) pass per mode under perf trace -s
 #                              (syscalls) and one under perf record -e cpu-clock on the server's core (top symbols)
 #   CLIENT_RPS=1               moves dnsperf's receive work onto dnsperf's core, see below
+#   SERVER_CPU=PCT             confines every server to PCT % of one core (CFS bandwidth in a cgroup of its own:
+#                              PCT/100 of each 10 ms), so that the servers, not dnsperf, bound the full rate: the
+#                              full-rate pass then measures what each server answers with the same CPU
 # Per mode, rep and rate: the server on core 1 (taskset), dnsperf on core 0;
 #   full rate -> queries per second, the server's CPU (% of one core) and how busy dnsperf's core was (/proc/stat, tick-sampled);
 #   every thread of the server on core 1, Knot's too (knotd pins its UDP worker to a CPU of its own choosing: moved back); paced -> server CPU per query (the server's /proc/PID/task/*/schedstat,
@@ -35,6 +38,7 @@ COALESCE_US=${COALESCE_US:-200}
 read -r -a MODES <<<"${MODES:-xdp kernel knot}"
 read -r -a RATES <<<"${RATES:-2000 20000 100000}"
 PROFILE=${PROFILE:-0} PROFILE_QPS=${PROFILE_QPS:-20000}
+SERVER_CPU=${SERVER_CPU:-}
 declare -A ARGS=([xdp]="" [xdp-spin]="--spin-us 50" [xdp-nospin]="--spin-us 0" [xdp-coalesce]="--spin-us 0 --coalesce-us $COALESCE_US" [xdp-nocoalesce]="--coalesce-us 0" [kernel]="--kernel --threads 1")
 
 need() { command -v "$1" >/dev/null || { echo "dnsperf-bench.sh: needs $1 (Debian package $2): apt-get install $2" >&2; exit 2; }; }
@@ -44,15 +48,18 @@ for mode in "${MODES[@]}"; do
   [[ $mode == knot ]] && { need knotd knot; [[ -x $KNOT_CAND ]] || { echo "dnsperf-bench.sh: KNOT_CAND=$KNOT_CAND is not an executable; point it at baseline/knot_cand.sh" >&2; exit 2; }; continue; }
   [[ -v ARGS[$mode] ]] || { echo "dnsperf-bench.sh: unknown mode '$mode' in MODES; use xdp, xdp-spin, xdp-nospin, xdp-coalesce, kernel or knot" >&2; exit 2; }
 done
+[[ -z $SERVER_CPU || ( $SERVER_CPU =~ ^[1-9][0-9]?$ ) ]] || { echo "dnsperf-bench.sh: SERVER_CPU=$SERVER_CPU: write a percentage of one core from 1 to 99, or leave it unset for no limit" >&2; exit 2; }
 [[ $SECS =~ ^[1-9][0-9]*$ && $REPS =~ ^[1-9][0-9]*$ ]] || { echo "dnsperf-bench.sh: SECONDS ($SECS) and REPS ($REPS) are positive integers" >&2; exit 2; }
 
 cleanup() {
   if [[ -n ${SERVER:-} ]]; then kill "${PID:-$SERVER}" "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; fi
   ip netns del $A 2>/dev/null || true
   ip netns del $B 2>/dev/null || true
+  [[ -n ${CGROUP:-} ]] && rmdir "$CGROUP" 2>/dev/null
   rm -rf "$WORK"
 }
 WORK=$(mktemp -d)
+CGROUP=
 trap cleanup EXIT
 trap "exit 130" INT TERM
 
@@ -78,6 +85,19 @@ done
 CLIENT_RPS=${CLIENT_RPS:-0}
 [[ $CLIENT_RPS == 1 ]] && ip netns exec $A sh -c "printf %x $((1 << DNSPERF_CORE)) > /sys/class/net/$IFA/queues/rx-0/rps_cpus"
 echo "www.example.test A" > "$WORK/queries"
+# SERVER_CPU: a cgroup of this run's own under the cpu controller (v2: cpu.max; v1: cfs_quota_us and cfs_period_us)
+if [[ -n $SERVER_CPU ]]; then
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || { echo "dnsperf-bench.sh: SERVER_CPU needs the cpu controller enabled for /sys/fs/cgroup's children: echo +cpu > /sys/fs/cgroup/cgroup.subtree_control" >&2; exit 2; }
+    CGROUP=/sys/fs/cgroup/dnsperf-bench.$$; mkdir "$CGROUP"
+    echo "$((SERVER_CPU * 100)) 10000" > "$CGROUP/cpu.max"
+  elif [[ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]]; then
+    CGROUP=/sys/fs/cgroup/cpu/dnsperf-bench.$$; mkdir "$CGROUP"
+    echo 10000 > "$CGROUP/cpu.cfs_period_us"; echo $((SERVER_CPU * 100)) > "$CGROUP/cpu.cfs_quota_us"
+  else
+    echo "dnsperf-bench.sh: SERVER_CPU needs the cgroup cpu controller (cgroup v2 cpu.max or v1 cpu.cfs_quota_us), and this machine has neither under /sys/fs/cgroup" >&2; exit 2
+  fi
+fi
 
 # Sum of ns on CPU of every thread of a process; voluntary and involuntary context switches of every thread.
 cputime() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
@@ -115,6 +135,7 @@ start_server() { # mode
   if [[ -z ${PID:-} ]] || ! grep -q 'server started\|\] Serving ' "$log"; then
     echo "dnsperf-bench.sh: the $1 server did not start:" >&2; cat "$log" >&2; exit 1
   fi
+  [[ -z $CGROUP ]] || echo "$PID" > "$CGROUP/cgroup.procs"  # every thread, and any it starts later
   sleep 0.5
 }
 
@@ -146,10 +167,10 @@ git_dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null |
 echo "# dnsperf-bench.sh: the DNS sample over AF_XDP, over sockets (--kernel) and Knot DNS, side by side"
 echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "# commit: $git_commit$git_dirty"
-echo "# command: FAMILY=$FAMILY SECS=$SECS REPS=$REPS MODES=\"${MODES[*]}\" RATES=\"${RATES[*]}\" PROFILE=$PROFILE CLIENT_RPS=$CLIENT_RPS COALESCE_US=$COALESCE_US benchmarks/dns/dnsperf-bench.sh $SECS $REPS"
+echo "# command: FAMILY=$FAMILY SECS=$SECS REPS=$REPS MODES=\"${MODES[*]}\" RATES=\"${RATES[*]}\" PROFILE=$PROFILE CLIENT_RPS=$CLIENT_RPS${SERVER_CPU:+ SERVER_CPU=$SERVER_CPU} COALESCE_US=$COALESCE_US benchmarks/dns/dnsperf-bench.sh $SECS $REPS"
 echo "# machine: $(uname -sr), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), dotnet $(dotnet --version), $(dnsperf -h 2>&1 | grep -m1 Version | xargs)$(command -v knotd >/dev/null && echo ", $(knotd -V 2>&1 | head -1)")"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# servers: taskset -c $SERVER_CORE; xdp*/kernel: dotnet DnsResponder.dll -i $IFB --ip $SERVE --record www.example.test=192.0.2.8 --record example.test=192.0.2.7 [ARGS]"
+echo "# servers: taskset -c $SERVER_CORE${SERVER_CPU:+, each in cgroup $CGROUP limited to $SERVER_CPU % of one core ($((SERVER_CPU * 100)) µs per 10 ms)}; xdp*/kernel: dotnet DnsResponder.dll -i $IFB --ip $SERVE --record www.example.test=192.0.2.8 --record example.test=192.0.2.7 [ARGS]"
 for mode in "${MODES[@]}"; do [[ $mode != knot ]] && echo "#   $mode: ARGS='${ARGS[$mode]}'"; done
 echo "#   knot: $KNOT_CAND $B $IFB $SERVE SECS udp (one UDP worker)"
 echo "# dnsperf: taskset -c $DNSPERF_CORE dnsperf -s $SERVE -d queries -l $SECS [-Q RATE]   (queries: 'www.example.test A')"
