@@ -11,15 +11,15 @@ namespace AfXdp.Engine;
 /// <item>Every <see cref="SampleCycles"/> sleeps (net_dim's DIM_NEVENTS) it closes a sample: packets per wakeup
 /// and packets per second.</item>
 /// <item>Coalescing chooses among five windows (<see cref="CoalesceLevelsNs"/>, five levels like net_dim's
-/// profiles) by trying each for one sample, narrowest first, and keeps the one with the lowest cost per packet: the
-/// CPU of its wakeups (<see cref="WakeupCostNs"/> over packets per wakeup) plus the latency it adds (half the
-/// window, on average) at <see cref="LatencyPerCpu"/> ns of latency to 1 ns of CPU. A wider window must beat the
-/// best narrower one by <see cref="SignificantPercent"/> % (net_dim's test). Packets per wakeup alone would always
-/// pick the widest window once packets flow (it grows with the window) and, at 20k packets a second, chose 64 µs
-/// over none for 1.2-1.5 packets per wakeup where none gave 2 (docs/dns-cpu.md). It tries them all, where
-/// net_dim steps to the next profile and stops at the first that does no better: cost over window widths has more
-/// than one low (a 32 µs window catches a packet in its timed sleeps now and then, 16 µs fewer, no window the most).
-/// It then parks, and tries again when the rate moves by more than <see cref="RateChangePercent"/> % (or spinning ends).</item>
+/// profiles) by trying each for one sample, narrowest first, and keeps a wider one only where it brings
+/// <see cref="SignificantPercent"/> % more packets per wakeup (net_dim's test) than the best narrower one for
+/// each <see cref="SignificantStepNs"/> it adds: a window costs every packet latency, so the wider, the more
+/// wakeups it must save. It tries them all, where net_dim steps to the next profile and stops at the first that
+/// does no better: packets per wakeup over window widths has more than one top (at 20k packets a second a 64 µs
+/// window catches a packet or two in each timed sleep, 8-32 µs fewer, no window the most), and a step search that
+/// came down from a wide window stayed there (64 µs at 20k after a full-rate pass: 84 µs latency against Knot's
+/// 50, docs/dns-cpu.md). It then parks, and tries again when the rate moves by more than
+/// <see cref="RateChangePercent"/> % for two samples in a row (or spinning ends).</item>
 /// <item>At a trickle (a mean gap over <see cref="QuietGapNs"/>, four times the widest window) no window brings a
 /// second packet: the window closes, no search runs, and the worker sleeps at once. A search there would only try
 /// windows that each cost a wakeup (every sample at 2k packets a second moves by more than
@@ -39,20 +39,17 @@ internal sealed class AdaptiveWait
     /// <summary>Sleeps per sample (DIM_NEVENTS, include/linux/dim.h).</summary>
     internal const int SampleCycles = 64;
 
-    /// <summary>A wider window must cost this many percent less per packet than the best narrower one (IS_SIGNIFICANT_DIFF in include/linux/dim.h: 10).</summary>
+    /// <summary>A wider window must bring this many percent more packets per wakeup than the best narrower one (IS_SIGNIFICANT_DIFF in include/linux/dim.h: 10) for each <see cref="SignificantStepNs"/> it adds.</summary>
     internal const int SignificantPercent = 10;
+
+    /// <summary>The width a window must pay <see cref="SignificantPercent"/> % more packets per wakeup for: the narrowest window.</summary>
+    internal const long SignificantStepNs = 8_000;
 
     /// <summary>A parked search starts again when the packet rate moves by more than this.</summary>
     internal const int RateChangePercent = 25;
 
-    /// <summary>CPU a sleep and a wakeup cost the worker, about 5 µs on the machines measured (docs/dns-cpu.md).</summary>
-    internal const long WakeupCostNs = 5_000;
-
-    /// <summary>The price of latency in CPU: a window is worth 1 ns of CPU saved per packet for each this many ns it adds to a packet's wait.</summary>
-    internal const int LatencyPerCpu = 8;
-
-    /// <summary>Mean gap between packets under which the worker spins: below it the next packet is due before a sleep would pay for itself.</summary>
-    internal const long SpinBelowGapNs = WakeupCostNs;
+    /// <summary>Mean gap between packets under which the worker spins: a poll(2) sleep and wakeup costs about 5 µs of CPU on the machines measured (docs/dns-cpu.md).</summary>
+    internal const long SpinBelowGapNs = 5_000;
 
     /// <summary>Mean gaps the worker spins for at a high rate before it sleeps.</summary>
     internal const int SpinGaps = 4;
@@ -68,7 +65,7 @@ internal sealed class AdaptiveWait
     Search _search = Search.Parked;
     int _level;
     int _best;
-    double _bestCost;
+    double _bestPerWakeup;
     double _scanRateSum;
     int _moved;
     double _parkedRate;
@@ -151,10 +148,10 @@ internal sealed class AdaptiveWait
             _moved = moved;
             return;
         }
-        // Scanning: this sample ran at _level. A wider window must beat the best narrower one significantly.
-        double cost = WakeupCostNs / Math.Max(perWakeup, 1e-9) + CoalesceLevelsNs[_level] / 2.0 / LatencyPerCpu;
-        if (_level == 0 || cost * 100 < _bestCost * (100 - SignificantPercent))
-            (_best, _bestCost) = (_level, cost);
+        // Scanning: this sample ran at _level. A wider window must beat the best narrower one by 10 % per 8 µs it adds.
+        double required = 100 + SignificantPercent * (CoalesceLevelsNs[_level] - CoalesceLevelsNs[_best]) / (double)SignificantStepNs;
+        if (_level == 0 || perWakeup * 100 > _bestPerWakeup * required)
+            (_best, _bestPerWakeup) = (_level, perWakeup);
         _scanRateSum += rate;
         if (_level < CoalesceLevelsNs.Length - 1)
             _level++;
