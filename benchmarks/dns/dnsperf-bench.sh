@@ -7,13 +7,15 @@
 #   MODES="xdp kernel knot"   modes run alternately in each rep; also xdp-spin (--spin-us 50: the old fixed spin),
 #                              xdp-nospin (--spin-us 0), xdp-coalesce (--spin-us 0 --coalesce-us $COALESCE_US, default 200),
 #                              xdp-nocoalesce (--coalesce-us 0: the adaptive spin, never a window)
-#   RATES="2000 20000 100000"  paced rates (dnsperf -Q); each rep also runs one full-rate pass (100 queries outstanding)
+#   RATES="2000 20000 100000"  paced rates (dnsperf -Q; RATES="" for none); each rep also runs one full-rate pass (100 queries outstanding)
 #   PROFILE=1                  after the reps, one more paced PROFILE_QPS (20000) pass per mode under perf trace -s
 #                              (syscalls) and one under perf record -e cpu-clock on the server's core (top symbols)
 #   CLIENT_RPS=1               moves dnsperf's receive work onto dnsperf's core, see below
 #   SERVER_CPU=PCT             confines every server to PCT % of one core (CFS bandwidth in a cgroup of its own:
-#                              PCT/100 of each 10 ms), so that the servers, not dnsperf, bound the full rate: the
-#                              full-rate pass then measures what each server answers with the same CPU
+#                              PCT/100 of each 10 ms), so that the servers, not dnsperf, are the bound: a paced pass
+#                              above what a server can answer (RATES=100000 at SERVER_CPU=40) then counts what each
+#                              answers with the same CPU ("completed"). The full-rate pass (a closed loop of 100
+#                              outstanding queries) mostly measures the throttling's stalls there.
 # Per mode, rep and rate: the server on core 1 (taskset), dnsperf on core 0;
 #   full rate -> queries per second, the server's CPU (% of one core) and how busy dnsperf's core was (/proc/stat, tick-sampled);
 #   every thread of the server on core 1, Knot's too (knotd pins its UDP worker to a CPU of its own choosing: moved back); paced -> server CPU per query (the server's /proc/PID/task/*/schedstat,
@@ -36,7 +38,7 @@ MAC_A=02:00:00:00:0d:01 MAC_B=02:00:00:00:0d:02
 SERVER_CORE=1 DNSPERF_CORE=0
 COALESCE_US=${COALESCE_US:-200}
 read -r -a MODES <<<"${MODES:-xdp kernel knot}"
-read -r -a RATES <<<"${RATES:-2000 20000 100000}"
+read -r -a RATES <<<"${RATES-2000 20000 100000}"
 PROFILE=${PROFILE:-0} PROFILE_QPS=${PROFILE_QPS:-20000}
 SERVER_CPU=${SERVER_CPU:-}
 declare -A ARGS=([xdp]="" [xdp-spin]="--spin-us 50" [xdp-nospin]="--spin-us 0" [xdp-coalesce]="--spin-us 0 --coalesce-us $COALESCE_US" [xdp-nocoalesce]="--coalesce-us 0" [kernel]="--kernel --threads 1")
