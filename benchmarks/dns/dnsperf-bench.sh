@@ -12,10 +12,11 @@
 #                              (syscalls) and one under perf record -e cpu-clock on the server's core (top symbols)
 #   CLIENT_RPS=1               moves dnsperf's receive work onto dnsperf's core, see below
 #   SERVER_CPU=PCT             confines every server to PCT % of one core (CFS bandwidth in a cgroup of its own:
-#                              PCT/100 of each 10 ms), so that the servers, not dnsperf, are the bound: a paced pass
-#                              above what a server can answer (RATES=100000 at SERVER_CPU=40) then counts what each
-#                              answers with the same CPU ("completed"). The full-rate pass (a closed loop of 100
-#                              outstanding queries) mostly measures the throttling's stalls there.
+#                              PCT/100 of each 10 ms), so that the servers, not dnsperf, are the bound (with
+#                              CLIENT_RPS=1): a paced pass above what a server answers in PCT % (RATES=100000 at
+#                              SERVER_CPU=40) counts what each answers with the same CPU ("completed"; dnsperf keeps
+#                              at most 100 queries outstanding, so a faster server is sent more), and so does the
+#                              full-rate pass, for dnsperf's bursts (docs/performance.md)
 # Per mode, rep and rate: the server on core 1 (taskset), dnsperf on core 0;
 #   full rate -> queries per second, the server's CPU (% of one core) and how busy dnsperf's core was (/proc/stat, tick-sampled);
 #   every thread of the server on core 1, Knot's too (knotd pins its UDP worker to a CPU of its own choosing: moved back); paced -> server CPU per query (the server's /proc/PID/task/*/schedstat,
