@@ -49,7 +49,7 @@ need dnsperf dnsperf; need ip iproute2; need taskset util-linux; need dotnet dot
 [[ $PROFILE == 1 ]] && need perf linux-perf
 for mode in "${MODES[@]}"; do
   [[ $mode == knot ]] && { need knotd knot; [[ -x $KNOT_CAND ]] || { echo "dnsperf-bench.sh: KNOT_CAND=$KNOT_CAND is not an executable; point it at baseline/knot_cand.sh" >&2; exit 2; }; continue; }
-  [[ -v ARGS[$mode] ]] || { echo "dnsperf-bench.sh: unknown mode '$mode' in MODES; use xdp, xdp-spin, xdp-nospin, xdp-coalesce, kernel or knot" >&2; exit 2; }
+  [[ -v ARGS[$mode] ]] || { echo "dnsperf-bench.sh: unknown mode '$mode' in MODES; use one of: ${!ARGS[*]} knot" >&2; exit 2; }
 done
 [[ -z $SERVER_CPU || ( $SERVER_CPU =~ ^[1-9][0-9]?$ ) ]] || { echo "dnsperf-bench.sh: SERVER_CPU=$SERVER_CPU: write a percentage of one core from 1 to 99, or leave it unset for no limit" >&2; exit 2; }
 [[ $SECS =~ ^[1-9][0-9]*$ && $REPS =~ ^[1-9][0-9]*$ ]] || { echo "dnsperf-bench.sh: SECONDS ($SECS) and REPS ($REPS) are positive integers" >&2; exit 2; }

@@ -31,7 +31,7 @@ internal static unsafe partial class Sys
     /// <summary>epoll_ctl(2) with a struct epoll_event of <paramref name="events"/> and <paramref name="data"/>, laid out for this architecture.</summary>
     internal static int EpollCtl(int epfd, int op, int fd, uint events, ulong data)
     {
-        byte* ev = stackalloc byte[16];
+        byte* ev = stackalloc byte[EpollEventSize];
         *(uint*)ev = events;
         *(ulong*)(ev + EpollDataOffset) = data;
         return EpollCtl(epfd, op, fd, ev);

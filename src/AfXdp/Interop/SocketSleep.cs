@@ -49,7 +49,7 @@ internal sealed unsafe class SocketSleep : IDisposable
     /// </summary>
     public Ready Wait(int timeoutMilliseconds)
     {
-        byte* events = stackalloc byte[2 * 16];
+        byte* events = stackalloc byte[2 * Sys.EpollEventSize];
         int n = Sys.EpollWait(_epoll.Fd, events, 2, timeoutMilliseconds);
         if (n < 0)
         {
